@@ -1,0 +1,100 @@
+// Starts a real Prometheus 2.42 (Debian package) for an integration test and
+// stops it afterwards. The test command installs the package
+// (scripts/install-peers.sh); a missing binary is a failure, never a skip.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface PrometheusPeer {
+  readonly url: string;
+  readonly dir: string;
+  /** GET an HTTP API path (e.g. `/api/v1/query?query=up`) and return the parsed `data` field. */
+  api<T = unknown>(path: string): Promise<T>;
+  stop(): Promise<void>;
+  /** Everything Prometheus printed, for failure messages. */
+  output(): string;
+}
+
+export interface PrometheusOptions {
+  /** prometheus.yml contents; `{{PORT}}` is replaced by Prometheus's own port. */
+  config: string;
+  /** Extra command-line flags, e.g. `--web.enable-remote-write-receiver`. */
+  flags?: readonly string[];
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export async function startPrometheus(opts: PrometheusOptions): Promise<PrometheusPeer> {
+  const dir = await mkdtemp(join(tmpdir(), 'fleetscope-prom-'));
+  const port = await freePort();
+  const configPath = join(dir, 'prometheus.yml');
+  await writeFile(configPath, opts.config.replaceAll('{{PORT}}', String(port)));
+  const args = [
+    `--config.file=${configPath}`,
+    `--storage.tsdb.path=${join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--log.level=warn',
+    ...(opts.flags ?? []),
+  ];
+  let out = '';
+  const child: ChildProcess = spawn('prometheus', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const spawnError = new Promise<never>((_, reject) => {
+    child.on('error', (err) =>
+      reject(new Error(`cannot start prometheus (run "npm run peers" to install the Debian package): ${err.message}`, { cause: err })),
+    );
+  });
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<never>((_, reject) => {
+    child.on('exit', (code) => reject(new Error(`prometheus exited with ${code} before it was ready:\n${out}`)));
+  });
+  exited.catch(() => undefined);
+  spawnError.catch(() => undefined);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  const ready = (async () => {
+    for (;;) {
+      try {
+        const res = await fetch(`${url}/-/ready`);
+        if (res.ok) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`prometheus not ready after 30 s:\n${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  await Promise.race([ready, exited, spawnError]);
+  child.removeAllListeners('exit');
+  return {
+    url,
+    dir,
+    output: () => out,
+    async api<T>(path: string): Promise<T> {
+      const res = await fetch(`${url}${path}`);
+      const body = (await res.json()) as { status: string; data: T; error?: string };
+      if (body.status !== 'success') throw new Error(`prometheus ${path}: ${body.error ?? res.status}`);
+      return body.data;
+    },
+    async stop() {
+      if (child.exitCode === null) {
+        const gone = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await gone;
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
