@@ -3,12 +3,7 @@ import { test } from 'node:test';
 import { MetricFilter } from './filters.js';
 import { Relabeler } from './relabel.js';
 import { RelabelError } from './errors.js';
-
-const sortLabels = (l: string[]): string[] => {
-  const pairs: [string, string][] = [];
-  for (let i = 0; i < l.length; i += 2) pairs.push([l[i] as string, l[i + 1] as string]);
-  return pairs.sort((a, b) => (a[0] < b[0] ? -1 : 1)).flat();
-};
+import { sortLabels } from './labels.js';
 
 const series: string[][] = [
   ['__name__', 'node_cpu_seconds_total', 'cpu', '0', 'pod', 'a', 'uid', 'u1'],

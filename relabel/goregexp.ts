@@ -17,6 +17,8 @@ export interface GoRegexp {
   matches(s: string): boolean;
   /** Capture groups of a whole-string match (index 0 = whole), or null. */
   exec(s: string): readonly (string | undefined)[] | null;
+  /** True when `matches` runs without a regexp (a literal, a set, a prefix). */
+  readonly simple: boolean;
 }
 
 const GENERAL_CATEGORIES = new Set([
@@ -387,24 +389,24 @@ export function compileGoRegexp(pattern: string): GoRegexp {
   const groupNames = t.groupNames;
   let matches: (s: string) => boolean = (s) => re.test(s);
   let exec: (s: string) => readonly (string | undefined)[] | null = (s) => re.exec(s);
-  if (!t.ignoreCase) {
-    if (pattern === '(.*)') {
-      matches = (s) => s.indexOf('\n') < 0;
-      exec = (s) => (s.indexOf('\n') < 0 ? [s, s] : null);
-    } else if (LITERAL.test(pattern)) {
-      matches = (s) => s === pattern;
-    } else if (LITERAL_ALTERNATION.test(pattern)) {
-      const set = new Set(pattern.split('|'));
-      matches = (s) => set.has(s);
-    } else {
-      const prefix = PREFIX_ANY.exec(pattern);
-      if (prefix) {
-        const pre = prefix[1] as string;
-        matches = (s) => s.startsWith(pre) && s.indexOf('\n', pre.length) < 0;
-      }
-    }
+  let simple = true;
+  if (t.ignoreCase) simple = false;
+  else if (pattern === '(.*)') {
+    matches = (s) => s.indexOf('\n') < 0;
+    exec = (s) => (s.indexOf('\n') < 0 ? [s, s] : null);
+  } else if (LITERAL.test(pattern)) {
+    matches = (s) => s === pattern;
+  } else if (LITERAL_ALTERNATION.test(pattern)) {
+    const set = new Set(pattern.split('|'));
+    matches = (s) => set.has(s);
+  } else {
+    const prefix = PREFIX_ANY.exec(pattern);
+    if (prefix) {
+      const pre = prefix[1] as string;
+      matches = (s) => s.startsWith(pre) && s.indexOf('\n', pre.length) < 0;
+    } else simple = false;
   }
-  return { source: pattern, re, groupNames, matches, exec };
+  return { source: pattern, re, groupNames, matches, exec, simple };
 }
 
 /** Go's regexp.QuoteMeta: escapes every RE2 metacharacter in a literal. */

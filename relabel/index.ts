@@ -1,5 +1,5 @@
 // relabel/: Prometheus relabeling, exactly, plus the fast-path filters.
-export { type Labels, LabelsBuilder, getLabel, isValidLabelName } from './labels.js';
+export { type Labels, LabelsBuilder, getLabel, isValidLabelName, sortLabels } from './labels.js';
 export {
   ACTIONS,
   DEFAULTS,

@@ -14,7 +14,7 @@ test('builder keeps names sorted through set and del', () => {
 });
 
 test('builder reset drops empty values, sorts, and keeps the last duplicate', () => {
-  const b = new LabelsBuilder().reset(['z', '1', 'e', '', 'a', '2', 'z', '3']);
+  const b = new LabelsBuilder().resetUnsorted(['z', '1', 'e', '', 'a', '2', 'z', '3']);
   assert.deepEqual(b.labels(), ['a', '2', 'z', '3']);
   assert.equal(b.get('e'), '');
 });
@@ -22,4 +22,15 @@ test('builder reset drops empty values, sorts, and keeps the last duplicate', ()
 test('getLabel returns empty for a missing label', () => {
   assert.equal(getLabel(['a', '1'], 'a'), '1');
   assert.equal(getLabel(['a', '1'], 'b'), '');
+});
+
+test('builder is copy-on-write: unchanged labels come back as the same array', () => {
+  const input = ['__name__', 'm', 'a', '1'];
+  const b = new LabelsBuilder().reset(input);
+  b.set('a', '1');
+  b.del('missing');
+  assert.equal(b.labels(), input);
+  b.set('a', '2');
+  assert.notEqual(b.labels(), input);
+  assert.deepEqual(input, ['__name__', 'm', 'a', '1']);
 });

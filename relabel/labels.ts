@@ -16,32 +16,42 @@ export function getLabel(labels: Labels, name: string): string {
 /**
  * A reusable, mutable label set, the counterpart of Prometheus's
  * labels.Builder: one per pipeline, reset per series, so relabeling allocates
- * nothing but its output. Names are kept sorted, which is also the order in
- * which Prometheus 2.42 iterates labels for labelmap/labeldrop/labelkeep.
+ * nothing but its output. It is copy-on-write: until a rule changes a label it
+ * reads the caller's (sorted) array, and an unchanged series comes back as
+ * that same array. Names are kept sorted, which is also the order in which
+ * Prometheus 2.42 iterates labels for labelmap/labeldrop/labelkeep.
  */
 export class LabelsBuilder {
+  private base: Labels = [];
+  private copied = false;
   private names: string[] = [];
   private values: string[] = [];
   private size = 0;
-  // Scratch copy for actions that iterate a snapshot while mutating.
-  private snapNames: string[] = [];
-  private snapValues: string[] = [];
+  // What snapshot() iterates: the loaded array, or a scratch copy once changed.
+  private snapFrom: Labels = [];
+  private snapCopy: string[] = [];
 
-  /** Loads flat labels; empty values are dropped as Prometheus's Builder.Reset does. */
+  /**
+   * Loads flat labels, which must be sorted by name (the label model's
+   * contract; use resetUnsorted otherwise). Empty values are dropped as
+   * Prometheus's Builder.Reset does.
+   */
   reset(labels: Labels): this {
-    this.size = 0;
-    let sorted = true;
-    for (let i = 0; i < labels.length; i += 2) {
-      const value = labels[i + 1] ?? '';
-      if (value === '') continue;
-      const name = labels[i] as string;
-      if (this.size > 0 && (this.names[this.size - 1] as string) >= name) sorted = false;
-      this.names[this.size] = name;
-      this.values[this.size] = value;
-      this.size++;
+    this.base = labels;
+    this.copied = false;
+    this.size = labels.length >> 1;
+    for (let i = 1; i < labels.length; i += 2) {
+      if ((labels[i] as string).length === 0) {
+        this.copy();
+        break;
+      }
     }
-    if (!sorted) this.sortInPlace();
     return this;
+  }
+
+  /** Loads flat labels in any order; a later duplicate name wins. */
+  resetUnsorted(labels: Labels): this {
+    return this.reset(sortLabels(labels));
   }
 
   get length(): number {
@@ -49,6 +59,11 @@ export class LabelsBuilder {
   }
 
   get(name: string): string {
+    if (!this.copied) {
+      const base = this.base;
+      for (let i = 0; i < base.length; i += 2) if (base[i] === name) return base[i + 1] as string;
+      return '';
+    }
     const i = this.indexOf(name);
     return i < 0 ? '' : (this.values[i] as string);
   }
@@ -59,9 +74,19 @@ export class LabelsBuilder {
       this.del(name);
       return;
     }
-    // Insert in sorted position; label sets are small, so a linear scan wins.
-    let i = 0;
-    while (i < this.size && (this.names[i] as string) < name) i++;
+    if (!this.copied) {
+      if (this.get(name) === value) return;
+      this.copy();
+    }
+    // Binary search: string ordering comparisons cost more than equality.
+    let lo = 0;
+    let hi = this.size;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.names[mid] as string) < name) lo = mid + 1;
+      else hi = mid;
+    }
+    const i = lo;
     if (i < this.size && this.names[i] === name) {
       this.values[i] = value;
       return;
@@ -76,6 +101,10 @@ export class LabelsBuilder {
   }
 
   del(name: string): void {
+    if (!this.copied) {
+      if (this.get(name) === '') return;
+      this.copy();
+    }
     const i = this.indexOf(name);
     if (i < 0) return;
     for (let j = i; j < this.size - 1; j++) {
@@ -85,33 +114,55 @@ export class LabelsBuilder {
     this.size--;
   }
 
-  /** Takes a snapshot of the current labels into scratch arrays; returns its size. */
+  /**
+   * Takes a snapshot of the current labels for iteration while mutating;
+   * returns its size. Until the first change the loaded array is the snapshot.
+   */
   snapshot(): number {
-    for (let i = 0; i < this.size; i++) {
-      this.snapNames[i] = this.names[i] as string;
-      this.snapValues[i] = this.values[i] as string;
+    if (!this.copied) {
+      this.snapFrom = this.base;
+      return this.size;
     }
+    const snap = this.snapCopy;
+    for (let i = 0; i < this.size; i++) {
+      snap[2 * i] = this.names[i] as string;
+      snap[2 * i + 1] = this.values[i] as string;
+    }
+    this.snapFrom = snap;
     return this.size;
   }
 
+  /** Keeps only the labels whose name `keep` accepts, in one pass. */
+  retainNames(keep: (name: string) => boolean): void {
+    if (!this.copied) {
+      const base = this.base;
+      let i = 0;
+      while (i < base.length && keep(base[i] as string)) i += 2;
+      if (i >= base.length) return;
+      this.copy();
+    }
+    let w = 0;
+    for (let r = 0; r < this.size; r++) {
+      const name = this.names[r] as string;
+      if (!keep(name)) continue;
+      this.names[w] = name;
+      this.values[w] = this.values[r] as string;
+      w++;
+    }
+    this.size = w;
+  }
+
   snapshotName(i: number): string {
-    return this.snapNames[i] as string;
+    return this.snapFrom[2 * i] as string;
   }
 
   snapshotValue(i: number): string {
-    return this.snapValues[i] as string;
+    return this.snapFrom[2 * i + 1] as string;
   }
 
-  nameAt(i: number): string {
-    return this.names[i] as string;
-  }
-
-  valueAt(i: number): string {
-    return this.values[i] as string;
-  }
-
-  /** The current labels as a new flat, sorted array. */
-  labels(): string[] {
+  /** The current labels, flat and sorted: the loaded array itself when nothing changed. */
+  labels(): Labels {
+    if (!this.copied) return this.base;
     const out = new Array<string>(this.size * 2);
     for (let i = 0; i < this.size; i++) {
       out[2 * i] = this.names[i] as string;
@@ -120,37 +171,23 @@ export class LabelsBuilder {
     return out;
   }
 
+  private copy(): void {
+    const base = this.base;
+    let n = 0;
+    for (let i = 0; i < base.length; i += 2) {
+      const value = base[i + 1] as string;
+      if (value.length === 0) continue;
+      this.names[n] = base[i] as string;
+      this.values[n] = value;
+      n++;
+    }
+    this.size = n;
+    this.copied = true;
+  }
+
   private indexOf(name: string): number {
     for (let i = 0; i < this.size; i++) if (this.names[i] === name) return i;
     return -1;
-  }
-
-  private sortInPlace(): void {
-    // Insertion sort: label sets are small and usually nearly sorted. A later
-    // duplicate name overwrites an earlier one, as repeated Set calls would.
-    for (let i = 1; i < this.size; i++) {
-      const n = this.names[i] as string;
-      const v = this.values[i] as string;
-      let j = i - 1;
-      while (j >= 0 && (this.names[j] as string) > n) {
-        this.names[j + 1] = this.names[j] as string;
-        this.values[j + 1] = this.values[j] as string;
-        j--;
-      }
-      this.names[j + 1] = n;
-      this.values[j + 1] = v;
-    }
-    let w = 0;
-    for (let r = 0; r < this.size; r++) {
-      if (w > 0 && this.names[w - 1] === this.names[r]) {
-        this.values[w - 1] = this.values[r] as string;
-        continue;
-      }
-      this.names[w] = this.names[r] as string;
-      this.values[w] = this.values[r] as string;
-      w++;
-    }
-    this.size = w;
   }
 }
 
@@ -159,4 +196,11 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** Prometheus's model.LabelName.IsValid (legacy name validation, as in 2.42). */
 export function isValidLabelName(name: string): boolean {
   return LABEL_NAME.test(name);
+}
+
+/** Returns flat labels given in any order as a new, name-sorted flat array (a later duplicate name wins). */
+export function sortLabels(flat: readonly string[]): string[] {
+  const byName = new Map<string, string>();
+  for (let i = 0; i < flat.length; i += 2) byName.set(flat[i] as string, flat[i + 1] ?? '');
+  return [...byName].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).flat();
 }

@@ -7,6 +7,7 @@ import { compileTemplate, type Template } from './expand.js';
 import { compileGoRegexp, type GoRegexp } from './goregexp.js';
 import { hashMod } from './hashmod.js';
 import { LabelsBuilder, isValidLabelName, type Labels } from './labels.js';
+import { Memo } from './memo.js';
 
 /** Why a series was dropped; counted by these constants, never silently. */
 export const DropReason = {
@@ -30,7 +31,23 @@ interface CompiledRule {
   readonly modulus: number;
   /** Replace with the default regex, no references anywhere: a plain set (Prometheus's fast path). */
   readonly plainSet: boolean;
+  /** Outcomes by input (a source value, or a label name for labelmap/labeldrop/labelkeep). */
+  readonly memo: Memo<Outcome>;
+  /** labeldrop/labelkeep: whether a label of this name stays. */
+  readonly retain: (name: string) => boolean;
 }
+
+/** What a rule decided for one input: matched or not, and for replace/labelmap the label to set. */
+interface Outcome {
+  readonly match: boolean;
+  readonly target: string;
+  readonly value: string;
+}
+
+const NO_MATCH: Outcome = { match: false, target: '', value: '' };
+const MATCH: Outcome = { match: true, target: '', value: '' };
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 function compileRule(c: RelabelConfig, index: number): CompiledRule {
   let regex: GoRegexp;
@@ -42,7 +59,7 @@ function compileRule(c: RelabelConfig, index: number): CompiledRule {
   }
   const replacement = compileTemplate(c.replacement, regex.groupNames);
   const targetTemplate = c.action === 'replace' && c.targetLabel.includes('$') ? compileTemplate(c.targetLabel, regex.groupNames) : null;
-  return {
+  const rule: Mutable<CompiledRule> = {
     action: c.action,
     sources: c.sourceLabels ?? [],
     separator: c.separator,
@@ -52,7 +69,12 @@ function compileRule(c: RelabelConfig, index: number): CompiledRule {
     replacement,
     modulus: c.modulus,
     plainSet: c.regex === '(.*)' && targetTemplate === null && !c.replacement.includes('$'),
+    memo: new Memo<Outcome>(),
+    retain: () => true,
   };
+  if (c.action === 'labeldrop') rule.retain = (name) => !matches(rule, name);
+  if (c.action === 'labelkeep') rule.retain = (name) => matches(rule, name);
+  return rule;
 }
 
 /** A compiled relabel rule list. */
@@ -79,8 +101,9 @@ export class Relabeler {
   /**
    * Relabels one series. Returns the new flat labels, or null when it is
    * dropped (then `dropReason` says why), including when no `__name__` is left.
+   * `labels` must be sorted by name; an unchanged series is returned as is.
    */
-  process(labels: Labels): string[] | null {
+  process(labels: Labels): Labels | null {
     const b = this.builder.reset(labels);
     if (!this.processBuilder(b)) {
       this.dropReason = DropReason.rule;
@@ -111,12 +134,40 @@ function sourceValue(rule: CompiledRule, b: LabelsBuilder): string {
   return val;
 }
 
+/** Whether the rule's regex matches `s`, memoised unless matching is already a lookup. */
+function matches(rule: CompiledRule, s: string): boolean {
+  if (rule.regex.simple) return rule.regex.matches(s);
+  const hit = rule.memo.get(s);
+  if (hit !== undefined) return hit.match;
+  return rule.memo.set(s, rule.regex.matches(s) ? MATCH : NO_MATCH).match;
+}
+
+/** replace: the label to set for a source value (target "" when nothing is to be done). */
+function replaceOutcome(rule: CompiledRule, val: string): Outcome {
+  const hit = rule.memo.get(val);
+  if (hit !== undefined) return hit;
+  const groups = rule.regex.exec(val);
+  if (groups === null) return rule.memo.set(val, NO_MATCH);
+  const target = rule.targetTemplate === null ? rule.target : rule.targetTemplate.expand(groups);
+  if (!isValidLabelName(target)) return rule.memo.set(val, NO_MATCH);
+  return rule.memo.set(val, { match: true, target, value: rule.replacement.expand(groups) });
+}
+
+/** labelmap: the new name for a label name, or no match. */
+function labelmapOutcome(rule: CompiledRule, name: string): Outcome {
+  const hit = rule.memo.get(name);
+  if (hit !== undefined) return hit;
+  const groups = rule.regex.exec(name);
+  if (groups === null) return rule.memo.set(name, NO_MATCH);
+  return rule.memo.set(name, { match: true, target: rule.replacement.expand(groups), value: '' });
+}
+
 function apply(rule: CompiledRule, b: LabelsBuilder): boolean {
   switch (rule.action) {
     case 'drop':
-      return !rule.regex.matches(sourceValue(rule, b));
+      return !matches(rule, sourceValue(rule, b));
     case 'keep':
-      return rule.regex.matches(sourceValue(rule, b));
+      return matches(rule, sourceValue(rule, b));
     case 'dropequal':
       return b.get(rule.target) !== sourceValue(rule, b);
     case 'keepequal':
@@ -127,12 +178,9 @@ function apply(rule: CompiledRule, b: LabelsBuilder): boolean {
         b.set(rule.target, rule.replacement.text);
         return true;
       }
-      const groups = rule.regex.exec(val);
-      if (groups === null) return true;
-      const target = rule.targetTemplate === null ? rule.target : rule.targetTemplate.expand(groups);
-      if (!isValidLabelName(target)) return true;
+      const out = replaceOutcome(rule, val);
       // set() with an empty value deletes, as Prometheus's Builder does.
-      b.set(target, rule.replacement.expand(groups));
+      if (out.match) b.set(out.target, out.value);
       return true;
     }
     case 'lowercase':
@@ -147,20 +195,14 @@ function apply(rule: CompiledRule, b: LabelsBuilder): boolean {
     case 'labelmap': {
       const n = b.snapshot();
       for (let i = 0; i < n; i++) {
-        const groups = rule.regex.exec(b.snapshotName(i));
-        if (groups !== null) b.set(rule.replacement.expand(groups), b.snapshotValue(i));
+        const out = labelmapOutcome(rule, b.snapshotName(i));
+        if (out.match) b.set(out.target, b.snapshotValue(i));
       }
       return true;
     }
     case 'labeldrop':
-    case 'labelkeep': {
-      const keep = rule.action === 'labelkeep';
-      const n = b.snapshot();
-      for (let i = 0; i < n; i++) {
-        const name = b.snapshotName(i);
-        if (rule.regex.matches(name) !== keep) b.del(name);
-      }
+    case 'labelkeep':
+      b.retainNames(rule.retain);
       return true;
-    }
   }
 }
