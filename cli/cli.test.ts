@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { after, before, test } from 'node:test';
+import { COMMANDS, main } from './main.js';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function run(argv: string[], stdin = ''): Promise<Run> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let stdout = '';
+  let stderr = '';
+  out.on('data', (d: Buffer) => (stdout += d.toString()));
+  err.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await main(argv, { stdin: Readable.from([stdin]), stdout: out, stderr: err });
+  return { code, stdout, stderr };
+}
+
+let dir = '';
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fleetscope-cli-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('fleetscope --help lists exactly the commands that exist', async () => {
+  const r = await run(['--help']);
+  assert.equal(r.code, 0);
+  for (const c of COMMANDS) assert.match(r.stdout, new RegExp(`^  ${c.name}\\s+${c.summary}`, 'm'));
+  assert.equal(r.stdout.match(/^ {2}\S/gm)?.length, COMMANDS.length);
+});
+
+test('every command answers --help with its usage and exit 0', async () => {
+  for (const c of COMMANDS) {
+    const r = await run([c.name, '--help']);
+    assert.equal(r.code, 0, c.name);
+    assert.match(r.stdout, new RegExp(`^Usage: fleetscope ${c.name}`), c.name);
+  }
+});
+
+test('an unknown command is a usage error naming it', async () => {
+  const r = await run(['frobnicate']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /unknown command "frobnicate"/);
+});
+
+const EXPOSITION = `# HELP http_requests_total Requests.
+# TYPE http_requests_total counter
+http_requests_total{method="GET",code="200"} 1027 1700000000000
+http_requests_total{method="POST",code="500"} 3
+go_goroutines 42
+node_load1{instance="a"} 0.5
+`;
+
+test('relabel applies the rules and writes surviving series sorted, one per line', async () => {
+  const rules = join(dir, 'rules.yml');
+  await writeFile(rules, [
+    '- source_labels: [__name__]',
+    '  regex: go_.*',
+    '  action: drop',
+    '- source_labels: [method]',
+    '  regex: (.*)',
+    '  target_label: verb',
+    '- regex: method',
+    '  action: labeldrop',
+  ].join('\n'));
+  const r = await run(['relabel', '--rules', rules, '--stats'], EXPOSITION);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, [
+    'http_requests_total{code="200",verb="GET"} 1027 1700000000000',
+    'http_requests_total{code="500",verb="POST"} 3',
+    'node_load1{instance="a"} 0.5',
+    '',
+  ].join('\n'));
+  assert.match(r.stderr, /series in=4 kept=3 dropped=1 \(relabel_rule=1\)/);
+});
+
+test('relabel rejects invalid rules with the rule index and reason, exit 2', async () => {
+  const rules = join(dir, 'bad.yml');
+  await writeFile(rules, '- {source_labels: [a], action: keep}\n- {source_labels: [a]}\n');
+  const r = await run(['relabel', '--rules', rules], EXPOSITION);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /bad\.yml: relabel rule 1: relabel configuration for replace action requires 'target_label' value/);
+  assert.equal(r.stdout, '');
+});
+
+test('relabel rejects rules that are not a list, exit 2', async () => {
+  const rules = join(dir, 'notalist.yml');
+  await writeFile(rules, 'action: keep\n');
+  const r = await run(['relabel', '--rules', rules], EXPOSITION);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /expected a list of relabel rules/);
+});
+
+test('relabel without --rules is a usage error', async () => {
+  const r = await run(['relabel'], EXPOSITION);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--rules FILE\.yml is required/);
+});
+
+test('relabel names the line of malformed input, exit 1', async () => {
+  const rules = join(dir, 'empty.yml');
+  await writeFile(rules, '[]\n');
+  const r = await run(['relabel', '--rules', rules], 'ok_metric 1\nbroken{a="b" 1\n');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /line 2/);
+});

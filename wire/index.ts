@@ -1,0 +1,39 @@
+// wire/: the codecs shared by agent and collector. Pure: imports nothing of ours.
+export {
+  DEFAULT_EXPOSITION_LIMITS,
+  type EntryKind,
+  type ExpositionFormat,
+  type ExpositionLimits,
+  type ExpositionOptions,
+  ExpositionParser,
+  type Exemplar as ExpositionExemplar,
+  type FamilyMetadata,
+  type ParsedSeries,
+  formatFromContentType,
+  parseExposition,
+  parseGoFloat,
+} from './exposition.js';
+export { formatGoFloat, formatSeries } from './exposition-format.js';
+export {
+  DEFAULT_REMOTE_WRITE_LIMITS,
+  type Exemplar,
+  METRIC_TYPES,
+  type MetricMetadata,
+  type MetricTypeName,
+  REMOTE_WRITE_HEADERS,
+  RemoteWriteBatch,
+  type RemoteWriteLimits,
+  STALE_NAN,
+  type Sample,
+  type TimeSeries,
+  type WriteRequest,
+  decodeRemoteWriteBody,
+  decodeWriteRequest,
+  encodeLabels,
+  encodeWriteRequest,
+  isStaleNaN,
+  validateTimeSeries,
+} from './remote-write.js';
+export { decodeWriteRequestReference, encodeWriteRequestReference } from './remote-write-reference.js';
+export { DEFAULT_MAX_DECOMPRESSED_BYTES, snappyCompress, snappyDeclaredLength, snappyUncompress } from './snappy.js';
+export { WireError, type WireErrorCode, wireErrors } from './errors.js';
