@@ -36,6 +36,10 @@ test('filter keeps and drops by name', () => {
   assert.equal(f.keepName('node_load1'), true);
   assert.equal(f.keepName('kube_node_info'), true);
   assert.equal(f.keepName('go_goroutines'), false);
+  assert.equal(f.dropReason, 'not_in_allowlist');
+  const d = MetricFilter.compile(configs[1]);
+  assert.equal(d.keepName('go_goroutines'), false);
+  assert.equal(d.dropReason, 'in_denylist');
 });
 
 test('filter config errors name the path', () => {

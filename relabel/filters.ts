@@ -7,6 +7,7 @@ import type { RelabelConfigInput } from './config.js';
 import { RelabelError } from './errors.js';
 import { compileGoRegexp, quoteMeta, type GoRegexp } from './goregexp.js';
 import { LabelsBuilder, getLabel, type Labels } from './labels.js';
+import { DropReason } from './relabel.js';
 
 const nameMatchersSchema = z
   .object({
@@ -98,10 +99,20 @@ export class MetricFilter {
     return new MetricFilter(parsed.data);
   }
 
+  /** Set when keepName or apply drops a series: not allowed, or denied. */
+  dropReason: DropReason = DropReason.none;
+
   /** True when a series of this metric name survives allow and deny. */
   keepName(name: string): boolean {
-    if (this.allow !== null && !this.allow.matches(name)) return false;
-    return this.deny === null || !this.deny.matches(name);
+    if (this.allow !== null && !this.allow.matches(name)) {
+      this.dropReason = DropReason.notAllowed;
+      return false;
+    }
+    if (this.deny !== null && this.deny.matches(name)) {
+      this.dropReason = DropReason.denied;
+      return false;
+    }
+    return true;
   }
 
   /** True when the filter removes labels (so `apply` must rebuild the set). */

@@ -16,6 +16,10 @@ export const DropReason = {
   rule: 'relabel_rule',
   /** Relabeling left it without a metric name. */
   emptyName: 'relabel_empty_name',
+  /** Its metric name is not in the filter's allowlist. */
+  notAllowed: 'not_in_allowlist',
+  /** Its metric name is in the filter's denylist. */
+  denied: 'in_denylist',
 } as const;
 export type DropReason = (typeof DropReason)[keyof typeof DropReason];
 
