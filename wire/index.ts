@@ -23,6 +23,7 @@ export {
   REMOTE_WRITE_HEADERS,
   RemoteWriteBatch,
   type RemoteWriteLimits,
+  RemoteWriteReader,
   STALE_NAN,
   type Sample,
   type TimeSeries,
@@ -32,6 +33,7 @@ export {
   encodeLabels,
   encodeWriteRequest,
   isStaleNaN,
+  validateLabels,
   validateTimeSeries,
 } from './remote-write.js';
 export { decodeWriteRequestReference, encodeWriteRequestReference } from './remote-write-reference.js';

@@ -74,8 +74,18 @@ export class ProtoWriter {
 export class ProtoReader {
   pos: number;
 
-  constructor(readonly buf: Buffer, start = 0, readonly end = buf.length) {
+  end: number;
+
+  constructor(readonly buf: Buffer, start = 0, end = buf.length) {
     this.pos = start;
+    this.end = end;
+  }
+
+  /** Re-points the reader at another span of the same buffer. */
+  reset(start: number, end: number): this {
+    this.pos = start;
+    this.end = end;
+    return this;
   }
 
   fail(reason: string): never {

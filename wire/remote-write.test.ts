@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { WireError } from './errors.js';
 import {
   RemoteWriteBatch,
+  RemoteWriteReader,
   STALE_NAN,
   type TimeSeries,
   type WriteRequest,
@@ -154,4 +155,38 @@ test('fuzz: mutated bodies decode or fail with a typed error', () => {
     }
   }
   assert.ok(decoded > 500 && rejected > 500, `decoded ${decoded}, rejected ${rejected}`);
+});
+
+test('the reader keys each series by its label bytes: equal exactly when the label sets are', () => {
+  const a = ['__name__', 'm', 'site', 'ce-1'];
+  const b = ['__name__', 'm', 'site', 'ce-2'];
+  const batch = new RemoteWriteBatch();
+  batch.add(encodeLabels(a), 1, 1000);
+  batch.add(encodeLabels(b), 2, 1000);
+  batch.addSamples(encodeLabels(a), [{ value: 3, timestamp: 2000 }, { value: STALE_NAN, timestamp: 3000 }]);
+  const r = new RemoteWriteReader(batch.finish());
+  const keys: string[] = [];
+  const seen: unknown[] = [];
+  while (r.next()) {
+    keys.push(r.labelsKey());
+    seen.push({ labels: r.labels(), n: r.sampleCount(), last: r.sampleTimestamp(r.sampleCount() - 1) });
+  }
+  assert.equal(keys.length, 3);
+  assert.equal(keys[0], keys[2]);
+  assert.notEqual(keys[0], keys[1]);
+  assert.deepEqual(seen, [{ labels: a, n: 1, last: 1000 }, { labels: b, n: 1, last: 1000 }, { labels: a, n: 2, last: 3000 }]);
+});
+
+test('the reader and decodeWriteRequest agree with the reference on random requests', () => {
+  for (let i = 0; i < 100; i++) {
+    const req = randomRequest();
+    const body = encodeWriteRequestReference(req);
+    const r = new RemoteWriteReader(body);
+    const series: TimeSeries[] = [];
+    while (r.next()) {
+      const ex = r.exemplars();
+      series.push(ex.length > 0 ? { labels: r.labels(), samples: r.samples(), exemplars: ex } : { labels: r.labels(), samples: r.samples() });
+    }
+    assertSameRequest({ timeseries: series, metadata: r.metadata }, req);
+  }
 });

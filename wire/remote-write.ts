@@ -82,25 +82,47 @@ export interface WriteRequest {
 // Encoding
 
 function writeStringField(w: ProtoWriter, tag: number, s: string): void {
-  const len = Buffer.byteLength(s, 'utf8');
+  const len = utf8Length(s);
   w.ensure(len + 11);
   w.byte(tag);
   w.uvarint(len);
-  w.pos += w.buf.write(s, w.pos, 'utf8');
+  writeStringBytes(w, s, len);
+}
+
+/** UTF-8 length of a string; for ASCII, its length (the common case, counted without a native call). */
+function utf8Length(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, 'utf8');
+  return s.length;
+}
+
+/** Writes a string's bytes whose UTF-8 length is known; short ASCII strings are copied in JS. */
+function writeStringBytes(w: ProtoWriter, s: string, byteLength: number): void {
+  if (byteLength === s.length && byteLength < 64) {
+    const buf = w.buf;
+    let p = w.pos;
+    for (let i = 0; i < s.length; i++) buf[p++] = s.charCodeAt(i);
+    w.pos = p;
+  } else {
+    w.pos += w.buf.write(s, w.pos, 'utf8');
+  }
 }
 
 function writeLabels(w: ProtoWriter, labels: readonly string[], tag: number): void {
   for (let i = 0; i < labels.length; i += 2) {
     const name = labels[i] as string;
     const value = labels[i + 1] as string;
-    const nl = Buffer.byteLength(name, 'utf8');
-    const vl = Buffer.byteLength(value, 'utf8');
+    const nl = utf8Length(name);
+    const vl = utf8Length(value);
     const inner = 1 + varintSize(nl) + nl + 1 + varintSize(vl) + vl;
     w.ensure(inner + 11);
     w.byte(tag);
     w.uvarint(inner);
-    writeStringField(w, 0x0a, name);
-    writeStringField(w, 0x12, value);
+    w.byte(0x0a);
+    w.uvarint(nl);
+    writeStringBytes(w, name, nl);
+    w.byte(0x12);
+    w.uvarint(vl);
+    writeStringBytes(w, value, vl);
   }
 }
 
@@ -109,10 +131,13 @@ function writeLabels(w: ProtoWriter, labels: readonly string[], tag: number): vo
  * fields. Compute once per series and pass to RemoteWriteBatch.add.
  */
 export function encodeLabels(labels: readonly string[]): Buffer {
-  const w = new ProtoWriter(256);
+  const w = labelWriter;
+  w.pos = 0;
   writeLabels(w, labels, 0x0a);
   return Buffer.from(w.buf.subarray(0, w.pos));
 }
+
+const labelWriter = new ProtoWriter(4096);
 
 function sampleSize(timestamp: number): number {
   // double value (tag + 8) and int64 timestamp (tag + varint); both always written.
@@ -303,17 +328,18 @@ function readString(r: ProtoReader, what: string): string {
 
 function readLabel(r: ProtoReader, out: string[], limits: RemoteWriteLimits): void {
   const end = r.lengthDelimitedEnd();
+  const outerEnd = r.end;
+  r.end = end;
   let name = '';
   let value = '';
-  const outer = new ProtoReader(r.buf, r.pos, end);
-  while (outer.pos < end) {
-    const key = outer.uvarint();
+  while (r.pos < end) {
+    const key = r.uvarint();
     const field = key >>> 3;
-    if (field === 1 && (key & 7) === WIRE_LEN) name = readString(outer, 'a label name');
-    else if (field === 2 && (key & 7) === WIRE_LEN) value = readString(outer, `the value of label "${name}"`);
-    else outer.skip(key & 7);
+    if (field === 1 && (key & 7) === WIRE_LEN) name = readString(r, 'a label name');
+    else if (field === 2 && (key & 7) === WIRE_LEN) value = readString(r, `the value of label "${name}"`);
+    else r.skip(key & 7);
   }
-  r.pos = end;
+  r.end = outerEnd;
   if (name.length > limits.maxLabelNameLength) {
     throw new WireError('FS_WIRE_REMOTE_WRITE_LIMIT', [`label name of ${name.length} characters is over the limit of ${limits.maxLabelNameLength}`]);
   }
@@ -321,22 +347,6 @@ function readLabel(r: ProtoReader, out: string[], limits: RemoteWriteLimits): vo
     throw new WireError('FS_WIRE_REMOTE_WRITE_LIMIT', [`value of label "${name}" has ${value.length} characters, over the limit of ${limits.maxLabelValueLength}`]);
   }
   out.push(name, value);
-}
-
-function readSample(r: ProtoReader): Sample {
-  const end = r.lengthDelimitedEnd();
-  const s = new ProtoReader(r.buf, r.pos, end);
-  let value = 0;
-  let timestamp = 0;
-  while (s.pos < end) {
-    const key = s.uvarint();
-    const field = key >>> 3;
-    if (field === 1 && (key & 7) === WIRE_FIXED64) value = s.double();
-    else if (field === 2 && (key & 7) === WIRE_VARINT) timestamp = s.int64();
-    else s.skip(key & 7);
-  }
-  r.pos = end;
-  return { value, timestamp };
 }
 
 function readExemplar(r: ProtoReader, limits: RemoteWriteLimits): Exemplar {
@@ -355,33 +365,6 @@ function readExemplar(r: ProtoReader, limits: RemoteWriteLimits): Exemplar {
   }
   r.pos = end;
   return { labels, value, timestamp };
-}
-
-function readTimeSeries(r: ProtoReader, limits: RemoteWriteLimits, index: number): TimeSeries {
-  const end = r.lengthDelimitedEnd();
-  const t = new ProtoReader(r.buf, r.pos, end);
-  const labels: string[] = [];
-  const samples: Sample[] = [];
-  let exemplars: Exemplar[] | undefined;
-  while (t.pos < end) {
-    const key = t.uvarint();
-    const field = key >>> 3;
-    const wire = key & 7;
-    if (field === 1 && wire === WIRE_LEN) {
-      if (labels.length >= 2 * limits.maxLabelsPerSeries) {
-        throw new WireError('FS_WIRE_REMOTE_WRITE_LIMIT', [`series ${index} has more than ${limits.maxLabelsPerSeries} labels`]);
-      }
-      readLabel(t, labels, limits);
-    } else if (field === 2 && wire === WIRE_LEN) {
-      if (samples.length >= limits.maxSamplesPerSeries) {
-        throw new WireError('FS_WIRE_REMOTE_WRITE_LIMIT', [`series ${index} has more than ${limits.maxSamplesPerSeries} samples`]);
-      }
-      samples.push(readSample(t));
-    } else if (field === 3 && wire === WIRE_LEN) (exemplars ??= []).push(readExemplar(t, limits));
-    else t.skip(wire); // histograms (field 4) and anything newer: not part of remote-write 1.0
-  }
-  r.pos = end;
-  return exemplars ? { labels, samples, exemplars } : { labels, samples };
 }
 
 function readMetadata(r: ProtoReader): MetricMetadata {
@@ -413,7 +396,17 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
  * Throws FS_WIRE_REMOTE_WRITE_INVALID naming the series and the problem.
  */
 export function validateTimeSeries(ts: TimeSeries, index: number): void {
-  const l = ts.labels;
+  validateLabels(ts.labels, index);
+  const s = ts.samples;
+  for (let i = 1; i < s.length; i++) {
+    if ((s[i] as Sample).timestamp < (s[i - 1] as Sample).timestamp) {
+      throw new WireError('FS_WIRE_REMOTE_WRITE_INVALID', [index, 'samples are not in timestamp order']);
+    }
+  }
+}
+
+/** The label rules of remote-write 1.0 for series `index`. */
+export function validateLabels(l: readonly string[], index: number): void {
   let hasName = false;
   for (let i = 0; i < l.length; i += 2) {
     const name = l[i] as string;
@@ -426,37 +419,194 @@ export function validateTimeSeries(ts: TimeSeries, index: number): void {
     }
   }
   if (!hasName) throw new WireError('FS_WIRE_REMOTE_WRITE_INVALID', [index, 'no __name__ label']);
-  const s = ts.samples;
-  for (let i = 1; i < s.length; i++) {
-    if ((s[i] as Sample).timestamp < (s[i - 1] as Sample).timestamp) {
-      throw new WireError('FS_WIRE_REMOTE_WRITE_INVALID', [index, 'samples are not in timestamp order']);
+}
+
+/**
+ * A cursor over an uncompressed WriteRequest, for the receive hot path. For
+ * each series it reads the samples but not the labels: labelsKey() is the
+ * series' raw label bytes as one string, equal exactly when the encoded
+ * label sets are equal, so a receiver can look up what it already knows of
+ * the series (its relabeled, re-encoded labels) and decode labels() only
+ * for series it has not seen. Metadata entries are collected on the way.
+ */
+export class RemoteWriteReader {
+  readonly metadata: MetricMetadata[] = [];
+  private readonly r: ProtoReader;
+  private readonly limits: RemoteWriteLimits;
+  private index = -1;
+  private labelStarts: number[] = [];
+  private labelEnds: number[] = [];
+  private nLabels = 0;
+  private values = new Float64Array(16);
+  private times = new Float64Array(16);
+  private nSamples = 0;
+  private exemplarSpans: number[] = [];
+  private readonly scratch: ProtoReader;
+
+  constructor(body: Uint8Array, limits: Partial<RemoteWriteLimits> = {}) {
+    const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    this.r = new ProtoReader(buf);
+    this.scratch = new ProtoReader(buf);
+    this.limits = { ...DEFAULT_REMOTE_WRITE_LIMITS, ...limits };
+  }
+
+  /** Advances to the next series; false at the end. Throws WireError on malformed input. */
+  next(): boolean {
+    const r = this.r;
+    while (r.pos < r.end) {
+      const key = r.uvarint();
+      const field = key >>> 3;
+      const wire = key & 7;
+      if (field === 1 && wire === WIRE_LEN) {
+        if (++this.index >= this.limits.maxSeries) {
+          throw new WireError('FS_WIRE_REMOTE_WRITE_LIMIT', [`request has more than ${this.limits.maxSeries} series`]);
+        }
+        this.readSeries();
+        return true;
+      }
+      if (field === 3 && wire === WIRE_LEN) this.metadata.push(readMetadata(r));
+      else if (field === 0) r.fail('field number 0 is not valid');
+      else r.skip(wire);
     }
+    return false;
+  }
+
+  /** Index of the current series in the request. */
+  seriesIndex(): number {
+    return this.index;
+  }
+
+  /** The current series' raw label fields as a string: a cache key for its label set. */
+  labelsKey(): string {
+    const buf = this.r.buf;
+    const n = this.nLabels;
+    if (n === 0) return '';
+    // Encoders write the labels together; then one slice covers them all.
+    let contiguous = true;
+    for (let i = 1; i < n && contiguous; i++) contiguous = this.labelStarts[i] === this.labelEnds[i - 1];
+    if (contiguous) return buf.toString('latin1', this.labelStarts[0], this.labelEnds[n - 1]);
+    let key = '';
+    for (let i = 0; i < n; i++) key += buf.toString('latin1', this.labelStarts[i], this.labelEnds[i]);
+    return key;
+  }
+
+  /** The current series' labels, decoded and checked (UTF-8, limits, and unless `validate` is false, the spec). */
+  labels(validate = true): string[] {
+    const out: string[] = [];
+    const lr = this.scratch;
+    for (let i = 0; i < this.nLabels; i++) {
+      // A span starts at the field's tag; readLabel starts after it, at the length.
+      lr.reset(this.labelStarts[i] as number, this.labelEnds[i] as number).uvarint();
+      readLabel(lr, out, this.limits);
+    }
+    if (validate) validateLabels(out, this.index);
+    return out;
+  }
+
+  sampleCount(): number {
+    return this.nSamples;
+  }
+
+  sampleValue(i: number): number {
+    return this.values[i] as number;
+  }
+
+  sampleTimestamp(i: number): number {
+    return this.times[i] as number;
+  }
+
+  samples(): Sample[] {
+    const out: Sample[] = [];
+    for (let i = 0; i < this.nSamples; i++) out.push({ value: this.values[i] as number, timestamp: this.times[i] as number });
+    return out;
+  }
+
+  exemplars(): Exemplar[] {
+    const out: Exemplar[] = [];
+    for (let i = 0; i < this.exemplarSpans.length; i += 2) {
+      const er = new ProtoReader(this.r.buf, this.exemplarSpans[i] as number, this.exemplarSpans[i + 1] as number);
+      out.push(readExemplar(er, this.limits));
+    }
+    return out;
+  }
+
+  private readSeries(): void {
+    const r = this.r;
+    const end = r.lengthDelimitedEnd();
+    const t = new ProtoReader(r.buf, r.pos, end);
+    this.nLabels = 0;
+    this.nSamples = 0;
+    this.exemplarSpans.length = 0;
+    while (t.pos < end) {
+      const tagStart = t.pos;
+      const key = t.uvarint();
+      const field = key >>> 3;
+      const wire = key & 7;
+      if (field === 1 && wire === WIRE_LEN) {
+        if (this.nLabels >= this.limits.maxLabelsPerSeries) {
+          throw new WireError('FS_WIRE_REMOTE_WRITE_LIMIT', [`series ${this.index} has more than ${this.limits.maxLabelsPerSeries} labels`]);
+        }
+        this.labelStarts[this.nLabels] = tagStart;
+        t.pos = t.lengthDelimitedEnd();
+        this.labelEnds[this.nLabels++] = t.pos;
+      } else if (field === 2 && wire === WIRE_LEN) {
+        if (this.nSamples >= this.limits.maxSamplesPerSeries) {
+          throw new WireError('FS_WIRE_REMOTE_WRITE_LIMIT', [`series ${this.index} has more than ${this.limits.maxSamplesPerSeries} samples`]);
+        }
+        this.readSample(t);
+      } else if (field === 3 && wire === WIRE_LEN) {
+        // From the exemplar's length to the end of its field, as readExemplar reads it.
+        const start = t.pos;
+        t.pos = t.lengthDelimitedEnd();
+        this.exemplarSpans.push(start, t.pos);
+      } else t.skip(wire); // histograms (field 4) and anything newer: not part of remote-write 1.0
+    }
+    r.pos = end;
+  }
+
+  private readSample(t: ProtoReader): void {
+    const end = t.lengthDelimitedEnd();
+    const s = new ProtoReader(t.buf, t.pos, end);
+    let value = 0;
+    let timestamp = 0;
+    while (s.pos < end) {
+      const key = s.uvarint();
+      const field = key >>> 3;
+      if (field === 1 && (key & 7) === WIRE_FIXED64) value = s.double();
+      else if (field === 2 && (key & 7) === WIRE_VARINT) timestamp = s.int64();
+      else s.skip(key & 7);
+    }
+    t.pos = end;
+    const n = this.nSamples;
+    if (n === this.values.length) {
+      const v = new Float64Array(n * 2);
+      v.set(this.values);
+      this.values = v;
+      const ts = new Float64Array(n * 2);
+      ts.set(this.times);
+      this.times = ts;
+    }
+    if (n > 0 && timestamp < (this.times[n - 1] as number)) {
+      throw new WireError('FS_WIRE_REMOTE_WRITE_INVALID', [this.index, 'samples are not in timestamp order']);
+    }
+    // A Float64Array keeps a NaN's payload, so the stale marker survives.
+    this.values[n] = value;
+    this.times[n] = timestamp;
+    this.nSamples = n + 1;
   }
 }
 
 /** Decodes an uncompressed WriteRequest body, validating every series unless told not to. */
 export function decodeWriteRequest(body: Uint8Array, limits: Partial<RemoteWriteLimits> = {}, validate = true): WriteRequest {
-  const lim = { ...DEFAULT_REMOTE_WRITE_LIMITS, ...limits };
-  const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  const r = new ProtoReader(buf);
+  const reader = new RemoteWriteReader(body, limits);
   const timeseries: TimeSeries[] = [];
-  const metadata: MetricMetadata[] = [];
-  while (r.pos < r.end) {
-    const key = r.uvarint();
-    const field = key >>> 3;
-    const wire = key & 7;
-    if (field === 1 && wire === WIRE_LEN) {
-      if (timeseries.length >= lim.maxSeries) {
-        throw new WireError('FS_WIRE_REMOTE_WRITE_LIMIT', [`request has more than ${lim.maxSeries} series`]);
-      }
-      const ts = readTimeSeries(r, lim, timeseries.length);
-      if (validate) validateTimeSeries(ts, timeseries.length);
-      timeseries.push(ts);
-    } else if (field === 3 && wire === WIRE_LEN) metadata.push(readMetadata(r));
-    else if (field === 0) r.fail('field number 0 is not valid');
-    else r.skip(wire);
+  while (reader.next()) {
+    const labels = reader.labels(validate);
+    const samples = reader.samples();
+    const exemplars = reader.exemplars();
+    timeseries.push(exemplars.length > 0 ? { labels, samples, exemplars } : { labels, samples });
   }
-  return { timeseries, metadata };
+  return { timeseries, metadata: reader.metadata };
 }
 
 /** Decodes a request as it arrives over HTTP: size check, snappy, protobuf, validation. */
