@@ -14,6 +14,8 @@ export interface Command {
   run(args: readonly string[], io: Io): Promise<number>;
 }
 
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
@@ -29,4 +31,23 @@ export async function readAll(stream: NodeJS.ReadableStream, limit: number): Pro
     chunks.push(buf);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Parses a command's options strictly (no positionals). On a usage error it
+ * writes the reason and the help to stderr and returns null.
+ */
+export function parseOptions<O extends NonNullable<ParseArgsConfig['options']>>(
+  command: string,
+  help: string,
+  args: readonly string[],
+  options: O,
+  io: Io,
+): ReturnType<typeof parseArgs<{ options: O; strict: true; allowPositionals: false }>>['values'] | null {
+  try {
+    return parseArgs({ args: [...args], options, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    io.stderr.write(`fleetscope ${command}: ${(err as Error).message}\n\n${help}`);
+    return null;
+  }
 }

@@ -3,13 +3,12 @@
 // filter and relabel rules, reporting what was kept, what was dropped and
 // why, and what it would cost on the wire. It grows as the collector lands.
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import yaml from 'js-yaml';
 import { z } from 'zod';
 import { type Labels, MetricFilter, RelabelError, Relabeler, getLabel } from '../relabel/index.js';
 import { RemoteWriteBatch, WireError, encodeLabels, formatSeries, parseExposition, snappyCompress } from '../wire/index.js';
 import { DEFAULT_SITE, generateSite } from '../bench/index.js';
-import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './command.js';
+import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parseOptions } from './command.js';
 
 /** The embedded edge configuration: what an RE keeps of a CE's ~50,000 series. */
 export const DEMO_CONFIG = {
@@ -86,23 +85,14 @@ export const demoCommand: Command = {
   summary: 'run a simulated edge site through the pipeline on embedded defaults',
   help,
   async run(args, io) {
-    let opts;
-    try {
-      opts = parseArgs({
-        args: [...args],
-        options: {
-          series: { type: 'string' },
-          seed: { type: 'string' },
-          config: { type: 'string' },
-          'print-config': { type: 'boolean' },
-          show: { type: 'string' },
-        },
-        strict: true,
-      }).values;
-    } catch (err) {
-      io.stderr.write(`fleetscope demo: ${(err as Error).message}\n\n${help}`);
-      return EXIT_USAGE;
-    }
+    const opts = parseOptions('demo', help, args, {
+      series: { type: 'string' },
+      seed: { type: 'string' },
+      config: { type: 'string' },
+      'print-config': { type: 'boolean' },
+      show: { type: 'string' },
+    }, io);
+    if (opts === null) return EXIT_USAGE;
     const int = (name: string, v: string | undefined, dflt: number, max: number): number => {
       if (v === undefined) return dflt;
       const n = Number(v);

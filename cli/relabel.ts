@@ -2,10 +2,9 @@
 // over exposition text, for trying rules and for CI. Reads exposition on
 // stdin, writes the surviving series, labels sorted, one per line.
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { RelabelError, Relabeler, parseRelabelConfigsYaml } from '../relabel/index.js';
 import { WireError, formatSeries, parseExposition } from '../wire/index.js';
-import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, readAll } from './command.js';
+import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parseOptions, readAll } from './command.js';
 
 const MAX_INPUT_BYTES = 512 * 1024 * 1024;
 
@@ -32,18 +31,8 @@ export const relabelCommand: Command = {
   summary: 'apply Prometheus relabel rules to exposition text on stdin',
   help,
   async run(args, io) {
-    let opts;
-    try {
-      opts = parseArgs({
-        args: [...args],
-        options: { rules: { type: 'string' }, openmetrics: { type: 'boolean' }, stats: { type: 'boolean' } },
-        strict: true,
-        allowPositionals: false,
-      }).values;
-    } catch (err) {
-      io.stderr.write(`fleetscope relabel: ${(err as Error).message}\n\n${help}`);
-      return EXIT_USAGE;
-    }
+    const opts = parseOptions('relabel', help, args, { rules: { type: 'string' }, openmetrics: { type: 'boolean' }, stats: { type: 'boolean' } }, io);
+    if (opts === null) return EXIT_USAGE;
     if (!opts.rules) {
       io.stderr.write(`fleetscope relabel: --rules FILE.yml is required\n\n${help}`);
       return EXIT_USAGE;

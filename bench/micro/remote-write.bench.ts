@@ -30,6 +30,15 @@ export function benchRemoteWrite(): BenchResult[] {
     return Buffer.from(batch.finishCompressed());
   });
   const rawBodies = compressedBodies.map((c) => snappyUncompress(c));
+  /** The next batch, encoded from cached label bytes. */
+  const encodeCached = (): RemoteWriteBatch => {
+    const i = bi++ % batches.length;
+    const b = batches[i] as { value: number }[];
+    const c = cached[i] as Buffer[];
+    batch.reset();
+    for (let j = 0; j < b.length; j++) batch.add(c[j] as Buffer, (b[j] as { value: number }).value, ts);
+    return batch;
+  };
   const compression = (compressedBodies.reduce((n, b) => n + b.length, 0) / rawBodies.reduce((n, b) => n + b.length, 0)).toFixed(2);
   return [
     measure('remote-write: encode+compress, labels encoded cold', BATCH, () => {
@@ -38,22 +47,8 @@ export function benchRemoteWrite(): BenchResult[] {
       for (const s of b) batch.add(encodeLabels(s.labels), s.value, ts);
       return batch.finishCompressed().length;
     }, note),
-    measure('remote-write: encode+compress, cached label bytes', BATCH, () => {
-      const i = bi++ % batches.length;
-      const b = batches[i] as { value: number }[];
-      const c = cached[i] as Buffer[];
-      batch.reset();
-      for (let j = 0; j < b.length; j++) batch.add(c[j] as Buffer, (b[j] as { value: number }).value, ts);
-      return batch.finishCompressed().length;
-    }, `${note}; snappy ratio ${compression}`),
-    measure('remote-write: encode only, cached label bytes', BATCH, () => {
-      const i = bi++ % batches.length;
-      const b = batches[i] as { value: number }[];
-      const c = cached[i] as Buffer[];
-      batch.reset();
-      for (let j = 0; j < b.length; j++) batch.add(c[j] as Buffer, (b[j] as { value: number }).value, ts);
-      return batch.byteLength;
-    }, note),
+    measure('remote-write: encode+compress, cached label bytes', BATCH, () => encodeCached().finishCompressed().length, `${note}; snappy ratio ${compression}`),
+    measure('remote-write: encode only, cached label bytes', BATCH, () => encodeCached().byteLength, note),
     measure('remote-write: snappy compress only (snappyjs)', BATCH, () => snappyCompress(rawBodies[bi++ % rawBodies.length] as Buffer).length, note),
     measure('remote-write: receive, series key + samples (snappy + protobuf)', BATCH, () => {
       const r = new RemoteWriteReader(snappyUncompress(compressedBodies[bi++ % compressedBodies.length] as Buffer));
