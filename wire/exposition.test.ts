@@ -22,7 +22,7 @@ const valid: Valid[] = [
     [['__name__', 'a'], NaN, undefined], [['__name__', 'b'], Infinity, undefined], [['__name__', 'c'], -Infinity, undefined],
     [['__name__', 'd'], Infinity, undefined], [['__name__', 'e'], 0.001, undefined], [['__name__', 'f'], -50, undefined]] },
   { name: 'comments, HELP, TYPE and blank lines', body: '# a comment\n\n# HELP m Some \\\\ help\\n.\n# TYPE m counter\nm_total 1\n#no-space comment\n', series: [[['__name__', 'm_total'], 1, undefined]] },
-  { name: 'blanks around tokens and a trailing comma', body: '  m { a = "1" , b="2", }   7   \n', series: [[['__name__', 'm', 'a', '1', 'b', '2'], 7, undefined]] },
+  { name: 'blanks around tokens and a trailing comma', body: 'm { a = "1" , b="2", }   7   \n', series: [[['__name__', 'm', 'a', '1', 'b', '2'], 7, undefined]] },
   { name: 'empty label set and empty value', body: 'm{} 1\nn{a=""} 2\n', series: [[['__name__', 'm'], 1, undefined], [['__name__', 'n', 'a', ''], 2, undefined]] },
   { name: 'colons in metric names', body: 'job:rate5m:sum 3\n', series: [[['__name__', 'job:rate5m:sum'], 3, undefined]] },
   { name: 'unicode label value', body: 'm{a="Grüße 日本語"} 1\n', series: [[['__name__', 'm', 'a', 'Grüße 日本語'], 1, undefined]] },
@@ -30,8 +30,8 @@ const valid: Valid[] = [
   { name: 'histogram family', body: '# TYPE h histogram\nh_bucket{le="0.1"} 1\nh_bucket{le="+Inf"} 2\nh_sum 0.3\nh_count 2\n', series: [
     [['__name__', 'h_bucket', 'le', '0.1'], 1, undefined], [['__name__', 'h_bucket', 'le', '+Inf'], 2, undefined],
     [['__name__', 'h_sum'], 0.3, undefined], [['__name__', 'h_count'], 2, undefined]] },
-  { name: 'OpenMetrics with float-second timestamps and EOF', openmetrics: true, body: '# TYPE c counter\n# UNIT c seconds\n# HELP c Help.\nc_total 1 1700000000.123\nc_created 1700000000\n# EOF\n', series: [
-    [['__name__', 'c_total'], 1, 1700000000123], [['__name__', 'c_created'], 1700000000, undefined]] },
+  { name: 'OpenMetrics with float-second timestamps and EOF', openmetrics: true, body: '# TYPE c_seconds counter\n# UNIT c_seconds seconds\n# HELP c_seconds Help.\nc_seconds_total 1 1700000000.123\nc_seconds_created 1700000000\n# EOF\n', series: [
+    [['__name__', 'c_seconds_total'], 1, 1700000000123], [['__name__', 'c_seconds_created'], 1700000000, undefined]] },
   { name: 'OpenMetrics exemplar', openmetrics: true, body: 'h_bucket{le="1"} 3 # {trace_id="abc"} 0.5 1700000000.5\n# EOF\n', series: [[['__name__', 'h_bucket', 'le', '1'], 3, undefined]] },
   { name: 'OpenMetrics info and stateset types', openmetrics: true, body: '# TYPE i info\ni_info{v="1"} 1\n# TYPE s stateset\ns{s="a"} 1\n# EOF', series: [
     [['__name__', 'i_info', 'v', '1'], 1, undefined], [['__name__', 's', 's', 'a'], 1, undefined]] },
@@ -61,7 +61,7 @@ test('exemplars are parsed', () => {
 });
 
 test('seriesKey is the raw series text, usable as a cache key without labels()', () => {
-  const p = new ExpositionParser('  m{b="2",a="1"}  5 123\nn 1\n');
+  const p = new ExpositionParser('m{b="2",a="1"}  5 123\nn 1\n');
   assert.equal(p.next(), 'series');
   assert.equal(p.seriesKey(), 'm{b="2",a="1"}');
   assert.equal(p.value(), 5);
@@ -92,6 +92,8 @@ const malformed: [string, number, RegExp, boolean?][] = [
   ['m 1\n# EOF\nn 2\n', 3, /after "# EOF"/, true],
   ['m 1\n\n# EOF\n', 2, /blank lines are not allowed/, true],
   ['# random comment\n# EOF\n', 1, /a comment line must be|unknown comment/, true],
+  ['  m 1\n', 1, /must not start with blanks/],
+  ['# UNIT c seconds\nc 1\n# EOF\n', 1, /unit "seconds" is not a suffix of metric "c"/, true],
 ];
 
 for (const [body, line, reason, om] of malformed) {

@@ -193,6 +193,8 @@ export class ExpositionParser {
         if (kind !== null) return kind;
         continue;
       }
+      // Prometheus reads leading blanks as part of the metric name, which then fails.
+      if (i !== start) this.fail('a sample line must not start with blanks');
       this.sample(i, end);
       return 'series';
     }
@@ -301,7 +303,11 @@ export class ExpositionParser {
     // One blank separates the name from the text; the rest is the text.
     const text = i < end ? body.slice(i + 1, end) : '';
     if (kind === 'help') this.metaText = unescapeHelp(text);
-    else if (kind === 'unit') this.metaText = text;
+    else if (kind === 'unit') {
+      // OpenMetrics: a family with a unit must be named with it as a suffix.
+      if (text !== '' && !this.metaName.endsWith(`_${text}`)) this.fail(`unit "${text}" is not a suffix of metric "${this.metaName}"`);
+      this.metaText = text;
+    }
     else {
       const type = text.trim();
       if (!(om ? OM_TYPES : PROM_TYPES).has(type)) this.fail(`invalid metric type "${type}"`);

@@ -1,24 +1,41 @@
 // Snappy block format (https://github.com/google/snappy/blob/main/format_description.txt),
-// the compression remote-write 1.0 requires, through snappyjs. The declared
-// uncompressed length (the leading varint) is checked against a limit before
-// anything is allocated, so a small body cannot expand into a bomb.
-import { compress, uncompress } from 'snappyjs';
+// the compression remote-write 1.0 requires. Compression goes through snappyjs.
+// Decompression is our own, strict one: snappyjs loops forever on a literal
+// whose 4-byte length is negative as an int32 (a 6-byte body hangs it), and
+// it pads a stream that ends early with zeros instead of failing. Here the
+// declared uncompressed length (the leading varint) is checked against a
+// limit before anything is allocated, every element is bounds-checked, and
+// the output must be exactly the declared length.
+import { compress } from 'snappyjs';
 import { WireError } from './errors.js';
 
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 32 * 1024 * 1024;
 
-/** The uncompressed length a snappy block declares. */
+function corrupt(reason: string): never {
+  throw new WireError('FS_WIRE_SNAPPY_CORRUPT', [reason]);
+}
+
+/** The uncompressed length a snappy block declares (a varint of at most 32 bits). */
 export function snappyDeclaredLength(block: Uint8Array): number {
   let result = 0;
   let mul = 1;
   for (let i = 0; i < 5; i++) {
-    if (i >= block.length) throw new WireError('FS_WIRE_SNAPPY_CORRUPT', ['the length header is truncated']);
+    if (i >= block.length) corrupt('the length header is truncated');
     const b = block[i] as number;
     result += (b & 0x7f) * mul;
-    if (b < 0x80) return result;
+    if (b < 0x80) {
+      if (result > 0xffffffff) corrupt('the length header is over 32 bits');
+      return result;
+    }
     mul *= 128;
   }
-  throw new WireError('FS_WIRE_SNAPPY_CORRUPT', ['the length header is longer than 5 bytes']);
+  return corrupt('the length header is longer than 5 bytes');
+}
+
+function headerLength(block: Uint8Array): number {
+  let i = 0;
+  while ((block[i] as number) >= 0x80) i++;
+  return i + 1;
 }
 
 export function snappyCompress(data: Uint8Array): Buffer {
@@ -26,14 +43,72 @@ export function snappyCompress(data: Uint8Array): Buffer {
   return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
 }
 
+/**
+ * Decompresses one snappy block. Throws FS_WIRE_SNAPPY_TOO_LARGE when the
+ * block declares more than `maxBytes` (before allocating) and
+ * FS_WIRE_SNAPPY_CORRUPT for anything that is not a valid block.
+ */
 export function snappyUncompress(block: Uint8Array, maxBytes = DEFAULT_MAX_DECOMPRESSED_BYTES): Buffer {
   const declared = snappyDeclaredLength(block);
   if (declared > maxBytes) throw new WireError('FS_WIRE_SNAPPY_TOO_LARGE', [declared, maxBytes]);
-  let out: Uint8Array;
-  try {
-    out = uncompress(block, maxBytes);
-  } catch (err) {
-    throw new WireError('FS_WIRE_SNAPPY_CORRUPT', [(err as Error).message], { cause: err });
+  const out = Buffer.allocUnsafe(declared);
+  const n = block.length;
+  let ip = headerLength(block);
+  let op = 0;
+  while (ip < n) {
+    const tag = block[ip++] as number;
+    let len: number;
+    let offset: number;
+    switch (tag & 3) {
+      case 0: {
+        len = tag >>> 2;
+        if (len >= 60) {
+          // 60..63: the length minus one follows in 1..4 little-endian bytes.
+          const extra = len - 59;
+          if (ip + extra > n) corrupt(`literal length at byte ${ip - 1} runs past the end`);
+          len = 0;
+          for (let i = extra - 1; i >= 0; i--) len = len * 256 + (block[ip + i] as number);
+          ip += extra;
+        }
+        len += 1;
+        if (len > n - ip) corrupt(`literal of ${len} bytes at byte ${ip} runs past the end of the input`);
+        if (len > declared - op) corrupt(`literal of ${len} bytes at byte ${ip} runs past the declared length ${declared}`);
+        if (len < 32) {
+          for (let i = 0; i < len; i++) out[op + i] = block[ip + i] as number;
+        } else {
+          out.set(block.subarray(ip, ip + len), op);
+        }
+        ip += len;
+        op += len;
+        continue;
+      }
+      case 1:
+        if (ip >= n) corrupt(`copy at byte ${ip - 1} runs past the end`);
+        len = 4 + ((tag >>> 2) & 7);
+        offset = ((tag >>> 5) << 8) | (block[ip++] as number);
+        break;
+      case 2:
+        if (ip + 2 > n) corrupt(`copy at byte ${ip - 1} runs past the end`);
+        len = 1 + (tag >>> 2);
+        offset = (block[ip] as number) | ((block[ip + 1] as number) << 8);
+        ip += 2;
+        break;
+      default:
+        if (ip + 4 > n) corrupt(`copy at byte ${ip - 1} runs past the end`);
+        len = 1 + (tag >>> 2);
+        offset = ((block[ip] as number) | ((block[ip + 1] as number) << 8) | ((block[ip + 2] as number) << 16) | ((block[ip + 3] as number) << 24)) >>> 0;
+        ip += 4;
+    }
+    if (offset === 0 || offset > op) corrupt(`copy at output byte ${op} reaches back ${offset} bytes`);
+    if (len > declared - op) corrupt(`copy of ${len} bytes at output byte ${op} runs past the declared length ${declared}`);
+    if (offset >= len && len >= 16) {
+      out.copyWithin(op, op - offset, op - offset + len);
+      op += len;
+    } else {
+      // Byte by byte: a copy may overlap its own output (offset < len repeats a pattern).
+      for (let from = op - offset, end = op + len; op < end; ) out[op++] = out[from++] as number;
+    }
   }
-  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  if (op !== declared) corrupt(`the block decodes to ${op} bytes, its header declares ${declared}`);
+  return out;
 }
