@@ -4,10 +4,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { collectorErrors } from '../collector/index.js';
 import { relabelErrors } from '../relabel/index.js';
 import { wireErrors } from '../wire/index.js';
 
-const registries: Record<string, { status: number }> = { ...relabelErrors, ...wireErrors };
+const registries: Record<string, { status: number }> = { ...relabelErrors, ...wireErrors, ...collectorErrors };
 
 test('README error table matches the error registries', () => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');

@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { CollectorError } from './errors.js';
+import { DurableQueue } from './queue.js';
+
+let root = '';
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'fleetscope-queue-'));
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+let n = 0;
+const fresh = (): string => join(root, `q${n++}`);
+const rec = (i: number): Buffer => Buffer.from(`record-${i}-${'x'.repeat(i % 50)}`);
+
+async function drain(q: DurableQueue): Promise<string[]> {
+  const out: string[] = [];
+  for (;;) {
+    const { records, next } = await q.read(100);
+    if (records.length === 0) return out;
+    out.push(...records.map((r) => r.toString()));
+    await q.commit(next);
+  }
+}
+
+test('records come out in order, and a commit survives a restart', async () => {
+  const dir = fresh();
+  let q = await DurableQueue.open({ dir, segmentBytes: 4096 });
+  await Promise.all(Array.from({ length: 500 }, (_, i) => q.append(rec(i))));
+  assert.equal(q.stats.pending, 500);
+  const first = await q.read(200);
+  assert.deepEqual(first.records.map(String), Array.from({ length: 200 }, (_, i) => rec(i).toString()));
+  await q.commit(first.next);
+  assert.equal(q.stats.pending, 300);
+  // Read but not committed: delivered again after a restart.
+  await q.read(50);
+  await q.close();
+  q = await DurableQueue.open({ dir, segmentBytes: 4096 });
+  assert.equal(q.stats.pending, 300);
+  assert.deepEqual(await drain(q), Array.from({ length: 300 }, (_, i) => rec(200 + i).toString()));
+  assert.equal(q.stats.pending, 0);
+  // Delivered segments are gone from disk.
+  assert.ok((await readdir(dir)).filter((f) => f.endsWith('.seg')).length <= 1);
+  await q.close();
+});
+
+test('a torn tail is cut at the last whole record', async () => {
+  const dir = fresh();
+  let q = await DurableQueue.open({ dir });
+  for (let i = 0; i < 10; i++) await q.append(rec(i));
+  await q.close();
+  const seg = join(dir, (await readdir(dir)).find((f) => f.endsWith('.seg')) as string);
+  const { size } = await stat(seg);
+  await truncate(seg, size - 3); // the last record lost its end mid-write
+  q = await DurableQueue.open({ dir });
+  assert.equal(q.stats.corruptRecords, 1);
+  assert.deepEqual(await drain(q), Array.from({ length: 9 }, (_, i) => rec(i).toString()));
+  await q.append(rec(99));
+  assert.deepEqual(await drain(q), [rec(99).toString()]);
+  await q.close();
+});
+
+test('a corrupt record is detected by its checksum', async () => {
+  const dir = fresh();
+  let q = await DurableQueue.open({ dir });
+  for (let i = 0; i < 5; i++) await q.append(rec(i));
+  await q.close();
+  const seg = join(dir, (await readdir(dir)).find((f) => f.endsWith('.seg')) as string);
+  const { readFile } = await import('node:fs/promises');
+  const data = await readFile(seg);
+  data[data.length - 2] = (data[data.length - 2] as number) ^ 0xff;
+  await writeFile(seg, data);
+  q = await DurableQueue.open({ dir });
+  assert.equal(q.stats.corruptRecords, 1);
+  assert.equal((await drain(q)).length, 4);
+  await q.close();
+});
+
+test('when full, the oldest segments are dropped and counted', async () => {
+  const dir = fresh();
+  const q = await DurableQueue.open({ dir, segmentBytes: 1024, maxBytes: 4096 });
+  for (let i = 0; i < 400; i++) await q.append(Buffer.alloc(40, i % 256));
+  assert.ok(q.stats.bytes <= 4096 + 1024, `bytes ${q.stats.bytes}`);
+  assert.ok(q.stats.droppedRecords > 0);
+  const left = (await drain(q)).length;
+  assert.equal(left + q.stats.droppedRecords, 400);
+  await q.close();
+});
+
+test('bad use gets typed errors', async () => {
+  const q = await DurableQueue.open({ dir: fresh(), segmentBytes: 64 });
+  await assert.rejects(q.append(Buffer.alloc(100)), (e: unknown) => e instanceof CollectorError && e.code === 'FS_COLLECTOR_QUEUE_RECORD_TOO_LARGE');
+  await q.close();
+  await assert.rejects(q.append(Buffer.alloc(1)), (e: unknown) => e instanceof CollectorError && e.code === 'FS_COLLECTOR_QUEUE_CLOSED');
+});
+
+test('SIGKILL while appending loses no acknowledged record', { timeout: 60_000 }, async () => {
+  const dir = fresh();
+  const child = join(root, 'writer.mjs');
+  await writeFile(child, `
+    import { DurableQueue } from ${JSON.stringify(new URL('./queue.js', import.meta.url).href)};
+    const q = await DurableQueue.open({ dir: ${JSON.stringify(dir)}, segmentBytes: 64 * 1024 });
+    let i = 0;
+    const writer = async () => {
+      for (;;) {
+        const n = i++;
+        await q.append(Buffer.from('record-' + n));
+        process.stdout.write('ack ' + n + '\\n');
+      }
+    };
+    for (let k = 0; k < 8; k++) void writer();
+  `);
+  const proc = spawn(process.execPath, [child], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const acked = new Set<number>();
+  let buf = '';
+  await new Promise<void>((resolve) => {
+    proc.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const l of lines) acked.add(Number(l.slice(4)));
+      if (acked.size >= 3000 && proc.exitCode === null && !proc.killed) proc.kill('SIGKILL');
+    });
+    proc.on('exit', () => resolve());
+  });
+  assert.ok(acked.size >= 3000, `only ${acked.size} acks before the kill`);
+  const q = await DurableQueue.open({ dir, segmentBytes: 64 * 1024 });
+  const got = (await drain(q)).map((r) => Number(r.slice(7)));
+  await q.close();
+  // Appends are durable in call order: what survived is 0..k without gaps, and covers every ack.
+  got.forEach((v, i) => assert.equal(v, i, `record ${i} is ${v}`));
+  const maxAcked = Math.max(...acked);
+  assert.ok(got.length > maxAcked, `acked up to ${maxAcked} but only ${got.length} records survived`);
+});

@@ -1,0 +1,313 @@
+// A durable, bounded, single-consumer FIFO of byte records on local disk:
+// what stands between "accepted" and "delivered", so that nothing
+// acknowledged is lost to a crash of this process or an outage downstream.
+//
+// Layout: <dir>/<20-digit segment number>.seg files, each a run of records
+// [u32 payload length][u32 CRC-32 of payload][payload], little-endian; and
+// <dir>/cursor, the position up to which the consumer has committed.
+// append() resolves only after the record is written and fsync'd; concurrent
+// appends share one write and one fsync (group commit). After a crash the
+// tail of the last segment may be torn: recovery keeps every record whose
+// length and checksum are intact and truncates the rest, which by
+// construction was never acknowledged. When the queue outgrows maxBytes the
+// oldest segments are deleted, committed or not, and what that drops is
+// counted: bounded memory and disk beat an unbounded outage.
+import { type FileHandle, mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { CollectorError } from './errors.js';
+
+const HEADER = 8;
+const SEGMENT_FILE = /^(\d{20})\.seg$/;
+
+export interface QueueOptions {
+  /** Directory of the queue; created when missing. */
+  readonly dir: string;
+  /** Total bytes on disk before the oldest segments are dropped (default 1 GiB). */
+  readonly maxBytes?: number;
+  /** A segment is closed and a new one started past this size (default 64 MiB). */
+  readonly segmentBytes?: number;
+  /** fsync before acknowledging (default true; false only for tests of other things). */
+  readonly fsync?: boolean;
+}
+
+/** A point in the queue: a segment, a byte offset and a record index in it. */
+export interface QueuePosition {
+  readonly segment: number;
+  readonly offset: number;
+  readonly index: number;
+}
+
+export interface QueueStats {
+  /** Bytes on disk across segments. */
+  bytes: number;
+  /** Records appended and not yet committed. */
+  pending: number;
+  /** Records dropped because the queue was full, since open. */
+  droppedRecords: number;
+  droppedBytes: number;
+  /** Records found torn or corrupt at recovery, since open. */
+  corruptRecords: number;
+}
+
+interface Segment {
+  readonly id: number;
+  size: number;
+  records: number;
+}
+
+const segmentName = (id: number): string => `${String(id).padStart(20, '0')}.seg`;
+
+export class DurableQueue {
+  private readonly dir: string;
+  private readonly maxBytes: number;
+  private readonly segmentBytes: number;
+  private readonly fsync: boolean;
+  private segments: Segment[] = [];
+  private writer: FileHandle | null = null;
+  private cursor: QueuePosition = { segment: 0, offset: 0, index: 0 };
+  private pendingWrites: { buf: Buffer; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private flushing: Promise<void> | null = null;
+  private closed = false;
+  readonly stats: QueueStats = { bytes: 0, pending: 0, droppedRecords: 0, droppedBytes: 0, corruptRecords: 0 };
+
+  private constructor(opts: QueueOptions) {
+    this.dir = opts.dir;
+    this.maxBytes = opts.maxBytes ?? 1024 ** 3;
+    this.segmentBytes = opts.segmentBytes ?? 64 * 1024 ** 2;
+    this.fsync = opts.fsync ?? true;
+  }
+
+  /** Opens (or creates) a queue, recovering from whatever a crash left. */
+  static async open(opts: QueueOptions): Promise<DurableQueue> {
+    const q = new DurableQueue(opts);
+    await q.recover();
+    return q;
+  }
+
+  /** Appends a record; resolves once it is durable. */
+  append(record: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.reject(new CollectorError('FS_COLLECTOR_QUEUE_CLOSED', [this.dir]));
+    if (record.length + HEADER > this.segmentBytes) {
+      return Promise.reject(new CollectorError('FS_COLLECTOR_QUEUE_RECORD_TOO_LARGE', [record.length, this.segmentBytes]));
+    }
+    const buf = Buffer.allocUnsafe(HEADER + record.length);
+    buf.writeUInt32LE(record.length, 0);
+    buf.writeUInt32LE(crc32(record), 4);
+    buf.set(record, HEADER);
+    return new Promise<void>((resolve, reject) => {
+      this.pendingWrites.push({ buf, resolve, reject });
+      this.flushing ??= this.flush();
+    });
+  }
+
+  /**
+   * Reads up to `maxRecords` records (and about `maxBytes`) from `from`, or
+   * from the committed cursor. Returns them and the position after them,
+   * which the caller passes to commit() once they are delivered.
+   */
+  async read(maxRecords: number, maxBytes = 16 * 1024 ** 2, from: QueuePosition = this.cursor): Promise<{ records: Buffer[]; next: QueuePosition }> {
+    const records: Buffer[] = [];
+    let pos = this.clamp(from);
+    let bytes = 0;
+    while (records.length < maxRecords && bytes < maxBytes) {
+      const seg = this.segments.find((s) => s.id === pos.segment);
+      if (!seg) break;
+      if (pos.offset >= seg.size) {
+        const next = this.segments.find((s) => s.id > pos.segment);
+        if (!next) break;
+        pos = { segment: next.id, offset: 0, index: 0 };
+        continue;
+      }
+      const fh = await open(join(this.dir, segmentName(seg.id)), 'r');
+      try {
+        const want = Math.min(seg.size - pos.offset, Math.max(maxBytes - bytes, HEADER), 8 * 1024 ** 2);
+        const chunk = Buffer.allocUnsafe(want);
+        const { bytesRead } = await fh.read(chunk, 0, want, pos.offset);
+        let at = 0;
+        const before = records.length;
+        while (at + HEADER <= bytesRead && records.length < maxRecords) {
+          const len = chunk.readUInt32LE(at);
+          if (at + HEADER + len > bytesRead) {
+            if (at === 0) {
+              // A record larger than the chunk: read it whole.
+              const whole = Buffer.allocUnsafe(len);
+              await fh.read(whole, 0, len, pos.offset + HEADER);
+              records.push(whole);
+              bytes += len;
+              at = HEADER + len;
+            }
+            break;
+          }
+          records.push(Buffer.from(chunk.subarray(at + HEADER, at + HEADER + len)));
+          bytes += len;
+          at += HEADER + len;
+        }
+        pos = { segment: seg.id, offset: pos.offset + at, index: pos.index + records.length - before };
+      } finally {
+        await fh.close();
+      }
+    }
+    return { records, next: pos };
+  }
+
+  /** Marks everything before `pos` delivered: persists the cursor and deletes finished segments. */
+  async commit(pos: QueuePosition): Promise<void> {
+    const to = this.clamp(pos);
+    const tmp = join(this.dir, 'cursor.tmp');
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(JSON.stringify(to));
+      if (this.fsync) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, join(this.dir, 'cursor'));
+    this.cursor = to;
+    const done = this.segments.filter((s) => s.id < to.segment);
+    for (const s of done) await this.removeSegment(s);
+    this.recount();
+  }
+
+  /** Flushes outstanding appends and closes the queue. */
+  async close(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    this.closed = true;
+    await this.writer?.close();
+    this.writer = null;
+  }
+
+  private clamp(pos: QueuePosition): QueuePosition {
+    const first = this.segments[0];
+    if (first && pos.segment < first.id) return { segment: first.id, offset: 0, index: 0 };
+    return pos;
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      while (this.pendingWrites.length > 0) {
+        const batch = this.pendingWrites;
+        this.pendingWrites = [];
+        try {
+          await this.writeBatch(batch.map((p) => p.buf));
+          for (const p of batch) p.resolve();
+        } catch (err) {
+          const e = new CollectorError('FS_COLLECTOR_QUEUE_IO', [this.dir, (err as Error).message], { cause: err });
+          for (const p of batch) p.reject(e);
+        }
+      }
+    } finally {
+      this.flushing = null;
+    }
+  }
+
+  private async writeBatch(bufs: Buffer[]): Promise<void> {
+    let i = 0;
+    while (i < bufs.length) {
+      let current = this.segments[this.segments.length - 1];
+      if (!current || !this.writer || current.size >= this.segmentBytes) {
+        current = await this.startSegment();
+      }
+      // As many records as fit in this segment, in one write and one fsync.
+      const chunk: Buffer[] = [];
+      let size = 0;
+      while (i < bufs.length && (chunk.length === 0 || current.size + size + (bufs[i] as Buffer).length <= this.segmentBytes)) {
+        chunk.push(bufs[i] as Buffer);
+        size += (bufs[i] as Buffer).length;
+        i++;
+      }
+      await (this.writer as FileHandle).writev(chunk, current.size);
+      if (this.fsync) await (this.writer as FileHandle).datasync();
+      current.size += size;
+      current.records += chunk.length;
+      this.stats.bytes += size;
+      this.stats.pending += chunk.length;
+    }
+    await this.enforceBound();
+  }
+
+  private async startSegment(): Promise<Segment> {
+    await this.writer?.close();
+    const last = this.segments[this.segments.length - 1];
+    const seg: Segment = { id: last ? last.id + 1 : this.cursor.segment, size: 0, records: 0 };
+    this.writer = await open(join(this.dir, segmentName(seg.id)), 'w');
+    if (this.fsync) await this.syncDir();
+    this.segments.push(seg);
+    return seg;
+  }
+
+  private async enforceBound(): Promise<void> {
+    while (this.stats.bytes > this.maxBytes && this.segments.length > 1) {
+      const oldest = this.segments[0] as Segment;
+      // Records of the oldest segment not yet committed are lost: count them.
+      const undelivered = oldest.id === this.cursor.segment ? oldest.records - this.cursor.index : oldest.id > this.cursor.segment ? oldest.records : 0;
+      this.stats.droppedRecords += undelivered;
+      this.stats.droppedBytes += oldest.size;
+      await this.removeSegment(oldest);
+      if (this.cursor.segment <= oldest.id) this.cursor = { segment: (this.segments[0] as Segment).id, offset: 0, index: 0 };
+      this.recount();
+    }
+  }
+
+  private async removeSegment(s: Segment): Promise<void> {
+    await rm(join(this.dir, segmentName(s.id)), { force: true });
+    this.segments = this.segments.filter((x) => x !== s);
+    this.stats.bytes -= s.size;
+  }
+
+  private recount(): void {
+    const first = this.segments[0];
+    const committed = first && first.id === this.cursor.segment ? this.cursor.index : 0;
+    this.stats.pending = this.segments.reduce((n, s) => n + s.records, 0) - committed;
+  }
+
+  private async syncDir(): Promise<void> {
+    const fh = await open(this.dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private async recover(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    try {
+      const saved = JSON.parse(await readFile(join(this.dir, 'cursor'), 'utf8')) as QueuePosition;
+      if ([saved.segment, saved.offset, saved.index].every(Number.isSafeInteger)) this.cursor = saved;
+    } catch {
+      // No cursor yet: a new queue, or one that never committed.
+    }
+    const ids = (await readdir(this.dir)).map((f) => SEGMENT_FILE.exec(f)?.[1]).filter((x): x is string => x !== undefined).map(Number).sort((a, b) => a - b);
+    for (const id of ids) {
+      const path = join(this.dir, segmentName(id));
+      const { size: fileSize } = await stat(path);
+      const fh = await open(path, 'r+');
+      try {
+        const data = Buffer.allocUnsafe(fileSize);
+        await fh.read(data, 0, fileSize, 0);
+        let at = 0;
+        let records = 0;
+        while (at + HEADER <= fileSize) {
+          const len = data.readUInt32LE(at);
+          if (at + HEADER + len > fileSize || crc32(data.subarray(at + HEADER, at + HEADER + len)) !== data.readUInt32LE(at + 4)) break;
+          at += HEADER + len;
+          records++;
+        }
+        if (at < fileSize) {
+          // A torn or corrupt tail: never acknowledged (a torn last write) or unreadable. Cut it off.
+          this.stats.corruptRecords++;
+          await fh.truncate(at);
+          await fh.sync();
+        }
+        this.segments.push({ id, size: at, records });
+        this.stats.bytes += at;
+      } finally {
+        await fh.close();
+      }
+    }
+    // Segments wholly before the cursor were delivered; a crash may have left them.
+    for (const s of this.segments.filter((x) => x.id < this.cursor.segment)) await this.removeSegment(s);
+    this.recount();
+  }
+}
