@@ -34,7 +34,8 @@ after(async () => {
 test('fleetscope --help lists exactly the commands that exist', async () => {
   const r = await run(['--help']);
   assert.equal(r.code, 0);
-  for (const c of COMMANDS) assert.match(r.stdout, new RegExp(`^  ${c.name}\\s+${c.summary}`, 'm'));
+  const escape = (t: string): string => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  for (const c of COMMANDS) assert.match(r.stdout, new RegExp(`^  ${c.name}\\s+${escape(c.summary)}$`, 'm'));
   assert.equal(r.stdout.match(/^ {2}\S/gm)?.length, COMMANDS.length);
 });
 
@@ -112,4 +113,17 @@ test('relabel names the line of malformed input, exit 1', async () => {
   const r = await run(['relabel', '--rules', rules], 'ok_metric 1\nbroken{a="b" 1\n');
   assert.equal(r.code, 1);
   assert.match(r.stderr, /line 2/);
+});
+
+test('collector --check-config: valid exits 0, invalid exits 2 naming file, path and reason', async () => {
+  const good = join(dir, 'collector.yml');
+  await writeFile(good, 'sites: [{token: a-token-of-sixteen-chars, tenant: acme, site: ce-1}]\ntenants: {acme: {pipeline: {}}}\n');
+  const ok = await run(['collector', '--check-config', good]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /valid \(1 sites, 1 tenants, 0 remote_write targets\)/);
+  const bad = join(dir, 'bad-collector.yml');
+  await writeFile(bad, 'sites: [{token: a-token-of-sixteen-chars, tenant: nope, site: ce-1}]\n');
+  const no = await run(['collector', '--check-config', bad]);
+  assert.equal(no.code, 2);
+  assert.match(no.stderr, /bad-collector\.yml: sites\.0\.tenant: tenant "nope" is not defined under tenants/);
 });

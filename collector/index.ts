@@ -1,3 +1,6 @@
-// collector/: the regional service. So far: its durable queue.
+// collector/: the regional service: remote-write receiver, pipeline, durable queues, senders.
+export { Collector, type CollectorOptions } from './collector.js';
+export { type CollectorConfig, type LoadedConfig, collectorConfigSchema, loadCollectorConfig, validateCollectorConfig } from './config.js';
 export { DurableQueue, type QueueOptions, type QueuePosition, type QueueStats } from './queue.js';
+export { type Identity, PushPipeline, SERIES_LIMIT } from './pipeline.js';
 export { CollectorError, type CollectorErrorCode, collectorErrors } from './errors.js';

@@ -205,6 +205,21 @@ export class RemoteWriteBatch {
     this.samples += samples.length;
   }
 
+  /** One series carrying the current series' samples of a reader, without allocating. */
+  addFromReader(labelBytes: Uint8Array, reader: RemoteWriteReader): void {
+    const n = reader.sampleCount();
+    let len = labelBytes.length;
+    for (let i = 0; i < n; i++) len += 2 + sampleSize(reader.sampleTimestamp(i));
+    const w = this.w;
+    w.ensure(len + 11);
+    w.byte(0x0a);
+    w.uvarint(len);
+    w.bytes(labelBytes);
+    for (let i = 0; i < n; i++) writeSample(w, reader.sampleValue(i), reader.sampleTimestamp(i));
+    this.series++;
+    this.samples += n;
+  }
+
   /** A full series, exemplars included (the cold path). */
   addSeries(ts: TimeSeries): void {
     const inner = new ProtoWriter(1024);

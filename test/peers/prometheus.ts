@@ -13,6 +13,10 @@ export interface PrometheusPeer {
   /** GET an HTTP API path (e.g. `/api/v1/query?query=up`) and return the parsed `data` field. */
   api<T = unknown>(path: string): Promise<T>;
   stop(): Promise<void>;
+  /** Stops the process only, keeping its data and port (an outage). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and data after kill(). */
+  restart(): Promise<void>;
   /** Everything Prometheus printed, for failure messages. */
   output(): string;
 }
@@ -48,36 +52,46 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
     '--log.level=warn',
     ...(opts.flags ?? []),
   ];
-  let out = '';
-  const child: ChildProcess = spawn('prometheus', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const spawnError = new Promise<never>((_, reject) => {
-    child.on('error', (err) =>
-      reject(new Error(`cannot start prometheus (run "npm run peers" to install the Debian package): ${err.message}`, { cause: err })),
-    );
-  });
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<never>((_, reject) => {
-    child.on('exit', (code) => reject(new Error(`prometheus exited with ${code} before it was ready:\n${out}`)));
-  });
-  exited.catch(() => undefined);
-  spawnError.catch(() => undefined);
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  const ready = (async () => {
-    for (;;) {
-      try {
-        const res = await fetch(`${url}/-/ready`);
-        if (res.ok) return;
-      } catch {
-        // not listening yet
+  let out = '';
+  let child: ChildProcess | null = null;
+
+  const launch = async (): Promise<void> => {
+    const proc = spawn('prometheus', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = proc;
+    proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    const failed = new Promise<never>((_, reject) => {
+      proc.once('error', (err) => reject(new Error(`cannot start prometheus (run "npm run peers" to install the Debian package): ${err.message}`, { cause: err })));
+      proc.once('exit', (code) => reject(new Error(`prometheus exited with ${code} before it was ready:\n${out}`)));
+    });
+    failed.catch(() => undefined);
+    const deadline = Date.now() + 30_000;
+    const ready = (async () => {
+      for (;;) {
+        try {
+          if ((await fetch(`${url}/-/ready`)).ok) return;
+        } catch {
+          // not listening yet
+        }
+        if (Date.now() > deadline) throw new Error(`prometheus not ready after 30 s:\n${out}`);
+        await new Promise((r) => setTimeout(r, 100));
       }
-      if (Date.now() > deadline) throw new Error(`prometheus not ready after 30 s:\n${out}`);
-      await new Promise((r) => setTimeout(r, 100));
+    })();
+    await Promise.race([ready, failed]);
+  };
+
+  const kill = async (): Promise<void> => {
+    const proc = child as ChildProcess | null;
+    child = null;
+    if (proc && proc.exitCode === null && proc.signalCode === null) {
+      const gone = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await gone;
     }
-  })();
-  await Promise.race([ready, exited, spawnError]);
-  child.removeAllListeners('exit');
+  };
+
+  await launch();
   return {
     url,
     dir,
@@ -88,12 +102,10 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
       if (body.status !== 'success') throw new Error(`prometheus ${path}: ${body.error ?? res.status}`);
       return body.data;
     },
+    kill,
+    restart: launch,
     async stop() {
-      if (child.exitCode === null) {
-        const gone = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await gone;
-      }
+      await kill();
       await rm(dir, { recursive: true, force: true });
     },
   };

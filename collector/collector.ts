@@ -1,0 +1,134 @@
+// The collector service: a remote-write receiver for authenticated sites,
+// the push pipeline, one durable queue and sender per remote-write target,
+// and /metrics, /-/healthy, /-/ready. A push is acknowledged (204) only once
+// what survived the pipeline is durable in every target's queue.
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { type Logger, pino } from 'pino';
+import { RemoteWriteReader, WireError, snappyUncompress } from '../wire/index.js';
+import type { LoadedConfig } from './config.js';
+import { CollectorError } from './errors.js';
+import { CollectorMetrics } from './metrics.js';
+import { type Identity, PushPipeline } from './pipeline.js';
+import { DurableQueue } from './queue.js';
+import { encodeQueuedWrite } from './record.js';
+import { RemoteWriteSender } from './sender.js';
+
+const tokenKey = (token: string): string => createHash('sha256').update(token).digest('hex');
+
+export interface CollectorOptions {
+  readonly logger?: Logger;
+  /** Overrides `listen` from the config (tests use port 0). */
+  readonly listen?: string;
+}
+
+export class Collector {
+  private constructor(
+    private readonly app: FastifyInstance,
+    private readonly queues: readonly DurableQueue[],
+    private readonly senders: readonly RemoteWriteSender[],
+    private readonly sweepTimer: NodeJS.Timeout,
+    private readonly state: { ready: boolean },
+    readonly metrics: CollectorMetrics,
+    /** The address it listens on, e.g. http://127.0.0.1:9201. */
+    readonly url: string,
+  ) {}
+
+  static async start(loaded: LoadedConfig, opts: CollectorOptions = {}): Promise<Collector> {
+    const { config } = loaded;
+    const log = opts.logger ?? pino({ name: 'fleetscope-collector' });
+    const limits = config.limits;
+    const identities = new Map<string, Identity>(config.sites.map((s) => [tokenKey(s.token), { tenant: s.tenant, site: s.site, group: s.group }]));
+    const pipeline = new PushPipeline(loaded.pipelines, config.external_labels, config.series_idle_timeout);
+    const queues = await Promise.all(
+      config.remote_write.map((t, i) =>
+        DurableQueue.open({ dir: join(config.queue.dir, `${i}-${new URL(t.url).host.replace(/[^A-Za-z0-9.-]/g, '_')}`), maxBytes: config.queue.max_bytes, segmentBytes: config.queue.segment_bytes }),
+      ),
+    );
+    // Thousands of sites push every few seconds: per-request access logs would drown the real ones.
+    const app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: limits.max_body_bytes });
+    const state = { ready: false };
+    const metrics = new CollectorMetrics();
+    const senders = config.remote_write.map((t, i) => new RemoteWriteSender(t, queues[i] as DurableQueue, metrics, log));
+    const readerLimits = {
+      maxSeries: limits.max_series_per_request,
+      maxLabelsPerSeries: limits.max_labels_per_series,
+      maxLabelNameLength: limits.max_label_name_length,
+      maxLabelValueLength: limits.max_label_value_length,
+      maxSamplesPerSeries: limits.max_samples_per_series,
+    };
+
+    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limits.max_body_bytes }, (_req, body, done) => done(null, body));
+    app.setErrorHandler((err, _req, reply) => {
+      const status = (err as { statusCode?: number }).statusCode ?? 500;
+      metrics.requests.inc({ code: String(status) });
+      void reply.code(status).send({ error: (err as Error).message });
+    });
+
+    app.post('/api/v1/write', async (req, reply) => {
+      const answer = (status: number, error: string): unknown => {
+        metrics.requests.inc({ code: String(status) });
+        return reply.code(status).send({ error });
+      };
+      const auth = req.headers.authorization;
+      const token = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined;
+      const id = token === undefined ? undefined : identities.get(tokenKey(token));
+      if (!id) return answer(401, new CollectorError('FS_COLLECTOR_UNAUTHORIZED', ['a site token is required: Authorization: Bearer <token>']).message);
+      if (req.headers['content-encoding'] !== 'snappy') {
+        return answer(415, new CollectorError('FS_COLLECTOR_UNSUPPORTED_ENCODING', ['remote-write bodies must be snappy-compressed (Content-Encoding: snappy)']).message);
+      }
+      let result;
+      try {
+        const raw = snappyUncompress(req.body as Buffer, limits.max_decompressed_bytes);
+        result = pipeline.process(id, new RemoteWriteReader(raw, readerLimits), Date.now());
+      } catch (err) {
+        if (err instanceof WireError) return answer(err.status, `${err.code}: ${err.message}`);
+        throw err;
+      }
+      metrics.samplesReceived.inc({ tenant: id.tenant, site: id.site }, result.samplesIn);
+      for (const [reason, n] of result.dropped) metrics.samplesDropped.inc({ tenant: id.tenant, site: id.site, reason }, n);
+      if (result.samplesOut > 0) {
+        const rec = encodeQueuedWrite({ tenant: id.tenant, samples: result.samplesOut, body: result.body });
+        try {
+          await Promise.all(queues.map((q) => q.append(rec)));
+        } catch (err) {
+          // Not durable everywhere: not acknowledged. The site retries; a duplicate sample is harmless downstream.
+          log.error({ err }, 'queue append failed');
+          return answer(503, (err as Error).message);
+        }
+        for (const s of senders) s.wake();
+      }
+      metrics.requests.inc({ code: '204' });
+      return reply.code(204).send();
+    });
+    app.get('/metrics', async (_req, reply) => reply.header('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics()));
+    app.get('/-/healthy', async () => 'OK\n');
+
+    app.get('/-/ready', async (_req, reply) => (state.ready ? 'OK\n' : reply.code(503).send('starting\n')));
+    const listen = opts.listen ?? config.listen;
+    const sep = listen.lastIndexOf(':');
+    const address = await app.listen({ host: listen.slice(0, sep) || '0.0.0.0', port: Number(listen.slice(sep + 1)) });
+    for (const s of senders) s.start();
+    const sweepTimer = setInterval(() => {
+      pipeline.sweep(Date.now());
+      for (const [k, n] of pipeline.activeSeries()) {
+        const [tenant, site] = k.split('/');
+        metrics.activeSeries.set({ tenant: tenant as string, site: site as string }, n);
+      }
+    }, 10_000);
+    sweepTimer.unref();
+    state.ready = true;
+    log.info({ address, targets: config.remote_write.map((t) => new URL(t.url).host), sites: config.sites.length }, 'collector ready');
+    return new Collector(app, queues, senders, sweepTimer, state, metrics, address);
+  }
+
+  /** Stops taking pushes, stops the senders (undelivered data stays queued on disk), closes the queues. */
+  async stop(): Promise<void> {
+    this.state.ready = false;
+    clearInterval(this.sweepTimer);
+    await this.app.close();
+    await Promise.all(this.senders.map((s) => s.stop()));
+    await Promise.all(this.queues.map((q) => q.close()));
+  }
+}

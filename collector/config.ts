@@ -1,0 +1,182 @@
+// The collector's YAML config, validated once at the edge with zod: shape and
+// defaults first, cross-field rules second, then frozen. An invalid file is
+// rejected whole with the file, the path inside it and the reason.
+import { readFile } from 'node:fs/promises';
+import yaml from 'js-yaml';
+import { z } from 'zod';
+import { DEFAULT_REMOTE_WRITE_LIMITS } from '../wire/index.js';
+import { MetricFilter, Relabeler, RelabelError } from '../relabel/index.js';
+import { CollectorError } from './errors.js';
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** "500ms", "30s", "5m", "1h", or a number of milliseconds. */
+const duration = z.union([
+  z.number().int().nonnegative(),
+  z.string().regex(/^\d+(ms|s|m|h)$/, 'a duration like 500ms, 30s, 5m or 1h').transform((s) => {
+    const m = /^(\d+)(ms|s|m|h)$/.exec(s) as RegExpExecArray;
+    return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  }),
+], { error: 'expected a duration like 500ms, 30s, 5m or 1h, or a number of milliseconds' });
+
+const pipelineSchema = z
+  .object({
+    /** Metric allowlist/denylist and label denylist (relabel/ MetricFilter). */
+    filter: z.unknown().optional(),
+    /** Prometheus relabel_configs, applied after the filter. */
+    relabel_configs: z.array(z.unknown()).optional(),
+    /** Active series one site may have; over it, new series are dropped and counted. */
+    series_limit_per_site: z.number().int().positive().optional(),
+  })
+  .strict();
+
+const siteSchema = z
+  .object({
+    /** The bearer token this site's agent sends. */
+    token: z.string().min(16, 'a site token must be at least 16 characters'),
+    tenant: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'a tenant is 1-128 of A-Z a-z 0-9 _ . -'),
+    site: z.string().min(1).max(256),
+    group: z.string().min(1).optional(),
+  })
+  .strict();
+
+const remoteWriteSchema = z
+  .object({
+    url: z.string().url(),
+    /** Sent as X-Scope-OrgID; the sender's tenant unless set. */
+    basic_auth: z.object({ username: z.string(), password: z.string() }).strict().optional(),
+    bearer_token: z.string().optional(),
+    timeout: duration.default(30_000),
+    min_backoff: duration.default(30),
+    max_backoff: duration.default(5000),
+    /** Records of the queue read per send cycle. */
+    max_records_per_send: z.number().int().positive().default(64),
+  })
+  .strict();
+
+export const collectorConfigSchema = z
+  .object({
+    /** host:port to listen on. */
+    listen: z.string().regex(/^[^:]*:\d+$/, 'host:port').default('0.0.0.0:9201'),
+    /** Labels added to every series (e.g. the regional edge, `re`). Identity labels win over them. */
+    external_labels: z.record(z.string(), z.string()).default({}),
+    queue: z
+      .object({
+        dir: z.string().min(1).default('data/queue'),
+        max_bytes: z.number().int().positive().default(1024 ** 3),
+        segment_bytes: z.number().int().positive().default(64 * 1024 ** 2),
+      })
+      .strict()
+      .default({ dir: 'data/queue', max_bytes: 1024 ** 3, segment_bytes: 64 * 1024 ** 2 }),
+    limits: z
+      .object({
+        max_body_bytes: z.number().int().positive().default(DEFAULT_REMOTE_WRITE_LIMITS.maxBodyBytes),
+        max_decompressed_bytes: z.number().int().positive().default(DEFAULT_REMOTE_WRITE_LIMITS.maxDecompressedBytes),
+        max_series_per_request: z.number().int().positive().default(DEFAULT_REMOTE_WRITE_LIMITS.maxSeries),
+        max_labels_per_series: z.number().int().positive().default(DEFAULT_REMOTE_WRITE_LIMITS.maxLabelsPerSeries),
+        max_label_name_length: z.number().int().positive().default(DEFAULT_REMOTE_WRITE_LIMITS.maxLabelNameLength),
+        max_label_value_length: z.number().int().positive().default(DEFAULT_REMOTE_WRITE_LIMITS.maxLabelValueLength),
+        max_samples_per_series: z.number().int().positive().default(DEFAULT_REMOTE_WRITE_LIMITS.maxSamplesPerSeries),
+      })
+      .strict()
+      .default({
+        max_body_bytes: DEFAULT_REMOTE_WRITE_LIMITS.maxBodyBytes,
+        max_decompressed_bytes: DEFAULT_REMOTE_WRITE_LIMITS.maxDecompressedBytes,
+        max_series_per_request: DEFAULT_REMOTE_WRITE_LIMITS.maxSeries,
+        max_labels_per_series: DEFAULT_REMOTE_WRITE_LIMITS.maxLabelsPerSeries,
+        max_label_name_length: DEFAULT_REMOTE_WRITE_LIMITS.maxLabelNameLength,
+        max_label_value_length: DEFAULT_REMOTE_WRITE_LIMITS.maxLabelValueLength,
+        max_samples_per_series: DEFAULT_REMOTE_WRITE_LIMITS.maxSamplesPerSeries,
+      }),
+    /** How long a series may go unseen before it stops counting as active. */
+    series_idle_timeout: duration.default(600_000),
+    /** Each site's identity, by the bearer token it sends. */
+    sites: z.array(siteSchema).default([]),
+    /** Per tenant: its pipeline, and per site group, overrides of it. */
+    tenants: z.record(z.string(), z.object({ pipeline: pipelineSchema.default({}), groups: z.record(z.string(), pipelineSchema).default({}) }).strict()).default({}),
+    remote_write: z.array(remoteWriteSchema).default([]),
+  })
+  .strict();
+
+export type CollectorConfig = Readonly<z.output<typeof collectorConfigSchema>>;
+export type RemoteWriteTarget = z.output<typeof remoteWriteSchema>;
+
+/** The compiled pipeline of one tenant, or of one of its site groups. */
+export interface CompiledPipeline {
+  readonly filter: MetricFilter;
+  readonly relabeler: Relabeler;
+  readonly seriesLimit: number;
+}
+
+export const DEFAULT_SERIES_LIMIT = 50_000;
+
+function fail(file: string, path: readonly PropertyKey[], reason: string): never {
+  throw new CollectorError('FS_COLLECTOR_INVALID_CONFIG', [file, path.map(String).join('.') || '(root)', reason]);
+}
+
+/** Compiles a pipeline, naming `path` in errors. */
+function compilePipeline(file: string, path: string[], p: z.output<typeof pipelineSchema>, base?: CompiledPipeline): CompiledPipeline {
+  try {
+    return {
+      filter: p.filter === undefined && base ? base.filter : MetricFilter.compile(p.filter ?? {}),
+      relabeler: p.relabel_configs === undefined && base ? base.relabeler : Relabeler.compile(p.relabel_configs ?? []),
+      seriesLimit: p.series_limit_per_site ?? base?.seriesLimit ?? DEFAULT_SERIES_LIMIT,
+    };
+  } catch (err) {
+    if (err instanceof RelabelError) fail(file, path, err.message);
+    throw err;
+  }
+}
+
+export interface LoadedConfig {
+  readonly config: CollectorConfig;
+  /** Compiled pipelines by "tenant" and "tenant/group". */
+  readonly pipelines: ReadonlyMap<string, CompiledPipeline>;
+}
+
+/** Validates a parsed YAML document; `file` names it in errors. */
+export function validateCollectorConfig(doc: unknown, file: string): LoadedConfig {
+  const parsed = collectorConfigSchema.safeParse(doc ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    fail(file, issue?.path ?? [], issue?.message ?? 'invalid');
+  }
+  const config = parsed.data;
+  // Cross-field rules.
+  const tokens = new Set<string>();
+  config.sites.forEach((s, i) => {
+    if (tokens.has(s.token)) fail(file, ['sites', i, 'token'], 'the same token is given to two sites');
+    tokens.add(s.token);
+    const tenant = config.tenants[s.tenant];
+    if (!tenant) fail(file, ['sites', i, 'tenant'], `tenant "${s.tenant}" is not defined under tenants`);
+    if (s.group !== undefined && !tenant.groups[s.group]) fail(file, ['sites', i, 'group'], `group "${s.group}" is not defined under tenants.${s.tenant}.groups`);
+  });
+  for (const name of Object.keys(config.external_labels)) {
+    if (!LABEL_NAME.test(name)) fail(file, ['external_labels', name], 'not a valid label name');
+    if (name === 'tenant' || name === 'site') fail(file, ['external_labels', name], 'tenant and site come from the sender\'s identity');
+  }
+  const pipelines = new Map<string, CompiledPipeline>();
+  for (const [tenant, t] of Object.entries(config.tenants)) {
+    const base = compilePipeline(file, ['tenants', tenant, 'pipeline'], t.pipeline);
+    pipelines.set(tenant, base);
+    for (const [group, g] of Object.entries(t.groups)) pipelines.set(`${tenant}/${group}`, compilePipeline(file, ['tenants', tenant, 'groups', group], g, base));
+  }
+  return { config: Object.freeze(config), pipelines };
+}
+
+/** Reads, parses and validates a config file. */
+export async function loadCollectorConfig(file: string): Promise<LoadedConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    fail(file, [], `cannot read: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = yaml.load(text, { filename: file });
+  } catch (err) {
+    fail(file, [], (err as Error).message);
+  }
+  return validateCollectorConfig(doc, file);
+}

@@ -1,0 +1,22 @@
+// The collector's own metrics, on its /metrics (prom-client). Drops are
+// counted by reason, per tenant and site: never silent.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class CollectorMetrics {
+  readonly registry = new Registry();
+  readonly samplesReceived = new Counter({ name: 'fleetscope_collector_samples_received_total', help: 'Samples received from sites.', labelNames: ['tenant', 'site'], registers: [this.registry] });
+  readonly samplesDropped = new Counter({ name: 'fleetscope_collector_samples_dropped_total', help: 'Samples dropped, by reason.', labelNames: ['tenant', 'site', 'reason'], registers: [this.registry] });
+  readonly requests = new Counter({ name: 'fleetscope_collector_requests_total', help: 'Remote-write requests received, by HTTP status answered.', labelNames: ['code'], registers: [this.registry] });
+  readonly activeSeries = new Gauge({ name: 'fleetscope_collector_active_series', help: 'Series admitted and seen within the idle timeout, per site.', labelNames: ['tenant', 'site'], registers: [this.registry] });
+  readonly samplesSent = new Counter({ name: 'fleetscope_collector_samples_sent_total', help: 'Samples delivered to a remote-write target.', labelNames: ['remote'], registers: [this.registry] });
+  readonly samplesFailed = new Counter({ name: 'fleetscope_collector_samples_failed_total', help: 'Samples a remote-write target refused for good (not retried), by reason.', labelNames: ['remote', 'reason'], registers: [this.registry] });
+  readonly retries = new Counter({ name: 'fleetscope_collector_send_retries_total', help: 'Send attempts retried, by reason.', labelNames: ['remote', 'reason'], registers: [this.registry] });
+  readonly sendDuration = new Histogram({ name: 'fleetscope_collector_send_duration_seconds', help: 'Duration of remote-write sends.', labelNames: ['remote'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry] });
+  readonly queueBytes = new Gauge({ name: 'fleetscope_collector_queue_bytes', help: 'Bytes in the durable queue.', labelNames: ['remote'], registers: [this.registry] });
+  readonly queuePending = new Gauge({ name: 'fleetscope_collector_queue_pending_records', help: 'Records in the durable queue not yet delivered.', labelNames: ['remote'], registers: [this.registry] });
+  readonly queueDropped = new Gauge({ name: 'fleetscope_collector_queue_dropped_records', help: 'Records dropped because the queue was full, since start.', labelNames: ['remote'], registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'fleetscope_collector_' });
+  }
+}

@@ -1,0 +1,139 @@
+// Delivers one remote-write target's durable queue, in order: read a batch
+// of records, send each tenant's part as one request (X-Scope-OrgID = the
+// tenant), and commit only when every part was delivered or refused for good.
+// A retryable failure blocks the queue (keeping each series in order) and is
+// retried with backoff; the queue keeps everything accepted meanwhile.
+import type { Logger } from 'pino';
+import { REMOTE_WRITE_HEADERS, snappyCompress } from '../wire/index.js';
+import type { RemoteWriteTarget } from './config.js';
+import type { CollectorMetrics } from './metrics.js';
+import type { DurableQueue } from './queue.js';
+import { decodeQueuedWrite } from './record.js';
+import { classifySend } from './retry.js';
+
+export class RemoteWriteSender {
+  private stopping = new AbortController();
+  private running: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+  private lastFailureLog = 0;
+  private suppressedFailures = 0;
+  readonly remote: string;
+
+  constructor(
+    private readonly target: RemoteWriteTarget,
+    private readonly queue: DurableQueue,
+    private readonly metrics: CollectorMetrics,
+    private readonly log: Logger,
+  ) {
+    this.remote = new URL(target.url).host;
+  }
+
+  start(): void {
+    this.running ??= this.loop().catch((err: unknown) => {
+      if (!this.stopping.signal.aborted) this.log.error({ err, remote: this.remote }, 'remote-write sender stopped');
+    });
+  }
+
+  /** Tells the sender there is new data, so it need not wait for its poll. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    this.wakeUp?.();
+    await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    const signal = this.stopping.signal;
+    while (!signal.aborted) {
+      this.metrics.queueBytes.set({ remote: this.remote }, this.queue.stats.bytes);
+      this.metrics.queuePending.set({ remote: this.remote }, this.queue.stats.pending);
+      this.metrics.queueDropped.set({ remote: this.remote }, this.queue.stats.droppedRecords);
+      const { records, next } = await this.queue.read(this.target.max_records_per_send);
+      if (records.length === 0) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, 1000);
+          this.wakeUp = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        this.wakeUp = null;
+        continue;
+      }
+      const byTenant = new Map<string, { bodies: Buffer[]; samples: number }>();
+      for (const rec of records) {
+        const w = decodeQueuedWrite(rec);
+        const g = byTenant.get(w.tenant) ?? { bodies: [], samples: 0 };
+        g.bodies.push(w.body);
+        g.samples += w.samples;
+        byTenant.set(w.tenant, g);
+      }
+      for (const [tenant, g] of byTenant) {
+        if (!(await this.deliver(tenant, Buffer.concat(g.bodies), g.samples))) return; // stopping: nothing committed
+      }
+      await this.queue.commit(next);
+    }
+  }
+
+  /** Sends until delivered or refused for good; false only when stopping. */
+  private async deliver(tenant: string, body: Buffer, samples: number): Promise<boolean> {
+    const signal = this.stopping.signal;
+    const compressed = snappyCompress(body);
+    const headers: Record<string, string> = { ...REMOTE_WRITE_HEADERS, 'X-Scope-OrgID': tenant };
+    if (this.target.basic_auth) headers.Authorization = `Basic ${Buffer.from(`${this.target.basic_auth.username}:${this.target.basic_auth.password}`).toString('base64')}`;
+    if (this.target.bearer_token) headers.Authorization = `Bearer ${this.target.bearer_token}`;
+    const backoff = { minMs: this.target.min_backoff, maxMs: this.target.max_backoff };
+    for (let attempt = 0; ; attempt++) {
+      if (signal.aborted) return false;
+      let status: number | undefined;
+      let retryAfter: string | null = null;
+      let message = '';
+      const end = this.metrics.sendDuration.startTimer({ remote: this.remote });
+      try {
+        const res = await fetch(this.target.url, { method: 'POST', headers, body: compressed, signal: AbortSignal.any([signal, AbortSignal.timeout(this.target.timeout)]) });
+        status = res.status;
+        retryAfter = res.headers.get('retry-after');
+        message = (await res.text()).slice(0, 512);
+      } catch (err) {
+        message = (err as Error).message;
+      } finally {
+        end();
+      }
+      const outcome = classifySend(status, retryAfter, attempt, backoff, Math.random(), Date.now());
+      if (outcome.kind === 'ok') {
+        this.metrics.samplesSent.inc({ remote: this.remote }, samples);
+        return true;
+      }
+      if (outcome.kind === 'failed') {
+        // Not retryable (a 4xx): the data is dropped, counted, and the receiver's reason logged, rate-limited.
+        this.metrics.samplesFailed.inc({ remote: this.remote, reason: outcome.reason }, samples);
+        const now = Date.now();
+        if (now - this.lastFailureLog > 10_000) {
+          this.log.warn({ remote: this.remote, tenant, reason: outcome.reason, message, suppressed: this.suppressedFailures }, 'remote-write target refused samples; dropped');
+          this.lastFailureLog = now;
+          this.suppressedFailures = 0;
+        } else this.suppressedFailures++;
+        return true;
+      }
+      this.metrics.retries.inc({ remote: this.remote, reason: outcome.reason });
+      if (attempt === 0 || attempt % 20 === 0) this.log.warn({ remote: this.remote, tenant, reason: outcome.reason, attempt, message }, 'remote-write send failed; retrying');
+      await sleep(outcome.afterMs, signal);
+    }
+  }
+}
+
+/** Waits `ms`, or less if `signal` aborts; leaves no listener behind either way. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+  });
+}
