@@ -127,3 +127,18 @@ test('collector --check-config: valid exits 0, invalid exits 2 naming file, path
   assert.equal(no.code, 2);
   assert.match(no.stderr, /bad-collector\.yml: sites\.0\.tenant: tenant "nope" is not defined under tenants/);
 });
+
+test('demo runs one site through the pipeline and pushes sites through a collector, delivering exactly what it kept', { timeout: 120_000 }, async () => {
+  const r = await run(['demo', '--series', '3000', '--sites', '2']);
+  assert.equal(r.code, 0, r.stderr);
+  const kept = /^kept\s+([\d,]+) series/m.exec(r.stdout);
+  assert.ok(kept, r.stdout);
+  assert.match(r.stdout, /by not_in_allowlist\s+[\d,]+/);
+  const pushed = /the collector kept ([\d,]+) of ([\d,]+) samples/.exec(r.stdout);
+  assert.ok(pushed, r.stdout);
+  const perSite = Number((kept[1] as string).replace(/,/g, ''));
+  // Two sites, two scrapes each: with the same seed per site index, site 1 keeps what the single-site run kept.
+  assert.ok(Number((pushed[1] as string).replace(/,/g, '')) >= 2 * perSite);
+  assert.match(r.stdout, /the receiver decoded ([\d,]+) samples \(exactly what was kept\)/);
+  assert.doesNotMatch(r.stdout, /WARNING/);
+});

@@ -9,6 +9,7 @@ import { type Labels, MetricFilter, RelabelError, Relabeler, getLabel } from '..
 import { RemoteWriteBatch, WireError, encodeLabels, formatSeries, parseExposition, snappyCompress } from '../wire/index.js';
 import { DEFAULT_SITE, generateSite } from '../bench/index.js';
 import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parseOptions } from './command.js';
+import { runPushDemo } from './demo-push.js';
 
 /** The embedded edge configuration: what an RE keeps of a CE's ~50,000 series. */
 export const DEMO_CONFIG = {
@@ -25,11 +26,12 @@ export const DEMO_CONFIG = {
       regexes: [],
     },
     deny: { names: [], prefixes: ['go_', 'promhttp_'], regexes: [] },
-    label_deny: ['uid', 'image', 'id', 'endpoint', 'app_kubernetes_io_version'],
+    // Only labels that are constant per pod: dropping one that tells series apart would merge them
+    // (and Cortex would refuse the duplicates). Cutting identifying labels is aggregation's job.
+    label_deny: ['uid', 'image', 'endpoint', 'app_kubernetes_io_version'],
   },
   relabel_configs: [
     { source_labels: ['pod'], regex: '(.+)-[a-z0-9]+-[a-z0-9]+', target_label: 'workload' },
-    { regex: 'pod|instance', action: 'labeldrop' },
     { source_labels: ['__name__', 'le'], regex: 'apiserver_request_duration_seconds_bucket;(0\\.005|0\\.025|0\\.1|0\\.5|2\\.5|10|60)', action: 'drop' },
     { source_labels: ['__name__', 'mode'], regex: 'node_cpu_seconds_total;(irq|softirq|steal|nice)', action: 'drop' },
   ],
@@ -44,17 +46,23 @@ const configSchema = z
 
 const help = `Usage: fleetscope demo [options]
 
-Runs one simulated edge site (deterministic from a seed) through fleetscope's
-edge pipeline on embedded defaults and reports what came in, what was kept,
-what was dropped and why, and what each would cost in remote-write bytes.
-Needs no external service.
+Runs simulated edge sites (deterministic from a seed) through fleetscope on
+embedded defaults, needing no external service. First one site's exposition
+through the edge pipeline: what came in, what was kept, what was dropped and
+why, and what each costs in remote-write bytes. Then the push path: sites
+push remote-write to a real collector (durable queue in a temporary
+directory), which cuts their series down and delivers them to a remote-write
+receiver, and the demo checks that everything kept arrived.
 
 Options:
-  --series N       series the simulated site exposes (default ${DEFAULT_SITE.series})
+  --sites N        simulated sites that push through the collector (default 2; 0 skips the push path)
+  --series N       series each simulated site exposes (default ${DEFAULT_SITE.series})
   --seed N         simulator seed (default ${DEFAULT_SITE.seed})
   --config FILE    pipeline config (YAML: filter, relabel_configs) instead of the embedded one
   --print-config   print the embedded config as YAML and exit
   --show N         also print the first N kept series as exposition text
+  --remote-write URL  deliver the push path to this remote-write receiver (e.g. Cortex's
+                   /api/v1/push) instead of the in-process stand-in
   -h, --help       this help
 `;
 
@@ -82,7 +90,7 @@ function remoteWriteBytes(series: readonly { labels: Labels; value: number }[], 
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'run a simulated edge site through the pipeline on embedded defaults',
+  summary: 'run simulated edge sites through the pipeline and the collector, on embedded defaults',
   help,
   async run(args, io) {
     const opts = parseOptions('demo', help, args, {
@@ -91,6 +99,8 @@ export const demoCommand: Command = {
       config: { type: 'string' },
       'print-config': { type: 'boolean' },
       show: { type: 'string' },
+      sites: { type: 'string' },
+      'remote-write': { type: 'string' },
     }, io);
     if (opts === null) return EXIT_USAGE;
     const int = (name: string, v: string | undefined, dflt: number, max: number): number => {
@@ -102,7 +112,9 @@ export const demoCommand: Command = {
     let seriesCount: number;
     let seed: number;
     let show: number;
+    let sites: number;
     try {
+      sites = int('sites', opts.sites, 2, 1000);
       seriesCount = int('series', opts.series, DEFAULT_SITE.series, 2_000_000);
       seed = int('seed', opts.seed, DEFAULT_SITE.seed, 2 ** 32 - 1);
       show = int('show', opts.show, 0, 1_000_000);
@@ -117,6 +129,7 @@ export const demoCommand: Command = {
 
     let filter: MetricFilter;
     let relabeler: Relabeler;
+    let pipelineConfig: { filter?: unknown; relabel_configs?: unknown[] } = DEMO_CONFIG;
     const source = opts.config ?? 'embedded defaults';
     try {
       const raw: unknown = opts.config ? yaml.load(await readFile(opts.config, 'utf8'), { filename: opts.config }) : DEMO_CONFIG;
@@ -127,6 +140,7 @@ export const demoCommand: Command = {
       }
       filter = MetricFilter.compile(parsed.data.filter ?? {});
       relabeler = Relabeler.compile(parsed.data.relabel_configs);
+      pipelineConfig = { filter: parsed.data.filter ?? {}, relabel_configs: parsed.data.relabel_configs };
     } catch (err) {
       const reason = err instanceof RelabelError ? err.message : (err as Error).message;
       io.stderr.write(`fleetscope demo: ${source}: ${reason}\n`);
@@ -155,6 +169,7 @@ export const demoCommand: Command = {
     const droppedFamilies = new Map<string, number>();
     const removedLabels = new Map<string, number>();
     const kept: { labels: Labels; value: number }[] = [];
+    const distinct = new Set<string>();
     let labelsIn = 0;
     let labelsOut = 0;
     for (const s of parsed.series) {
@@ -174,6 +189,7 @@ export const demoCommand: Command = {
         if (getLabel(out, ln) === '') count(removedLabels, ln);
       }
       kept.push({ labels: out, value: s.value });
+      distinct.add(out.join('\u0000'));
     }
     const t2 = performance.now();
     const all = remoteWriteBytes(parsed.series, timestamp);
@@ -185,10 +201,11 @@ export const demoCommand: Command = {
       '',
       `site ${DEFAULT_SITE.site} (seed ${seed}): ${fmt(n)} series, ${(labelsIn / Math.max(n, 1)).toFixed(1)} labels each on average, ${(text.length / 2 ** 20).toFixed(1)} MiB of exposition text`,
       `config: ${source}; ${relabeler.length} relabel rules after the filter`,
-      `parsed in ${(t1 - t0).toFixed(0)} ms (${((1e6 * (t1 - t0)) / Math.max(n, 1)).toFixed(0)} ns/series); filtered and relabeled in ${(t2 - t1).toFixed(0)} ms`,
+      `parsed in ${(t1 - t0).toFixed(0)} ms, filtered and relabeled in ${(t2 - t1).toFixed(0)} ms (one cold run; steady-state figures are in bench/README.md)`,
       '',
       `kept     ${fmt(kept.length).padStart(8)} series  ${pct(kept.length, n).padStart(6)}   ${(labelsOut / Math.max(kept.length, 1)).toFixed(1)} labels each`,
       `dropped  ${fmt(n - kept.length).padStart(8)} series  ${pct(n - kept.length, n).padStart(6)}`,
+      ...(distinct.size < kept.length ? [`WARNING: the rules merge ${fmt(kept.length - distinct.size)} kept series into others (same labels); a receiver would refuse their samples as duplicates`] : []),
       top(dropped, 10, '  by '),
       '',
       `remote-write per scrape: ${fmt(all.snappy)} bytes for everything (${fmt(all.raw)} before snappy)`,
@@ -210,6 +227,16 @@ export const demoCommand: Command = {
       out.push('');
     }
     io.stdout.write(out.join('\n'));
+    if (sites > 0) {
+      io.stdout.write('\n');
+      try {
+        const lines = await runPushDemo({ sites, seriesPerSite: seriesCount, seed, pipeline: pipelineConfig, remoteWrite: opts['remote-write'] });
+        io.stdout.write(lines.join('\n'));
+      } catch (err) {
+        io.stderr.write(`fleetscope demo: the push path failed: ${(err as Error).message}\n`);
+        return EXIT_FAILURE;
+      }
+    }
     return EXIT_OK;
   },
 };
