@@ -3,6 +3,7 @@
 // table for bench/README.md and writes bench/results/micro.json.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
+import { benchCollector } from './collector.bench.js';
 import { benchExposition } from './exposition.bench.js';
 import type { BenchResult } from './measure.js';
 import { benchRelabel } from './relabel.bench.js';
@@ -12,6 +13,7 @@ const suites: [string, () => BenchResult[]][] = [
   ['exposition', benchExposition],
   ['relabel', benchRelabel],
   ['remote-write', benchRemoteWrite],
+  ['collector', benchCollector],
 ];
 
 const only = process.argv.slice(2);
