@@ -11,8 +11,12 @@ token>), the per-tenant pipeline (metric allowlist/denylist, label denylist,
 relabel rules, per-site series limit, identity and external labels), and for
 each remote_write target a durable on-disk queue and a sender that retries
 through outages. A push is acknowledged only once it is durable on disk.
-Serves /metrics, /-/healthy and /-/ready. Stops cleanly on SIGTERM or SIGINT;
-what is not yet delivered stays queued on disk for the next start.
+Serves /metrics, /-/healthy and /-/ready. SIGHUP or POST /-/reload re-reads
+the config: sites, tenants, pipelines, external labels and limits apply at
+once; an invalid file is rejected (file, path, reason) and the running config
+stays; listen, queue and remote_write changes need a restart and are reported.
+Stops cleanly on SIGTERM or SIGINT; what is not yet delivered stays queued on
+disk for the next start.
 
 Options:
   --config FILE        run with this config
@@ -49,11 +53,14 @@ export const collectorCommand: Command = {
     }
     let collector: Collector;
     try {
-      collector = await Collector.start(loaded, opts.listen === undefined ? {} : { listen: opts.listen });
+      collector = await Collector.start(loaded, opts.listen === undefined ? { configFile: file } : { listen: opts.listen, configFile: file });
     } catch (err) {
       io.stderr.write(`fleetscope collector: cannot start: ${(err as Error).message}\n`);
       return EXIT_FAILURE;
     }
+    // SIGHUP re-reads the config (as POST /-/reload does); a bad file is logged and the old config stays.
+    const reload = (): void => void collector.reload().catch(() => undefined);
+    process.on('SIGHUP', reload);
     await new Promise<void>((resolve) => {
       const stop = (): void => {
         process.off('SIGTERM', stop);
@@ -63,6 +70,7 @@ export const collectorCommand: Command = {
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
     });
+    process.off('SIGHUP', reload);
     await collector.stop();
     return EXIT_OK;
   },

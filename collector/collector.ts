@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { type Logger, pino } from 'pino';
-import { RemoteWriteReader, WireError, snappyUncompress } from '../wire/index.js';
-import type { LoadedConfig } from './config.js';
+import { RemoteWriteReader, type RemoteWriteLimits, WireError, snappyUncompress } from '../wire/index.js';
+import { type CollectorConfig, type LoadedConfig, loadCollectorConfig } from './config.js';
 import { CollectorError } from './errors.js';
 import { CollectorMetrics } from './metrics.js';
 import { type Identity, PushPipeline } from './pipeline.js';
@@ -21,10 +21,46 @@ export interface CollectorOptions {
   readonly logger?: Logger;
   /** Overrides `listen` from the config (tests use port 0). */
   readonly listen?: string;
+  /** The file the config came from: what SIGHUP and POST /-/reload read again. */
+  readonly configFile?: string;
+}
+
+/** What a reload can change while the collector runs: identities, pipelines, limits. */
+interface Live {
+  readonly config: CollectorConfig;
+  readonly identities: ReadonlyMap<string, Identity>;
+  readonly pipeline: PushPipeline;
+  readonly readerLimits: Partial<RemoteWriteLimits>;
+}
+
+function buildLive(loaded: LoadedConfig): Live {
+  const { config } = loaded;
+  const l = config.limits;
+  return {
+    config,
+    identities: new Map(config.sites.map((s) => [tokenKey(s.token), { tenant: s.tenant, site: s.site, group: s.group }])),
+    // A new pipeline starts with empty series caches: cached outputs were made by the old rules.
+    pipeline: new PushPipeline(loaded.pipelines, config.external_labels, config.series_idle_timeout),
+    readerLimits: {
+      maxSeries: l.max_series_per_request,
+      maxLabelsPerSeries: l.max_labels_per_series,
+      maxLabelNameLength: l.max_label_name_length,
+      maxLabelValueLength: l.max_label_value_length,
+      maxSamplesPerSeries: l.max_samples_per_series,
+    },
+  };
+}
+
+/** Settings a reload cannot apply to a running collector. */
+function restartOnly(c: CollectorConfig): Record<string, unknown> {
+  return { listen: c.listen, queue: c.queue, remote_write: c.remote_write, 'limits.max_body_bytes': c.limits.max_body_bytes };
 }
 
 export class Collector {
   private constructor(
+    private readonly holder: { live: Live },
+    private readonly log: Logger,
+    private readonly configFile: string | undefined,
     private readonly app: FastifyInstance,
     private readonly queues: readonly DurableQueue[],
     private readonly senders: readonly RemoteWriteSender[],
@@ -39,8 +75,7 @@ export class Collector {
     const { config } = loaded;
     const log = opts.logger ?? pino({ name: 'fleetscope-collector' });
     const limits = config.limits;
-    const identities = new Map<string, Identity>(config.sites.map((s) => [tokenKey(s.token), { tenant: s.tenant, site: s.site, group: s.group }]));
-    const pipeline = new PushPipeline(loaded.pipelines, config.external_labels, config.series_idle_timeout);
+    const holder = { live: buildLive(loaded) };
     const queues = await Promise.all(
       config.remote_write.map((t, i) =>
         DurableQueue.open({ dir: join(config.queue.dir, `${i}-${new URL(t.url).host.replace(/[^A-Za-z0-9.-]/g, '_')}`), maxBytes: config.queue.max_bytes, segmentBytes: config.queue.segment_bytes }),
@@ -51,13 +86,6 @@ export class Collector {
     const state = { ready: false };
     const metrics = new CollectorMetrics();
     const senders = config.remote_write.map((t, i) => new RemoteWriteSender(t, queues[i] as DurableQueue, metrics, log));
-    const readerLimits = {
-      maxSeries: limits.max_series_per_request,
-      maxLabelsPerSeries: limits.max_labels_per_series,
-      maxLabelNameLength: limits.max_label_name_length,
-      maxLabelValueLength: limits.max_label_value_length,
-      maxSamplesPerSeries: limits.max_samples_per_series,
-    };
 
     app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limits.max_body_bytes }, (_req, body, done) => done(null, body));
     app.setErrorHandler((err, _req, reply) => {
@@ -71,17 +99,18 @@ export class Collector {
         metrics.requests.inc({ code: String(status) });
         return reply.code(status).send({ error });
       };
+      const live = holder.live;
       const auth = req.headers.authorization;
       const token = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined;
-      const id = token === undefined ? undefined : identities.get(tokenKey(token));
+      const id = token === undefined ? undefined : live.identities.get(tokenKey(token));
       if (!id) return answer(401, new CollectorError('FS_COLLECTOR_UNAUTHORIZED', ['a site token is required: Authorization: Bearer <token>']).message);
       if (req.headers['content-encoding'] !== 'snappy') {
         return answer(415, new CollectorError('FS_COLLECTOR_UNSUPPORTED_ENCODING', ['remote-write bodies must be snappy-compressed (Content-Encoding: snappy)']).message);
       }
       let result;
       try {
-        const raw = snappyUncompress(req.body as Buffer, limits.max_decompressed_bytes);
-        result = pipeline.process(id, new RemoteWriteReader(raw, readerLimits), Date.now());
+        const raw = snappyUncompress(req.body as Buffer, live.config.limits.max_decompressed_bytes);
+        result = live.pipeline.process(id, new RemoteWriteReader(raw, live.readerLimits), Date.now());
       } catch (err) {
         if (err instanceof WireError) return answer(err.status, `${err.code}: ${err.message}`);
         throw err;
@@ -104,6 +133,15 @@ export class Collector {
     });
     app.get('/metrics', async (_req, reply) => reply.header('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics()));
     app.get('/-/healthy', async () => 'OK\n');
+    let collector: Collector | undefined;
+    app.post('/-/reload', async (_req, reply) => {
+      try {
+        const restartNeeded = await (collector as Collector).reload();
+        return { status: 'reloaded', restart_needed: restartNeeded };
+      } catch (err) {
+        return reply.code(err instanceof CollectorError ? err.status : 500).send({ error: (err as Error).message });
+      }
+    });
 
     app.get('/-/ready', async (_req, reply) => (state.ready ? 'OK\n' : reply.code(503).send('starting\n')));
     const listen = opts.listen ?? config.listen;
@@ -111,6 +149,7 @@ export class Collector {
     const address = await app.listen({ host: listen.slice(0, sep) || '0.0.0.0', port: Number(listen.slice(sep + 1)) });
     for (const s of senders) s.start();
     const sweepTimer = setInterval(() => {
+      const { pipeline } = holder.live;
       pipeline.sweep(Date.now());
       for (const [k, n] of pipeline.activeSeries()) {
         const [tenant, site] = k.split('/');
@@ -120,7 +159,35 @@ export class Collector {
     sweepTimer.unref();
     state.ready = true;
     log.info({ address, targets: config.remote_write.map((t) => new URL(t.url).host), sites: config.sites.length }, 'collector ready');
-    return new Collector(app, queues, senders, sweepTimer, state, metrics, address);
+    collector = new Collector(holder, log, opts.configFile, app, queues, senders, sweepTimer, state, metrics, address);
+    return collector;
+  }
+
+  /**
+   * Reads the config file again and applies what can change while running
+   * (sites, tenants, pipelines, external labels, limits). An invalid file
+   * throws FS_COLLECTOR_INVALID_CONFIG and the running config stays. Returns
+   * the settings that changed but need a restart (listen, queue, targets).
+   */
+  async reload(): Promise<string[]> {
+    if (this.configFile === undefined) throw new CollectorError('FS_COLLECTOR_INVALID_CONFIG', ['(none)', '(root)', 'started without a config file, nothing to reload']);
+    let loaded: LoadedConfig;
+    try {
+      loaded = await loadCollectorConfig(this.configFile);
+    } catch (err) {
+      this.metrics.reloads.inc({ result: 'failure' });
+      this.metrics.lastReloadSuccessful.set(0);
+      this.log.error({ err: (err as Error).message }, 'config reload rejected; the running config stays');
+      throw err;
+    }
+    const before = restartOnly(this.holder.live.config);
+    const after = restartOnly(loaded.config);
+    const restartNeeded = Object.keys(before).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+    this.holder.live = buildLive(loaded);
+    this.metrics.reloads.inc({ result: 'success' });
+    this.metrics.lastReloadSuccessful.set(1);
+    this.log.info({ sites: loaded.config.sites.length, restartNeeded }, 'config reloaded');
+    return restartNeeded;
   }
 
   /** Stops taking pushes, stops the senders (undelivered data stays queued on disk), closes the queues. */

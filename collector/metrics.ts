@@ -16,7 +16,11 @@ export class CollectorMetrics {
   readonly queuePending = new Gauge({ name: 'fleetscope_collector_queue_pending_records', help: 'Records in the durable queue not yet delivered.', labelNames: ['remote'], registers: [this.registry] });
   readonly queueDropped = new Gauge({ name: 'fleetscope_collector_queue_dropped_records', help: 'Records dropped because the queue was full, since start.', labelNames: ['remote'], registers: [this.registry] });
 
+  readonly reloads = new Counter({ name: 'fleetscope_collector_config_reloads_total', help: 'Config reloads, by result.', labelNames: ['result'], registers: [this.registry] });
+  readonly lastReloadSuccessful = new Gauge({ name: 'fleetscope_collector_config_last_reload_successful', help: '1 if the last config reload succeeded (or none was tried), else 0.', registers: [this.registry] });
+
   constructor() {
+    this.lastReloadSuccessful.set(1);
     collectDefaultMetrics({ register: this.registry, prefix: 'fleetscope_collector_' });
   }
 }
