@@ -133,10 +133,11 @@ export class Collector {
     });
     app.get('/metrics', async (_req, reply) => reply.header('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics()));
     app.get('/-/healthy', async () => 'OK\n');
-    let collector: Collector | undefined;
+    // Routes are registered before the collector exists; the reload route reaches it through this.
+    const self: { collector?: Collector } = {};
     app.post('/-/reload', async (_req, reply) => {
       try {
-        const restartNeeded = await (collector as Collector).reload();
+        const restartNeeded = await (self.collector as Collector).reload();
         return { status: 'reloaded', restart_needed: restartNeeded };
       } catch (err) {
         return reply.code(err instanceof CollectorError ? err.status : 500).send({ error: (err as Error).message });
@@ -159,8 +160,8 @@ export class Collector {
     sweepTimer.unref();
     state.ready = true;
     log.info({ address, targets: config.remote_write.map((t) => new URL(t.url).host), sites: config.sites.length }, 'collector ready');
-    collector = new Collector(holder, log, opts.configFile, app, queues, senders, sweepTimer, state, metrics, address);
-    return collector;
+    self.collector = new Collector(holder, log, opts.configFile, app, queues, senders, sweepTimer, state, metrics, address);
+    return self.collector;
   }
 
   /**
