@@ -13,6 +13,7 @@ import { CollectorMetrics } from './metrics.js';
 import { type Identity, PushPipeline } from './pipeline.js';
 import { DurableQueue } from './queue.js';
 import { encodeQueuedWrite } from './record.js';
+import { targetsForSite } from './shard.js';
 import { RemoteWriteSender } from './sender.js';
 
 const tokenKey = (token: string): string => createHash('sha256').update(token).digest('hex');
@@ -40,7 +41,11 @@ function buildLive(loaded: LoadedConfig): Live {
     config,
     identities: new Map(config.sites.map((s) => [tokenKey(s.token), { tenant: s.tenant, site: s.site, group: s.group }])),
     // A new pipeline starts with empty series caches: cached outputs were made by the old rules.
-    pipeline: new PushPipeline(loaded.pipelines, config.external_labels, config.series_idle_timeout),
+    pipeline: new PushPipeline(
+      loaded.pipelines,
+      config.ha ? { ...config.external_labels, cluster: config.ha.cluster, __replica__: config.ha.replica } : config.external_labels,
+      config.series_idle_timeout,
+    ),
     readerLimits: {
       maxSeries: l.max_series_per_request,
       maxLabelsPerSeries: l.max_labels_per_series,
@@ -120,7 +125,7 @@ export class Collector {
       if (result.samplesOut > 0) {
         const rec = encodeQueuedWrite({ tenant: id.tenant, samples: result.samplesOut, body: result.body });
         try {
-          await Promise.all(queues.map((q) => q.append(rec)));
+          await Promise.all(targetsForSite(id.site, config.remote_write).map((i) => (queues[i] as DurableQueue).append(rec)));
         } catch (err) {
           // Not durable everywhere: not acknowledged. The site retries; a duplicate sample is harmless downstream.
           log.error({ err }, 'queue append failed');

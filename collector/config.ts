@@ -51,6 +51,8 @@ const remoteWriteSchema = z
     max_backoff: duration.default(5000),
     /** Records of the queue read per send cycle. */
     max_records_per_send: z.number().int().positive().default(64),
+    /** Targets sharing a shard group split sites between them by consistent hash of `site`; without one, a target receives everything. */
+    shard_group: z.string().min(1).optional(),
   })
   .strict();
 
@@ -60,6 +62,8 @@ export const collectorConfigSchema = z
     listen: z.string().regex(/^[^:]*:\d+$/, 'host:port').default('0.0.0.0:9201'),
     /** Labels added to every series (e.g. the regional edge, `re`). Identity labels win over them. */
     external_labels: z.record(z.string(), z.string()).default({}),
+    /** Cortex HA deduplication: adds `cluster` and `__replica__` to every series. */
+    ha: z.object({ cluster: z.string().min(1), replica: z.string().min(1) }).strict().optional(),
     queue: z
       .object({
         dir: z.string().min(1).default('data/queue'),
@@ -151,6 +155,11 @@ export function validateCollectorConfig(doc: unknown, file: string): LoadedConfi
     if (!tenant) fail(file, ['sites', i, 'tenant'], `tenant "${s.tenant}" is not defined under tenants`);
     if (s.group !== undefined && !tenant.groups[s.group]) fail(file, ['sites', i, 'group'], `group "${s.group}" is not defined under tenants.${s.tenant}.groups`);
   });
+  if (config.ha) {
+    for (const name of ['cluster', '__replica__']) {
+      if (name in config.external_labels) fail(file, ['external_labels', name], 'set by ha; remove it from external_labels');
+    }
+  }
   for (const name of Object.keys(config.external_labels)) {
     if (!LABEL_NAME.test(name)) fail(file, ['external_labels', name], 'not a valid label name');
     if (name === 'tenant' || name === 'site') fail(file, ['external_labels', name], 'tenant and site come from the sender\'s identity');

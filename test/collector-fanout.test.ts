@@ -69,3 +69,45 @@ test('the collector delivers the same samples to Prometheus and to VictoriaMetri
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('sites shard across two VictoriaMetrics by consistent hash, each site whole on one, with HA labels', { timeout: 90_000 }, async () => {
+  const vms = [await startVictoriaMetrics(), await startVictoriaMetrics()];
+  const dir = await mkdtemp(join(tmpdir(), 'fleetscope-shard-'));
+  const tokens = Array.from({ length: 10 }, (_, i) => `token-shard-site-${String(i).padStart(10, '0')}`);
+  const collector = await Collector.start(validateCollectorConfig({
+    ha: { cluster: 're-eu-1', replica: 'collector-a' },
+    queue: { dir: join(dir, 'queue') },
+    sites: tokens.map((token, i) => ({ token, tenant: 'acme', site: `ce-${i}` })),
+    tenants: { acme: { pipeline: {} } },
+    remote_write: vms.map((vm) => ({ url: `${vm.url}/api/v1/write`, shard_group: 'cortex' })),
+  }, 'shard.yml'), { listen: '127.0.0.1:0', logger: pino({ level: 'silent' }) });
+  try {
+    const t = Math.floor(Date.now() / 1000) * 1000 - 60_000;
+    for (const [i, token] of tokens.entries()) {
+      const b = new RemoteWriteBatch();
+      for (let s = 0; s < 5; s++) b.add(encodeLabels(['__name__', 'shard_metric', 'n', String(s)]), i * 10 + s, t);
+      assert.equal((await fetch(`${collector.url}/api/v1/write`, { method: 'POST', headers: { ...REMOTE_WRITE_HEADERS, Authorization: `Bearer ${token}` }, body: b.finishCompressed() })).status, 204);
+    }
+    const deadline = Date.now() + 60_000;
+    let held: { metric: Record<string, string> }[][] = [];
+    for (;;) {
+      held = await Promise.all(vms.map((vm) => vm.exportSeries('shard_metric')));
+      if (held[0]!.length + held[1]!.length === 50 || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.equal(held[0]!.length + held[1]!.length, 50, 'every series landed exactly once');
+    const sitesOn = held.map((rows) => new Set(rows.map((r) => r.metric.site)));
+    assert.ok(sitesOn[0]!.size > 0 && sitesOn[1]!.size > 0, `both shards used: ${[...sitesOn[0]!]} | ${[...sitesOn[1]!]}`);
+    for (const s of sitesOn[0]!) assert.ok(!sitesOn[1]!.has(s), `site ${s} is split across shards`);
+    for (const rows of held) {
+      for (const r of rows) {
+        assert.equal(r.metric.cluster, 're-eu-1');
+        assert.equal(r.metric.__replica__, 'collector-a');
+      }
+    }
+  } finally {
+    await collector.stop();
+    await Promise.all(vms.map((vm) => vm.stop()));
+    await rm(dir, { recursive: true, force: true });
+  }
+});
