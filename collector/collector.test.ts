@@ -28,6 +28,8 @@ test('reload applies new sites, reports restart-only changes, and keeps the old 
   try {
     assert.equal(await push(A), 204);
     assert.equal(await push(B), 401);
+    // No remote_write target yet: the accepted sample is dropped, and counted as such.
+    assert.match(await (await fetch(`${collector.url}/metrics`)).text(), /samples_dropped_total\{tenant="acme",site="ce-0",reason="no_remote_write"\} 1/);
 
     await writeFile(file, yaml([A, B], 'remote_write: [{url: "http://127.0.0.1:1/api/v1/write"}]\n'));
     const ok = await reload();

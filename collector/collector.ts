@@ -122,10 +122,13 @@ export class Collector {
       }
       metrics.samplesReceived.inc({ tenant: id.tenant, site: id.site }, result.samplesIn);
       for (const [reason, n] of result.dropped) metrics.samplesDropped.inc({ tenant: id.tenant, site: id.site, reason }, n);
-      if (result.samplesOut > 0) {
+      const targets = targetsForSite(id.site, config.remote_write);
+      if (result.samplesOut > 0 && targets.length === 0) {
+        metrics.samplesDropped.inc({ tenant: id.tenant, site: id.site, reason: 'no_remote_write' }, result.samplesOut);
+      } else if (result.samplesOut > 0) {
         const rec = encodeQueuedWrite({ tenant: id.tenant, samples: result.samplesOut, body: result.body });
         try {
-          await Promise.all(targetsForSite(id.site, config.remote_write).map((i) => (queues[i] as DurableQueue).append(rec)));
+          await Promise.all(targets.map((i) => (queues[i] as DurableQueue).append(rec)));
         } catch (err) {
           // Not durable everywhere: not acknowledged. The site retries; a duplicate sample is harmless downstream.
           log.error({ err }, 'queue append failed');

@@ -90,7 +90,9 @@ export class PushPipeline {
           continue;
         }
         if (entry.labels !== null) admitted++;
-        fresh.set(key, entry);
+        // Dropped series are remembered too, but within a bound: a site cannot grow memory
+        // without limit by sending endless distinct names that the filter drops anyway.
+        if (entry.labels !== null || site.cache.size + fresh.size < pipeline.seriesLimit * 4) fresh.set(key, entry);
       } else {
         entry.lastSeen = now;
       }
@@ -117,6 +119,11 @@ export class PushPipeline {
       }
     }
     return removed;
+  }
+
+  /** Series (kept or dropped) remembered for a site. */
+  cachedSeries(tenant: string, site: string): number {
+    return this.sites.get(`${tenant}\u0000${site}`)?.cache.size ?? 0;
   }
 
   /** Active (admitted, not idle) series per site, as "tenant/site". */

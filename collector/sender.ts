@@ -47,35 +47,52 @@ export class RemoteWriteSender {
 
   private async loop(): Promise<void> {
     const signal = this.stopping.signal;
+    let failures = 0;
     while (!signal.aborted) {
-      this.metrics.queueBytes.set({ remote: this.remote }, this.queue.stats.bytes);
-      this.metrics.queuePending.set({ remote: this.remote }, this.queue.stats.pending);
-      this.metrics.queueDropped.set({ remote: this.remote }, this.queue.stats.droppedRecords);
-      const { records, next } = await this.queue.read(this.target.max_records_per_send);
-      if (records.length === 0) {
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, 1000);
-          this.wakeUp = () => {
-            clearTimeout(t);
-            resolve();
-          };
-        });
-        this.wakeUp = null;
-        continue;
+      try {
+        if (!(await this.cycle())) return;
+        failures = 0;
+      } catch (err) {
+        // The queue's disk failed a read or a commit: nothing was lost (uncommitted data is
+        // read again), so wait and try again rather than stop delivering for good.
+        failures++;
+        this.log.error({ err, remote: this.remote, failures }, 'remote-write sender: queue error; retrying');
+        await sleep(Math.min(30_000, 100 * 2 ** Math.min(failures, 8)), signal);
       }
-      const byTenant = new Map<string, { bodies: Buffer[]; samples: number }>();
-      for (const rec of records) {
-        const w = decodeQueuedWrite(rec);
-        const g = byTenant.get(w.tenant) ?? { bodies: [], samples: 0 };
-        g.bodies.push(w.body);
-        g.samples += w.samples;
-        byTenant.set(w.tenant, g);
-      }
-      for (const [tenant, g] of byTenant) {
-        if (!(await this.deliver(tenant, Buffer.concat(g.bodies), g.samples))) return; // stopping: nothing committed
-      }
-      await this.queue.commit(next);
     }
+  }
+
+  /** One read-send-commit cycle; false when stopping. */
+  private async cycle(): Promise<boolean> {
+    const signal = this.stopping.signal;
+    this.metrics.queueBytes.set({ remote: this.remote }, this.queue.stats.bytes);
+    this.metrics.queuePending.set({ remote: this.remote }, this.queue.stats.pending);
+    this.metrics.queueDropped.set({ remote: this.remote }, this.queue.stats.droppedRecords);
+    const { records, next } = await this.queue.read(this.target.max_records_per_send);
+    if (records.length === 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 1000);
+        this.wakeUp = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wakeUp = null;
+      return !signal.aborted;
+    }
+    const byTenant = new Map<string, { bodies: Buffer[]; samples: number }>();
+    for (const rec of records) {
+      const w = decodeQueuedWrite(rec);
+      const g = byTenant.get(w.tenant) ?? { bodies: [], samples: 0 };
+      g.bodies.push(w.body);
+      g.samples += w.samples;
+      byTenant.set(w.tenant, g);
+    }
+    for (const [tenant, g] of byTenant) {
+      if (!(await this.deliver(tenant, Buffer.concat(g.bodies), g.samples))) return false; // stopping: nothing committed
+    }
+    await this.queue.commit(next);
+    return true;
   }
 
   /** Sends until delivered or refused for good; false only when stopping. */
