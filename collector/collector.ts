@@ -115,7 +115,8 @@ export class Collector {
       let result;
       try {
         const raw = snappyUncompress(req.body as Buffer, live.config.limits.max_decompressed_bytes);
-        result = live.pipeline.process(id, new RemoteWriteReader(raw, live.readerLimits), Date.now());
+        // An empty label value is taken as no label (Prometheus's meaning) rather than refusing the whole request.
+        result = live.pipeline.process(id, new RemoteWriteReader(raw, live.readerLimits, { allowEmptyValues: true }), Date.now());
       } catch (err) {
         if (err instanceof WireError) return answer(err.status, `${err.code}: ${err.message}`);
         throw err;

@@ -86,7 +86,7 @@ test('identity comes from the token, the pipeline cuts and labels, Prometheus st
   const now = Math.floor(Date.now() / 1000) * 1000 - 60_000;
   const res = await push(ACME, body([
     [['__name__', 'http_requests_total', 'code', '503', 'uid', 'u-1'], 7, now],
-    [['__name__', 'node_load1', 'site', 'ce-0002', 'tenant', 'globex'], 0.5, now], // spoofing another tenant's site
+    [['__name__', 'node_load1', 'empty', '', 'site', 'ce-0002', 'tenant', 'globex'], 0.5, now], // an empty value, and spoofing another tenant's site
     [['__name__', 'go_goroutines'], 42, now], // not in the allowlist
   ]));
   assert.equal(res.status, 204, res.text);

@@ -9,11 +9,17 @@ import { test } from 'node:test';
 import {
   REMOTE_WRITE_HEADERS,
   RemoteWriteBatch,
+  RemoteWriteSnappyBatch,
   STALE_NAN,
+  type Sample,
   type TimeSeries,
+  WireError,
+  assertValidForSend,
   decodeRemoteWriteBody,
   decodeWriteRequestReference,
   encodeLabels,
+  encodeWriteRequest,
+  snappyCompress,
   snappyUncompress,
 } from '../wire/index.js';
 import { startPrometheus } from './peers/prometheus.js';
@@ -100,6 +106,7 @@ test('what Prometheus 2.42 remote-writes, fleetscope decodes exactly', { timeout
   const received = new Map<string, Map<number, number>>();
   const headers: Record<string, string | string[] | undefined>[] = [];
   let requests = 0;
+  let metadataSeen = false;
   const receiver = createServer((req, res) => {
     void (async () => {
       try {
@@ -109,6 +116,9 @@ test('what Prometheus 2.42 remote-writes, fleetscope decodes exactly', { timeout
         const reference = decodeWriteRequestReference(snappyUncompress(body));
         assert.deepEqual(JSON.stringify(ours.timeseries, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)),
           JSON.stringify(reference.timeseries, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)));
+        // Prometheus sends metadata too (metadata_config below): the same both ways.
+        assert.deepEqual(ours.metadata, reference.metadata);
+        if ((ours.metadata?.length ?? 0) > 0) metadataSeen = true;
         for (const ts of ours.timeseries as TimeSeries[]) {
           const key = JSON.stringify(ts.labels);
           const samples = received.get(key) ?? new Map<number, number>();
@@ -174,9 +184,161 @@ test('what Prometheus 2.42 remote-writes, fleetscope decodes exactly', { timeout
     assert.ok(compared >= 12, `compared only ${compared} samples`);
     assert.equal(received.get(fixtureKeys[3] as string)?.values().next().value, 1048576);
     assert.ok(requests > 0);
+    // Metadata goes out every send_interval (1 s): give it until then.
+    for (const until = Date.now() + 10_000; !metadataSeen && Date.now() < until; ) await new Promise((r) => setTimeout(r, 250));
+    assert.ok(metadataSeen, 'Prometheus sent metadata, and both decoders read it alike');
   } finally {
     await prom.stop();
     await new Promise((r) => receiver.close(r));
     await new Promise((r) => target.close(r));
+  }
+});
+
+/** A ~15-label edge series, sorted, as flat labels. */
+function edgeSeries(i: number, blob: string): string[] {
+  const app = `app-${i % 4}`;
+  const labels: Record<string, string> = {
+    __name__: `rt2_${['cpu_seconds_total', 'memory_working_set_bytes', 'requests_total'][i % 3] as string}`,
+    app_kubernetes_io_version: 'v3.4.9',
+    cluster: 'ce-0001',
+    container: app,
+    endpoint: 'http-metrics',
+    image: `registry.example.com/edge/${app}:v1.0.${i % 3}`,
+    instance: `10.0.${i % 8}.${i}:9100`,
+    job: app,
+    namespace: i % 2 ? 'kube-system' : 'default',
+    node: `ce-0001-node-${i % 3}`,
+    pod: `${app}-5d78c9869d-${(i * 7919).toString(36).padStart(5, 'x')}`,
+    service: `${app}-svc`,
+    uid: `6c43069c-43a8-c3b7-${String(i).padStart(12, '0')}`,
+    zone: 'ce-0001-zone-a',
+  };
+  // A long value on a few series far apart: their copies reach back past 64 KiB (4-byte offsets).
+  if (i % 40 === 0) labels.blob = blob;
+  return flatten(labels);
+}
+
+test('what the label-aware snappy batch builds, Prometheus 2.42 stores exactly', { timeout: 90_000 }, async () => {
+  const prom = await startPrometheus({ config: 'global: {scrape_interval: 1h}\n', flags: ['--web.enable-remote-write-receiver'] });
+  try {
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    const values = [0, 1, -3e-7, 1e300, 123456789.125, Infinity, -Infinity, NaN, 42];
+    const times = [now - 30_000, now - 20_000, now - 10_000];
+    const blob = 'b'.repeat(30_000);
+    const series = Array.from({ length: 120 }, (_, i) => ({
+      labels: edgeSeries(i, blob),
+      samples: times.map((t, k): Sample => ({ value: values[(i + k) % values.length] as number, timestamp: t })),
+    }));
+    assertValidForSend({ timeseries: series });
+    const cached = series.map((s) => encodeLabels(s.labels));
+    const batch = new RemoteWriteSnappyBatch();
+    const plain = new RemoteWriteBatch();
+    // Half the series one sample per TimeSeries (a scrape at a time), half with their samples grouped.
+    for (const t of times) {
+      series.forEach((s, i) => {
+        if (i % 2 === 0) return;
+        const sample = s.samples.find((x) => x.timestamp === t) as Sample;
+        batch.add(cached[i] as Uint8Array, sample.value, t);
+        plain.add(cached[i] as Uint8Array, sample.value, t);
+      });
+    }
+    series.forEach((s, i) => {
+      if (i % 2 === 1) return;
+      batch.addSamples(cached[i] as Uint8Array, s.samples);
+      plain.addSamples(cached[i] as Uint8Array, s.samples);
+    });
+    // A series that goes stale: a sample, then the marker.
+    const stale = encodeLabels(['__name__', 'rt2_stale', 'site', 'ce-0002']);
+    batch.add(stale, 7, now - 10_000);
+    batch.add(stale, STALE_NAN, now - 5000);
+    plain.add(stale, 7, now - 10_000);
+    plain.add(stale, STALE_NAN, now - 5000);
+    const body = batch.finish();
+    assert.deepEqual(snappyUncompress(body), Buffer.from(plain.finish()), 'the block decompresses to the plain encoding');
+    assert.ok(body.length < 0.3 * batch.uncompressedLength, `${body.length} bytes for ${batch.uncompressedLength}`);
+
+    const res = await fetch(`${prom.url}/api/v1/write`, { method: 'POST', headers: REMOTE_WRITE_HEADERS, body });
+    assert.ok(res.status >= 200 && res.status < 300, `Prometheus answered ${res.status}: ${await res.text()}`);
+    const data = await prom.api<{ result: MatrixResult[] }>(`/api/v1/query?query=${encodeURIComponent('{__name__=~"rt2_.+"}[5m]')}&time=${now / 1000}`);
+    const got = new Map(data.result.map((r) => [JSON.stringify(flatten(r.metric)), r.values]));
+    assert.equal(got.size, series.length + 1);
+    for (const s of series) {
+      assert.deepEqual(got.get(JSON.stringify(s.labels)), s.samples.map((x) => [x.timestamp / 1000, promValue(x.value)]), s.labels.join(' ').slice(0, 200));
+    }
+    assert.deepEqual(got.get(JSON.stringify(['__name__', 'rt2_stale', 'site', 'ce-0002'])), [[(now - 10_000) / 1000, '7']]);
+    const after = await prom.api<{ result: unknown[] }>(`/api/v1/query?query=rt2_stale&time=${(now - 4000) / 1000}`);
+    assert.equal(after.result.length, 0, 'rt2_stale is stale after its marker');
+  } finally {
+    await prom.stop();
+  }
+});
+
+test('what the spec forbids: fleetscope answers 400 or 413; what Prometheus 2.42 answers', { timeout: 60_000 }, async () => {
+  const prom = await startPrometheus({ config: 'global: {scrape_interval: 1h}\n', flags: ['--web.enable-remote-write-receiver'] });
+  try {
+    const now = Math.floor(Date.now() / 1000) * 1000 - 60_000;
+    const body = (labels: string[], samples: Sample[] = [{ value: 1, timestamp: now }]): Buffer => encodeWriteRequest({ timeseries: [{ labels, samples }] });
+    const withByte = (b: Buffer, marker: string, byte: number): Buffer => {
+      const out = Buffer.from(b);
+      out[out.indexOf(marker) + 1] = byte;
+      return out;
+    };
+    const valid = body(['__name__', 'rt3_truncated']);
+    const snappy = (b: Buffer): { raw: Buffer } => ({ raw: b });
+    // [case, protobuf body (snappy-compressed here) or { raw } sent as is, our code (null: accepted), Prometheus's status]
+    const cases: [string, Buffer | { raw: Buffer }, string | null, number][] = [
+      // Both refuse.
+      ['truncated protobuf', valid.subarray(0, valid.length - 3), 'FS_WIRE_PROTOBUF', 400],
+      ['a known field with the wrong wire type', Buffer.from([0x0a, 0x02, 0x08, 0x01]), 'FS_WIRE_PROTOBUF', 400],
+      ['a group (wire type 3)', Buffer.from([0x0b, 0x0c]), 'FS_WIRE_PROTOBUF', 400],
+      ['field number 0', Buffer.from([0x02, 0x00]), 'FS_WIRE_PROTOBUF', 400],
+      ['an 11-byte varint', Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), 'FS_WIRE_PROTOBUF', 400],
+      ['snappy with a negative literal length (snappyjs loops forever)', snappy(Buffer.from([0x10, 0xfc, 0xfa, 0xff, 0xff, 0xff])), 'FS_WIRE_SNAPPY_CORRUPT', 400],
+      ['snappy ending before its declared length', snappy(Buffer.from([0x10, 0x04, 0x61, 0x62])), 'FS_WIRE_SNAPPY_CORRUPT', 400],
+      ['snappy declaring 4 GiB', snappy(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x00])), 'FS_WIRE_SNAPPY_TOO_LARGE', 400],
+      ['protobuf sent without snappy', snappy(valid), 'FS_WIRE_SNAPPY_CORRUPT', 400],
+      ['an empty body', snappy(Buffer.alloc(0)), 'FS_WIRE_SNAPPY_CORRUPT', 400],
+      // Both take in.
+      ['unknown and reserved fields', Buffer.concat([Buffer.from([0x10, 0x01, 0x48, 0x01]), body(['__name__', 'rt3_unknown_fields'])]), null, 204],
+      // The spec forbids these and says a receiver MUST answer 400; Prometheus 2.42 stores them.
+      ['labels not sorted', body(['__name__', 'rt3_unsorted', 'b', '1', 'a', '2']), 'FS_WIRE_REMOTE_WRITE_INVALID', 204],
+      ['no __name__', body(['rt3_no_name', '1']), 'FS_WIRE_REMOTE_WRITE_INVALID', 204],
+      ['an invalid label name', body(['__name__', 'rt3_bad_label', 'a-b', '1']), 'FS_WIRE_REMOTE_WRITE_INVALID', 204],
+      ['an invalid metric name', body(['__name__', 'rt3.bad.name']), 'FS_WIRE_REMOTE_WRITE_INVALID', 204],
+      ['an empty label value', body(['__name__', 'rt3_empty_value', 'a', '']), 'FS_WIRE_REMOTE_WRITE_INVALID', 204],
+      ['invalid UTF-8 in a label value', withByte(body(['__name__', 'rt3_utf8', 'a', 'xXy']), 'xXy', 0xff), 'FS_WIRE_INVALID_UTF8', 204],
+      // (Prometheus keeps the first sample and drops the older one without a word.)
+      ['samples out of timestamp order', body(['__name__', 'rt3_order'], [{ value: 1, timestamp: now + 2000 }, { value: 2, timestamp: now + 1000 }]), 'FS_WIRE_REMOTE_WRITE_INVALID', 204],
+      // And this one gets a 500, which senders retry: the spec wants a 4xx.
+      ['duplicate label names', body(['__name__', 'rt3_duplicate', 'a', '1', 'a', '2']), 'FS_WIRE_REMOTE_WRITE_INVALID', 500],
+    ];
+    const seen: string[] = [];
+    for (const [name, input, ours, theirs] of cases) {
+      const compressed = 'raw' in input ? input.raw : snappyCompress(input);
+      if (ours === null) decodeRemoteWriteBody(compressed);
+      else {
+        assert.throws(() => decodeRemoteWriteBody(compressed), (e: unknown) => {
+          assert.ok(e instanceof WireError, `${name}: ${String(e)}`);
+          assert.equal(e.code, ours, `${name}: ${e.message}`);
+          assert.equal(e.status, ours === 'FS_WIRE_SNAPPY_TOO_LARGE' ? 413 : 400);
+          return true;
+        });
+      }
+      const res = await fetch(`${prom.url}/api/v1/write`, { method: 'POST', headers: REMOTE_WRITE_HEADERS, body: compressed });
+      seen.push(`${name}: ${res.status} ${(await res.text()).trim()}`);
+      assert.equal(res.status, theirs, `${name}: Prometheus answered ${res.status}`);
+    }
+    // What Prometheus stored of what the spec forbids: the unsorted labels sorted, the out-of-order sample dropped.
+    const stored = await prom.api<{ result: MatrixResult[] }>(`/api/v1/query?query=${encodeURIComponent('{__name__=~"rt3_(unsorted|order)"}[5m]')}&time=${(now + 60_000) / 1000}`);
+    assert.deepEqual(
+      stored.result.map((r) => [flatten(r.metric), r.values]).sort(),
+      [
+        [['__name__', 'rt3_order'], [[(now + 2000) / 1000, '1']]],
+        [['__name__', 'rt3_unsorted', 'a', '2', 'b', '1'], [[now / 1000, '1']]],
+      ],
+      seen.join('\n'),
+    );
+  } finally {
+    await prom.stop();
   }
 });

@@ -33,9 +33,12 @@ export {
   encodeLabels,
   encodeWriteRequest,
   isStaleNaN,
+  type LabelRules,
   validateLabels,
   validateTimeSeries,
 } from './remote-write.js';
 export { decodeWriteRequestReference, encodeWriteRequestReference } from './remote-write-reference.js';
+export { RemoteWriteSnappyBatch, type RemoteWriteSnappyOptions } from './remote-write-snappy.js';
+export { assertValidForSend } from './remote-write-validate.js';
 export { DEFAULT_MAX_DECOMPRESSED_BYTES, snappyCompress, snappyDeclaredLength, snappyUncompress } from './snappy.js';
 export { WireError, type WireErrorCode, wireErrors } from './errors.js';

@@ -149,6 +149,18 @@ export class ProtoReader {
     return end;
   }
 
+  /**
+   * Skips a field the decoder does not read, as protobuf requires. A field it
+   * does read (bit `field` of `known`) arriving with another wire type is an
+   * error instead, as in Prometheus's gogo-generated decoder, which answers
+   * 400 "proto: wrong wireType" for it.
+   */
+  skipUnknown(field: number, wireType: number, known: number): void {
+    if (field === 0) this.fail('field number 0 is not valid');
+    if (field < 32 && ((known >>> field) & 1) === 1) this.fail(`field ${field} has wire type ${wireType}, which its type does not use`);
+    this.skip(wireType);
+  }
+
   /** Skips a field of an unknown number, as protobuf requires. */
   skip(wireType: number): void {
     switch (wireType) {

@@ -63,7 +63,8 @@ test('fast encoder output decodes with the protobufjs reference to exactly the i
 test('fast decoder reads reference-encoded bodies exactly', () => {
   for (let i = 0; i < 300; i++) {
     const req = randomRequest();
-    assertSameRequest(decodeWriteRequest(encodeWriteRequestReference(req)), req);
+    // Not validated: the random label values include '', which the spec forbids.
+    assertSameRequest(decodeWriteRequest(encodeWriteRequestReference(req), {}, false), req);
   }
 });
 
@@ -113,7 +114,7 @@ test('snappy round trip agrees with snappyjs and checks the declared length firs
 const bad: [string, () => unknown, string, RegExp][] = [
   ['truncated protobuf', () => decodeWriteRequest(encodeWriteRequest({ timeseries: [{ labels: ['__name__', 'm'], samples: [{ value: 1, timestamp: 1 }] }] }).subarray(0, 10)), 'FS_WIRE_PROTOBUF', /runs past the end/],
   ['bad varint', () => decodeWriteRequest(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])), 'FS_WIRE_PROTOBUF', /varint longer than 10 bytes/],
-  ['group wire type', () => decodeWriteRequest(Buffer.from([0x0b])), 'FS_WIRE_PROTOBUF', /unsupported wire type 3/],
+  ['group wire type', () => decodeWriteRequest(Buffer.from([0x0b])), 'FS_WIRE_PROTOBUF', /field 1 has wire type 3/],
   ['field 0', () => decodeWriteRequest(Buffer.from([0x02, 0x00])), 'FS_WIRE_PROTOBUF', /field number 0/],
   ['invalid UTF-8', () => decodeWriteRequest(Buffer.from([0x0a, 0x08, 0x0a, 0x06, 0x0a, 0x01, 0x61, 0x12, 0x01, 0xff])), 'FS_WIRE_INVALID_UTF8', /the value of label "a" is not valid UTF-8/],
   ['unsorted labels', () => decodeWriteRequest(encodeWriteRequest({ timeseries: [{ labels: ['__name__', 'm', 'b', '1', 'a', '2'], samples: [] }] })), 'FS_WIRE_REMOTE_WRITE_INVALID', /series 0: labels are not sorted by name \("b" before "a"\)/],
@@ -185,7 +186,7 @@ test('the reader and decodeWriteRequest agree with the reference on random reque
     const series: TimeSeries[] = [];
     while (r.next()) {
       const ex = r.exemplars();
-      series.push(ex.length > 0 ? { labels: r.labels(), samples: r.samples(), exemplars: ex } : { labels: r.labels(), samples: r.samples() });
+      series.push(ex.length > 0 ? { labels: r.labels(false), samples: r.samples(), exemplars: ex } : { labels: r.labels(false), samples: r.samples() });
     }
     assertSameRequest({ timeseries: series, metadata: r.metadata }, req);
   }

@@ -352,7 +352,7 @@ function readLabel(r: ProtoReader, out: string[], limits: RemoteWriteLimits): vo
     const field = key >>> 3;
     if (field === 1 && (key & 7) === WIRE_LEN) name = readString(r, 'a label name');
     else if (field === 2 && (key & 7) === WIRE_LEN) value = readString(r, `the value of label "${name}"`);
-    else r.skip(key & 7);
+    else r.skipUnknown(field, key & 7, 0b110);
   }
   r.end = outerEnd;
   if (name.length > limits.maxLabelNameLength) {
@@ -376,7 +376,7 @@ function readExemplar(r: ProtoReader, limits: RemoteWriteLimits): Exemplar {
     if (field === 1 && (key & 7) === WIRE_LEN) readLabel(e, labels, limits);
     else if (field === 2 && (key & 7) === WIRE_FIXED64) value = e.double();
     else if (field === 3 && (key & 7) === WIRE_VARINT) timestamp = e.int64();
-    else e.skip(key & 7);
+    else e.skipUnknown(field, key & 7, 0b1110);
   }
   r.pos = end;
   return { labels, value, timestamp };
@@ -397,13 +397,14 @@ function readMetadata(r: ProtoReader): MetricMetadata {
     else if (field === 2 && wire === WIRE_LEN) metricFamilyName = readString(m, 'a metric family name');
     else if (field === 4 && wire === WIRE_LEN) help = readString(m, 'a help text');
     else if (field === 5 && wire === WIRE_LEN) unit = readString(m, 'a unit');
-    else m.skip(wire);
+    else m.skipUnknown(field, wire, 0b110110);
   }
   r.pos = end;
   return { type: METRIC_TYPES[type] ?? 'unknown', metricFamilyName, help, unit };
 }
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
 /**
  * Checks what remote-write 1.0 requires of each series: a `__name__`, label
@@ -420,13 +421,34 @@ export function validateTimeSeries(ts: TimeSeries, index: number): void {
   }
 }
 
-/** The label rules of remote-write 1.0 for series `index`. */
-export function validateLabels(l: readonly string[], index: number): void {
+/** Where a receiver chooses to be more lenient than the spec. */
+export interface LabelRules {
+  /**
+   * Accept empty label values (the spec forbids them; Prometheus 2.42 stores
+   * them as absent labels). A receiver that would rather treat them as
+   * absent than make the sender drop the whole request sets this.
+   */
+  readonly allowEmptyValues?: boolean;
+}
+
+/**
+ * The label rules of remote-write 1.0 for series `index`: names match
+ * LABEL_NAME, are unique and sorted; no value is empty; `__name__` is there
+ * and matches METRIC_NAME. (Prometheus 2.42's own receiver checks none of
+ * these but uniqueness, and answers that one with a 500.)
+ */
+export function validateLabels(l: readonly string[], index: number, rules: LabelRules = {}): void {
   let hasName = false;
   for (let i = 0; i < l.length; i += 2) {
     const name = l[i] as string;
-    if (name === '__name__') hasName = (l[i + 1] as string) !== '';
+    const value = l[i + 1] as string;
     if (!LABEL_NAME.test(name)) throw new WireError('FS_WIRE_REMOTE_WRITE_INVALID', [index, `invalid label name ${JSON.stringify(name)}`]);
+    // The spec: "MUST NOT contain any empty label names or values"; metric names match METRIC_NAME.
+    if (value === '' && !rules.allowEmptyValues) throw new WireError('FS_WIRE_REMOTE_WRITE_INVALID', [index, `label "${name}" has an empty value`]);
+    if (name === '__name__') {
+      if (!METRIC_NAME.test(value)) throw new WireError('FS_WIRE_REMOTE_WRITE_INVALID', [index, `invalid metric name ${JSON.stringify(value)}`]);
+      hasName = true;
+    }
     if (i > 0) {
       const prev = l[i - 2] as string;
       if (prev === name) throw new WireError('FS_WIRE_REMOTE_WRITE_INVALID', [index, `duplicate label name "${name}"`]);
@@ -458,7 +480,7 @@ export class RemoteWriteReader {
   private exemplarSpans: number[] = [];
   private readonly scratch: ProtoReader;
 
-  constructor(body: Uint8Array, limits: Partial<RemoteWriteLimits> = {}) {
+  constructor(body: Uint8Array, limits: Partial<RemoteWriteLimits> = {}, private readonly rules: LabelRules = {}) {
     const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     this.r = new ProtoReader(buf);
     this.scratch = new ProtoReader(buf);
@@ -481,7 +503,7 @@ export class RemoteWriteReader {
       }
       if (field === 3 && wire === WIRE_LEN) this.metadata.push(readMetadata(r));
       else if (field === 0) r.fail('field number 0 is not valid');
-      else r.skip(wire);
+      else r.skipUnknown(field, wire, 0b1010);
     }
     return false;
   }
@@ -514,7 +536,7 @@ export class RemoteWriteReader {
       lr.reset(this.labelStarts[i] as number, this.labelEnds[i] as number).uvarint();
       readLabel(lr, out, this.limits);
     }
-    if (validate) validateLabels(out, this.index);
+    if (validate) validateLabels(out, this.index, this.rules);
     return out;
   }
 
@@ -574,7 +596,7 @@ export class RemoteWriteReader {
         const start = t.pos;
         t.pos = t.lengthDelimitedEnd();
         this.exemplarSpans.push(start, t.pos);
-      } else t.skip(wire); // histograms (field 4) and anything newer: not part of remote-write 1.0
+      } else t.skipUnknown(field, wire, 0b1110); // histograms (field 4) and anything newer: not part of remote-write 1.0
     }
     r.pos = end;
   }
@@ -589,7 +611,7 @@ export class RemoteWriteReader {
       const field = key >>> 3;
       if (field === 1 && (key & 7) === WIRE_FIXED64) value = s.double();
       else if (field === 2 && (key & 7) === WIRE_VARINT) timestamp = s.int64();
-      else s.skip(key & 7);
+      else s.skipUnknown(field, key & 7, 0b110);
     }
     t.pos = end;
     const n = this.nSamples;
