@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { sortLabels } from '../relabel/index.js';
 import { WireError, parseExposition } from '../wire/index.js';
-import { startPrometheus, type PrometheusPeer } from './peers/prometheus.js';
+import { promApiValue, startPrometheus, type PrometheusPeer } from './peers/prometheus.js';
 
 interface Case {
   readonly name: string;
@@ -108,14 +108,6 @@ after(async () => {
   await new Promise((r) => fixture?.close(r));
 });
 
-// Prometheus's API writes values in Go's 'e' form below 1e-6 and from 1e21, else 'f'.
-function promValue(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  return String(v).replace(/e([+-])(\d)$/, 'e$10$2');
-}
-
 test('fleetscope parses exactly what Prometheus 2.42 scrapes, and refuses what it refuses', { timeout: 120_000 }, async () => {
   const targets = await prom.api<{ activeTargets: { scrapePool: string; health: string; lastError: string }[] }>('/api/v1/targets?state=active');
   const health = new Map(targets.activeTargets.map((t) => [t.scrapePool, t]));
@@ -162,7 +154,7 @@ test('fleetscope parses exactly what Prometheus 2.42 scrapes, and refuses what i
       if (!labels.includes('instance')) labels.push('instance', instance);
       // Prometheus drops empty label values.
       const flat = sortLabels(labels).filter((_, k, a) => (k % 2 === 0 ? a[k + 1] !== '' : a[k] !== ''));
-      mine.add(JSON.stringify([flat, promValue(s.value), s.timestamp ?? null]));
+      mine.add(JSON.stringify([flat, promApiValue(s.value), s.timestamp ?? null]));
     }
     const missing = [...theirs].filter((k) => !mine.has(k));
     const extra = [...mine].filter((k) => !theirs.has(k));

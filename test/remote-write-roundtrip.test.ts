@@ -22,7 +22,7 @@ import {
   snappyCompress,
   snappyUncompress,
 } from '../wire/index.js';
-import { startPrometheus } from './peers/prometheus.js';
+import { promApiValue, startPrometheus } from './peers/prometheus.js';
 
 interface MatrixResult {
   metric: Record<string, string>;
@@ -30,16 +30,6 @@ interface MatrixResult {
 }
 
 const flatten = (m: Record<string, string>): string[] => Object.keys(m).sort().flatMap((k) => [k, m[k] as string]);
-// How Prometheus's HTTP API writes a sample value (web/api/v1 marshalFloat):
-// Go's 'e' format below 1e-6 and from 1e21, 'f' otherwise, shortest digits.
-// Those are JavaScript's own thresholds; Go pads the exponent to two digits.
-function promValue(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  return String(v).replace(/e([+-])(\d)$/, 'e$10$2');
-}
-
 test('what fleetscope encodes, Prometheus 2.42 stores exactly', { timeout: 90_000 }, async () => {
   const prom = await startPrometheus({
     config: 'global: {scrape_interval: 1h}\n',
@@ -68,7 +58,7 @@ test('what fleetscope encodes, Prometheus 2.42 stores exactly', { timeout: 90_00
     for (const s of series) {
       const values = got.get(JSON.stringify(s.labels));
       assert.ok(values, `Prometheus has no series ${JSON.stringify(s.labels).slice(0, 120)}`);
-      assert.deepEqual(values, s.samples.map(([t, v]) => [t / 1000, promValue(v)]));
+      assert.deepEqual(values, s.samples.map(([t, v]) => [t / 1000, promApiValue(v)]));
     }
     // The stale marker was stored as one: queries do not return it, and the series is stale afterwards.
     assert.deepEqual(got.get(JSON.stringify(['__name__', 'rt_stale', 'site', 'ce-0002'])), [[(now - 10_000) / 1000, '7']]);
@@ -177,7 +167,7 @@ test('what Prometheus 2.42 remote-writes, fleetscope decodes exactly', { timeout
       assert.ok(sent, `Prometheus stored ${k} but never sent it`);
       const newest = Math.max(...sent.keys());
       const want = r.values.filter(([t]) => t * 1000 <= newest).map(([t, v]) => [t * 1000, v]);
-      const got = [...sent].sort((a, b) => a[0] - b[0]).map(([t, v]) => [t, promValue(v)]);
+      const got = [...sent].sort((a, b) => a[0] - b[0]).map(([t, v]) => [t, promApiValue(v)]);
       assert.deepEqual(got, want, k);
       compared += want.length;
     }
@@ -263,7 +253,7 @@ test('what the label-aware snappy batch builds, Prometheus 2.42 stores exactly',
     const got = new Map(data.result.map((r) => [JSON.stringify(flatten(r.metric)), r.values]));
     assert.equal(got.size, series.length + 1);
     for (const s of series) {
-      assert.deepEqual(got.get(JSON.stringify(s.labels)), s.samples.map((x) => [x.timestamp / 1000, promValue(x.value)]), s.labels.join(' ').slice(0, 200));
+      assert.deepEqual(got.get(JSON.stringify(s.labels)), s.samples.map((x) => [x.timestamp / 1000, promApiValue(x.value)]), s.labels.join(' ').slice(0, 200));
     }
     assert.deepEqual(got.get(JSON.stringify(['__name__', 'rt2_stale', 'site', 'ce-0002'])), [[(now - 10_000) / 1000, '7']]);
     const after = await prom.api<{ result: unknown[] }>(`/api/v1/query?query=rt2_stale&time=${(now - 4000) / 1000}`);

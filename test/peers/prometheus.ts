@@ -28,6 +28,18 @@ export interface PrometheusOptions {
   flags?: readonly string[];
 }
 
+/**
+ * How Prometheus's HTTP API writes a sample value (web/api/v1 marshalFloat):
+ * Go's 'e' format below 1e-6 and from 1e21, 'f' otherwise, shortest digits.
+ * Those are JavaScript's own thresholds; Go pads the exponent to two digits.
+ */
+export function promApiValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v).replace(/e([+-])(\d)$/, 'e$10$2');
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
