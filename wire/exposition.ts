@@ -2,227 +2,467 @@
 // (https://prometheus.io/docs/instrumenting/exposition_formats/) and
 // OpenMetrics 1.0 text (https://github.com/OpenObservability/OpenMetrics/blob/main/specification/OpenMetrics.md).
 //
-// The parser is a cursor over the body. For a sample it validates the whole
-// line but builds nothing: seriesKey() is the raw text of the series
-// (`name{a="b"}`), which a caller can use as a cache key to skip label
-// parsing for series it has seen before; labels() parses them on demand.
-import { WireError } from './errors.js';
+// What is accepted is what Prometheus 2.42 accepts, token for token: its
+// lexers (model/textparse/promlex.l, openmetricslex.l) and parsers
+// (promparse.go, openmetricsparse.go), checked by probing the real binary
+// (test/exposition-differential.test.ts). Where the two disagree with the
+// written spec, Prometheus wins, because a body it scrapes must not be
+// refused here; the quirks that follow from that are marked "Prometheus:".
+//
+// The parser is a cursor. next() validates a whole entry (every token,
+// limits, duplicate label names) but builds no strings: it records offsets.
+// seriesKey() is the raw series text, a cache key; labels() builds the label
+// array from the recorded offsets only when asked.
+//
+// Speed: V8's charCodeAt costs several times a typed-array read, so the body
+// is first copied into a byte array of its UTF-16 code units (ASCII bodies in
+// one native encodeInto; see codeUnits()), and the scanners read that. Label
+// values, the longest tokens, are skipped with the string's native indexOf.
+import { WireError, type WireErrorCode } from './errors.js';
 
 export type ExpositionFormat = 'prometheus' | 'openmetrics';
 export type EntryKind = 'series' | 'help' | 'type' | 'unit' | 'eof';
 
 export interface ExpositionLimits {
-  /** Longest line, in UTF-16 code units. */
+  /** Longest physical line, in UTF-16 code units, without its "\n". */
   readonly maxLineLength: number;
-  /** Most labels on one series, `__name__` not counted. */
+  /**
+   * Most labels on one series, `__name__` counted: the same count as
+   * Prometheus's `label_limit` and remote-write's `maxLabelsPerSeries`.
+   */
   readonly maxLabels: number;
+  /** Longest label name, in UTF-16 code units. */
   readonly maxLabelNameLength: number;
-  /** Longest label value as written (escapes included). */
+  /**
+   * Longest label value after unescaping, in UTF-16 code units (as
+   * remote-write measures it). The metric name counts as `__name__`'s value.
+   */
   readonly maxLabelValueLength: number;
 }
 
-export const DEFAULT_EXPOSITION_LIMITS: ExpositionLimits = {
+export const DEFAULT_EXPOSITION_LIMITS: ExpositionLimits = Object.freeze({
   maxLineLength: 64 * 1024,
+  // Remote-write's default, so that whatever a scrape yields can be forwarded.
   maxLabels: 128,
   maxLabelNameLength: 1024,
   maxLabelValueLength: 16 * 1024,
-};
+});
 
 export interface ExpositionOptions extends Partial<ExpositionLimits> {
+  /** Default 'prometheus' (text 0.0.4). See formatFromContentType(). */
   readonly format?: ExpositionFormat;
+}
+
+/** A malformed or over-limit exposition: `code` is FS_WIRE_EXPOSITION_SYNTAX or FS_WIRE_EXPOSITION_LIMIT. */
+export class ExpositionError extends WireError {
+  /** 1-based line of the body where the problem is. */
+  readonly line: number;
+  /** For FS_WIRE_EXPOSITION_LIMIT: which limit. */
+  readonly limit: keyof ExpositionLimits | undefined;
+  constructor(code: WireErrorCode, line: number, reason: string, limit?: keyof ExpositionLimits) {
+    super(code, [line, reason]);
+    this.name = 'ExpositionError';
+    this.line = line;
+    this.limit = limit;
+  }
+}
+
+export interface Exemplar {
+  /** Flat and sorted by name: `[name0, value0, name1, value1, …]`. */
+  readonly labels: string[];
+  readonly value: number;
+  /** Milliseconds, or undefined when the exemplar has none. */
+  readonly timestamp: number | undefined;
 }
 
 const PROM_TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
 const OM_TYPES = new Set(['counter', 'gauge', 'histogram', 'gaugehistogram', 'stateset', 'info', 'summary', 'unknown']);
 
+const NUL = 0;
+const TAB = 9;
+const LF = 10;
+const SPACE = 32;
+const QUOTE = 34;
 const HASH = 35;
+const PLUS = 43;
+const COMMA = 44;
+const MINUS = 45;
+const DOT = 46;
+const EQUALS = 61;
+const BACKSLASH = 92;
+const UNDERSCORE = 95;
 const LBRACE = 123;
 const RBRACE = 125;
-const QUOTE = 34;
-const BACKSLASH = 92;
-const EQUALS = 61;
-const COMMA = 44;
+/** What a code unit above U+00FF becomes in the byte view: no syntax character. */
+const WIDE = 0x80;
 
-// Character classes by code unit: 1 label-name start, 2 label-name char,
-// 4 metric-name start, 8 metric-name char, 16 blank.
-const CLASS = new Uint8Array(65536);
+// Character classes by byte. "\n" is in none but the two token ends, so
+// every class loop stops at a line's end without a bounds check.
+const LABEL_START = 1; // [a-zA-Z_]
+const LABEL_CHAR = 2; // [a-zA-Z0-9_]
+const NAME_START = 4; // [a-zA-Z_:]
+const NAME_CHAR = 8; // [a-zA-Z0-9_:]
+const BLANK = 16; // [ \t]
+const PROM_VALUE_END = 32; // ends a 0.0.4 value token: [{ \t\n]
+const OM_TOKEN_END = 64; // ends an OpenMetrics token: [ \n]
+const CLASS = new Uint8Array(256);
 for (let c = 0; c < 128; c++) {
-  const letter = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+  const letter = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === UNDERSCORE;
   const digit = c >= 48 && c <= 57;
-  CLASS[c] = (letter ? 1 | 2 | 4 | 8 : 0) | (digit ? 2 | 8 : 0) | (c === 58 ? 4 | 8 : 0) | (c === 32 || c === 9 ? 16 : 0);
+  CLASS[c] =
+    (letter ? LABEL_START | LABEL_CHAR | NAME_START | NAME_CHAR : 0) |
+    (digit ? LABEL_CHAR | NAME_CHAR : 0) |
+    (c === 58 ? NAME_START | NAME_CHAR : 0) |
+    (c === SPACE || c === TAB ? BLANK | PROM_VALUE_END : 0) |
+    (c === LBRACE || c === LF ? PROM_VALUE_END : 0) |
+    (c === SPACE || c === LF ? OM_TOKEN_END : 0);
 }
 
-// A whole well-formed label set after "{", through "}": one native regexp
-// run. Values are matched in the unrolled form `[^"\\]*(?:\\.[^"\\]*)*`, and
-// cannot span lines, so a match never leaves the line.
-const VALUE = '"[^"\\\\\\n]*(?:\\\\.[^"\\\\\\n]*)*"';
-const NAME = '[a-zA-Z_][a-zA-Z0-9_]*';
-const LABEL_SET = new RegExp(`(?:[ \\t]*${NAME}[ \\t]*=[ \\t]*${VALUE}[ \\t]*,)*[ \\t]*(?:${NAME}[ \\t]*=[ \\t]*${VALUE}[ \\t]*)?\\}`, 'y');
-const LABEL = new RegExp(`[ \\t]*(${NAME})[ \\t]*=[ \\t]*"([^"\\\\\\n]*(?:\\\\.[^"\\\\\\n]*)*)"[ \\t]*,?`, 'y');
+// The byte view: one byte per UTF-16 code unit of the body, so its indexes
+// are the string's. ASCII is itself; U+0080–U+00FF are their Latin-1 byte;
+// above that, WIDE. None of those is ASCII, and all syntax is ASCII. One
+// spare view is kept for the next parser: scrapes come one after another.
+const encoder = new TextEncoder();
+const ABOVE_LATIN1 = /[\u0100-\uffff]/g;
+const MAX_SPARE_BYTES = 64 * 1024 * 1024;
+let spare: Uint8Array | undefined;
 
-function isNameStart(c: number): boolean {
-  return ((CLASS[c] as number) & 1) !== 0;
+/** The byte view of `body`, with a "\n" after the end so that every scan stops. */
+function codeUnits(body: string): Uint8Array {
+  const n = body.length;
+  let b = spare;
+  if (b !== undefined && b.length > n) spare = undefined;
+  else b = new Uint8Array(n + 1 + (n >> 3));
+  const r = encoder.encodeInto(body, b.subarray(0, n));
+  if (r.read !== n || r.written !== n) {
+    // Not all ASCII (rare): Latin-1 gives each code unit its low byte; mark those above U+00FF.
+    Buffer.from(b.buffer, b.byteOffset, n).write(body, 0, n, 'latin1');
+    ABOVE_LATIN1.lastIndex = 0;
+    for (let m = ABOVE_LATIN1.exec(body); m !== null; m = ABOVE_LATIN1.exec(body)) b[m.index] = WIDE;
+  }
+  b[n] = LF;
+  return b;
 }
 
-function isNameChar(c: number): boolean {
-  return ((CLASS[c] as number) & 2) !== 0;
+function releaseCodeUnits(b: Uint8Array): void {
+  if (b.length <= MAX_SPARE_BYTES && (spare === undefined || spare.length < b.length)) spare = b;
 }
 
-/** The format a scrape's Content-Type announces. */
-export function formatFromContentType(contentType: string | undefined): ExpositionFormat {
-  return contentType !== undefined && /^\s*application\/openmetrics-text\b/i.test(contentType) ? 'openmetrics' : 'prometheus';
+const EMPTY = new Uint8Array(1);
+
+// Powers of ten that are exact doubles: m × 10^k and m / 10^k are then
+// correctly rounded for m < 2^53 (Clinger's fast path), exactly as Go's
+// strconv.ParseFloat rounds.
+const POW10: number[] = [];
+for (let k = 0, p = 1; k <= 22; k++, p *= 10) POW10.push(p);
+
+// Why the last readFloat() returned NaN: it read "NaN", bad syntax, or out of range.
+const FLOAT_OK = 0;
+const FLOAT_SYNTAX = 1;
+const FLOAT_RANGE = 2;
+let floatError = FLOAT_OK;
+
+/**
+ * Go's strconv.ParseFloat(s, 64) as Prometheus calls it (no hexadecimal, no
+ * underscores) on [from, to) of the byte view `b` of `s`: an optional sign,
+ * digits with an optional fraction and exponent, or case-insensitively NaN
+ * (unsigned), Inf and Infinity (signed or not). Sets floatError when the
+ * result is not a number: bad syntax, or an overflow, which Go refuses
+ * (ErrRange) and JavaScript would make ±Infinity.
+ */
+function readFloat(b: Uint8Array, s: string, from: number, to: number): number {
+  floatError = FLOAT_OK;
+  let i = from;
+  let c = b[i]!;
+  const neg = c === MINUS;
+  if (c === MINUS || c === PLUS) {
+    i++;
+    if (i === to) return syntaxError();
+    c = b[i]!;
+  }
+  // Significant digits go into `m` while it stays exact (15 of them).
+  let m = 0;
+  let sig = 0;
+  let digits = 0;
+  let scale = 0;
+  while (i < to && (c = b[i]!) >= 48 && c <= 57) {
+    if (sig > 0 || c !== 48) {
+      sig++;
+      m = m * 10 + (c - 48);
+    }
+    digits++;
+    i++;
+  }
+  if (i < to && c === DOT) {
+    i++;
+    while (i < to && (c = b[i]!) >= 48 && c <= 57) {
+      if (sig > 0 || c !== 48) {
+        sig++;
+        m = m * 10 + (c - 48);
+      }
+      digits++;
+      scale++;
+      i++;
+    }
+  }
+  if (digits === 0) return special(s, from, to);
+  let exp = 0;
+  if (i < to && (c === 101 || c === 69)) {
+    i++;
+    let expNeg = false;
+    if (i < to && ((c = b[i]!) === PLUS || c === MINUS)) {
+      expNeg = c === MINUS;
+      i++;
+    }
+    const expStart = i;
+    while (i < to && (c = b[i]!) >= 48 && c <= 57) {
+      if (exp < 100_000_000) exp = exp * 10 + (c - 48);
+      i++;
+    }
+    if (i === expStart) return syntaxError();
+    if (expNeg) exp = -exp;
+  }
+  if (i !== to) return syntaxError();
+  const p = exp - scale;
+  if (sig <= 15 && p >= -22 && p <= 22) {
+    const v = p >= 0 ? m * POW10[p]! : m / POW10[-p]!;
+    return neg ? -v : v;
+  }
+  // A valid decimal, which Number() rounds as Go does.
+  const v = Number(s.slice(from, to));
+  if (v === Infinity || v === -Infinity) {
+    floatError = FLOAT_RANGE;
+    return NaN;
+  }
+  return v;
+}
+
+function syntaxError(): number {
+  floatError = FLOAT_SYNTAX;
+  return NaN;
+}
+
+/** Go's special(): [+-]?(inf|infinity) and nan, ignoring case, and nothing after. */
+function special(s: string, from: number, to: number): number {
+  const c0 = s.charCodeAt(from);
+  const signed = c0 === PLUS || c0 === MINUS;
+  const i = signed ? from + 1 : from;
+  const n = to - i;
+  if ((n === 3 && isWord(s, i, 'inf')) || (n === 8 && isWord(s, i, 'infinity'))) return c0 === MINUS ? -Infinity : Infinity;
+  if (n === 3 && !signed && isWord(s, i, 'nan')) return NaN;
+  return syntaxError();
+}
+
+/** Whether `s` at `i` spells the lowercase ASCII `word` in any case. */
+function isWord(s: string, i: number, word: string): boolean {
+  for (let k = 0; k < word.length; k++) {
+    // Setting 0x20 lowercases an ASCII letter, and makes nothing else one.
+    if ((s.charCodeAt(i + k) | 0x20) !== word.charCodeAt(k)) return false;
+  }
+  return true;
 }
 
 /**
- * Go's strconv.ParseFloat for the decimal forms Prometheus accepts: an
- * optional sign, digits with an optional fraction and exponent, or
- * (case-insensitively) NaN, Inf, Infinity. Returns undefined when invalid.
+ * Go's strconv.ParseFloat for the forms Prometheus accepts: an optional
+ * sign, digits with an optional fraction and exponent, or (ignoring case)
+ * NaN, Inf, Infinity. Undefined when invalid or out of range (`1e400`).
  */
 export function parseGoFloat(s: string): number | undefined {
-  let i = 0;
   const n = s.length;
   if (n === 0) return undefined;
-  let c = s.charCodeAt(0);
-  if (c === 43 || c === 45) i++;
-  if (i >= n) return undefined;
-  c = s.charCodeAt(i);
-  if (c === 78 || c === 110 || c === 73 || c === 105) {
-    const word = s.slice(i).toLowerCase();
-    if (word === 'nan') return i === 0 ? NaN : undefined;
-    if (word === 'inf' || word === 'infinity') return s.charCodeAt(0) === 45 ? -Infinity : Infinity;
-    return undefined;
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    b[i] = c < 128 ? c : WIDE;
   }
-  let digits = 0;
-  while (i < n && (c = s.charCodeAt(i)) >= 48 && c <= 57) {
-    i++;
-    digits++;
-  }
-  if (i < n && s.charCodeAt(i) === 46) {
-    i++;
-    while (i < n && (c = s.charCodeAt(i)) >= 48 && c <= 57) {
+  const v = readFloat(b, s, 0, n);
+  return floatError === FLOAT_OK ? v : undefined;
+}
+
+/** The format a scrape's Content-Type announces, as Prometheus picks it (textparse.New). */
+export function formatFromContentType(contentType: string | undefined): ExpositionFormat {
+  return contentType !== undefined && /^\s*application\/openmetrics-text\s*(?:;|$)/i.test(contentType) ? 'openmetrics' : 'prometheus';
+}
+
+/**
+ * Unescaping as Prometheus's strings.Replacer does it: `\\`, `\n` and, when
+ * `quote`, `\"`; any other backslash stays as written. Label values and
+ * OpenMetrics HELP text have all three, 0.0.4 HELP text no `\"`.
+ */
+function unescape(s: string, from: number, to: number, quote: boolean): string {
+  let out = '';
+  let run = from;
+  for (let i = from; i < to - 1; i++) {
+    if (s.charCodeAt(i) !== BACKSLASH) continue;
+    const c = s.charCodeAt(i + 1);
+    if (c === BACKSLASH || c === 110 || (quote && c === QUOTE)) {
+      out += s.slice(run, i) + (c === 110 ? '\n' : c === QUOTE ? '"' : '\\');
       i++;
-      digits++;
+      run = i + 1;
     }
   }
-  if (digits === 0) return undefined;
-  if (i < n && ((c = s.charCodeAt(i)) === 101 || c === 69)) {
-    i++;
-    if (i < n && ((c = s.charCodeAt(i)) === 43 || c === 45)) i++;
-    let exp = 0;
-    while (i < n && (c = s.charCodeAt(i)) >= 48 && c <= 57) {
-      i++;
-      exp++;
-    }
-    if (exp === 0) return undefined;
-  }
-  return i === n ? Number(s) : undefined;
+  return out + s.slice(run, to);
 }
 
-function unescapeLabelValue(raw: string): string {
-  if (raw.indexOf('\\') < 0) return raw;
-  // Prometheus unescapes \\, \" and \n; any other escape is kept as written.
-  return raw.replace(/\\(["\\n])/g, (_, ch: string) => (ch === 'n' ? '\n' : ch));
+/** What is at `i`, for an error message. */
+function describe(s: string, i: number, end: number): string {
+  if (i >= end) return 'end of line';
+  const c = s.charCodeAt(i);
+  return c === SPACE ? 'a space' : c === TAB ? 'a tab' : JSON.stringify(s.slice(i, Math.min(end, i + 12)));
 }
 
-function unescapeHelp(raw: string): string {
-  if (raw.indexOf('\\') < 0) return raw;
-  return raw.replace(/\\([\\n])/g, (_, ch: string) => (ch === 'n' ? '\n' : ch));
-}
-
-export interface Exemplar {
-  readonly labels: string[];
-  readonly value: number;
-  readonly timestamp: number | undefined;
-}
-
-/** A cursor over an exposition body. */
+/**
+ * A cursor over an exposition body.
+ *
+ * ```ts
+ * const p = new ExpositionParser(body, { format: formatFromContentType(ct) });
+ * for (let k = p.next(); k !== null; k = p.next()) {
+ *   if (k === 'series') use(p.seriesKey(), p.value(), p.timestamp());
+ * }
+ * ```
+ *
+ * Strings it returns are slices of the body, and V8 keeps a whole body alive
+ * while any slice of 13 or more characters of it lives: a cache that
+ * outlives the scrape should keep copies (or interned strings), not slices.
+ */
 export class ExpositionParser {
   private readonly body: string;
-  private readonly format: ExpositionFormat;
-  private readonly limits: ExpositionLimits;
+  private readonly len: number;
+  private readonly om: boolean;
+  private readonly maxLineLength: number;
+  private readonly maxLabels: number;
+  private readonly maxLabelNameLength: number;
+  private readonly maxLabelValueLength: number;
+  /** The byte view of the body (codeUnits()); EMPTY once done. */
+  private b: Uint8Array;
   private pos = 0;
+  /** The physical line being read: number, start, and end (its "\n" or the body's end). */
   private line = 0;
-  private eofSeen = false;
-  // The current entry.
   private lineStart = 0;
   private lineEnd = 0;
+  private entryLine = 0;
+  private finished = false;
+  /** The error next() threw; it throws it again rather than read on. */
+  private error: ExpositionError | undefined = undefined;
+  private eofSeen = false;
+  // The current series.
+  private keyStart = 0;
   private nameEnd = 0;
-  private labelsStart = -1;
   private keyEnd = 0;
-  private labelCount = 0;
+  private nLabels = 0;
+  /** Whether the labels are strictly ascending by name as written (then labels() needs no sort). */
+  private sorted = true;
+  /** Per label: name start, name end, value start, value end. */
+  private offsets = new Int32Array(4 * 32);
+  /** Per label: 1 when the value has an escape to undo. */
+  private escaped = new Uint8Array(32);
   private val = 0;
   private ts: number | undefined = undefined;
   private exemplarStart = -1;
+  private exemplarVal = 0;
+  private exemplarTs: number | undefined = undefined;
+  /** Escapes in the value quotedEndSlow() last read. */
+  private escapes = 0;
+  /** The next backslash at or after the last value read (the body's length if none). */
+  private nextBackslash = -1;
+  // The current help/type/unit entry.
   private metaName = '';
   private metaText = '';
-  /** Label sets shorter than this cannot break a limit, so the regexp check suffices. */
-  private readonly shortLabelSet: number;
 
   constructor(body: string, opts: ExpositionOptions = {}) {
     this.body = body;
-    this.format = opts.format ?? 'prometheus';
-    this.limits = { ...DEFAULT_EXPOSITION_LIMITS, ...stripUndefined(opts) };
-    // The shortest label is `a=""` plus a comma: 5 characters.
-    this.shortLabelSet = Math.min(5 * this.limits.maxLabels + 4, this.limits.maxLabelNameLength, this.limits.maxLabelValueLength);
+    this.len = body.length;
+    this.om = opts.format === 'openmetrics';
+    this.maxLineLength = opts.maxLineLength ?? DEFAULT_EXPOSITION_LIMITS.maxLineLength;
+    this.maxLabels = opts.maxLabels ?? DEFAULT_EXPOSITION_LIMITS.maxLabels;
+    this.maxLabelNameLength = opts.maxLabelNameLength ?? DEFAULT_EXPOSITION_LIMITS.maxLabelNameLength;
+    this.maxLabelValueLength = opts.maxLabelValueLength ?? DEFAULT_EXPOSITION_LIMITS.maxLabelValueLength;
+    this.b = codeUnits(body);
   }
 
-  /** Advances to the next entry; null at the end of the body. Throws WireError on malformed input. */
+  /**
+   * Advances to the next entry and validates all of it; null at the end of
+   * the body. Comments and (0.0.4) blank lines are skipped. Throws an
+   * ExpositionError on malformed or over-limit input, and again on every
+   * later call.
+   */
   next(): EntryKind | null {
-    const body = this.body;
-    const om = this.format === 'openmetrics';
-    while (this.pos < body.length) {
-      if (this.eofSeen) this.fail('unexpected content after "# EOF"', this.line + 1);
-      this.line++;
+    if (this.finished) return null;
+    if (this.error !== undefined) throw this.error;
+    const b = this.b;
+    for (;;) {
       const start = this.pos;
-      const nl = body.indexOf('\n', start);
-      const end = nl < 0 ? body.length : nl;
-      this.pos = nl < 0 ? body.length : nl + 1;
-      if (end - start > this.limits.maxLineLength) {
-        throw new WireError('FS_WIRE_EXPOSITION_LIMIT', [this.line, `line of ${end - start} characters is over the limit of ${this.limits.maxLineLength}`]);
+      if (start >= this.len) {
+        if (this.om && !this.eofSeen) this.fail('OpenMetrics input must end with "# EOF"', Math.max(1, this.line));
+        this.finish();
+        return null;
       }
-      this.lineStart = start;
-      this.lineEnd = end;
-      let i = start;
-      while (i < end && isBlank(body.charCodeAt(i))) i++;
-      if (i === end) {
-        if (om) this.fail('blank lines are not allowed in OpenMetrics');
-        continue;
+      this.startLine(start);
+      this.entryLine = this.line;
+      let kind: EntryKind | null;
+      if (this.om) {
+        if (this.eofSeen) this.fail('unexpected data after "# EOF"');
+        const c = b[start]!;
+        if ((CLASS[c]! & NAME_START) !== 0) kind = this.omSample(start);
+        else if (c === HASH) kind = this.omComment(start);
+        else if (c === LF) this.fail('blank lines are not allowed in OpenMetrics');
+        else this.fail(`expected a metric name or "#" at the start of a line, found ${describe(this.body, start, this.lineEnd)}`);
+      } else {
+        let i = start;
+        while ((CLASS[b[i]!]! & BLANK) !== 0) i++;
+        const c = b[i]!;
+        if ((CLASS[c]! & NAME_START) !== 0) {
+          // Prometheus: leading blanks become part of the metric name, which then fails validation.
+          if (i !== start) this.fail('a sample line must not start with blanks');
+          kind = this.promSample(start);
+        } else if (c === LF) {
+          kind = null;
+        } else if (c === HASH) {
+          kind = this.promComment(i);
+        } else if (c === NUL) {
+          // Prometheus: a NUL where a line starts ends the input (promlex.l `\0 return tEOF`).
+          this.finish();
+          return null;
+        } else this.fail(`expected a metric name or "#" at the start of a line, found ${describe(this.body, i, this.lineEnd)}`);
       }
-      if (body.charCodeAt(i) === HASH) {
-        const kind = this.comment(i + 1, end);
-        if (kind !== null) return kind;
-        continue;
-      }
-      // Prometheus reads leading blanks as part of the metric name, which then fails.
-      if (i !== start) this.fail('a sample line must not start with blanks');
-      this.sample(i, end);
-      return 'series';
+      this.pos = this.lineEnd + 1;
+      if (kind !== null) return kind;
     }
-    if (om && !this.eofSeen) this.fail('OpenMetrics input must end with "# EOF"', this.line);
-    return null;
   }
 
-  /** 1-based line number of the current entry. */
+  /** 1-based line number where the current entry starts. */
   lineNumber(): number {
-    return this.line;
+    return this.entryLine;
   }
 
-  /** The raw text of the current series: metric name and label set as written. */
+  /**
+   * The raw text of the current series, metric name and label set exactly as
+   * written (`foo{a="b"}`): the same text always means the same labels, so it
+   * is a cache key for labels(). Two spellings of one series (label order,
+   * blanks) give two keys.
+   */
   seriesKey(): string {
-    return this.body.slice(this.lineStart + (this.nameStartOffset()), this.keyEnd);
+    return this.body.slice(this.keyStart, this.keyEnd);
   }
 
+  /** The current series' metric name (the value of `__name__`). */
   metricName(): string {
-    return this.body.slice(this.lineStart + this.nameStartOffset(), this.nameEnd);
+    return this.body.slice(this.keyStart, this.nameEnd);
   }
 
+  /** The current sample's value; NaN and ±Infinity as written. */
   value(): number {
     return this.val;
   }
 
-  /** Milliseconds, or undefined when the line has none. */
+  /** Milliseconds since the epoch, or undefined when the line has none. */
   timestamp(): number | undefined {
     return this.ts;
+  }
+
+  /** Labels of the current series, `__name__` counted. */
+  labelCount(): number {
+    return this.nLabels + 1;
   }
 
   /** For help/type/unit entries: the metric family name. */
@@ -235,303 +475,579 @@ export class ExpositionParser {
     return this.metaText;
   }
 
-  /** The current series' labels: flat, sorted by name, `__name__` included. */
+  /**
+   * The current series' labels, built now: flat and sorted by name
+   * (`[name0, value0, …]`), `__name__` included, values unescaped. Empty
+   * values are kept. Names are unique (next() checked).
+   */
   labels(): string[] {
-    const out = ['__name__', this.metricName()];
-    if (this.labelsStart >= 0) this.readLabels(this.labelsStart, out);
-    sortFlat(out);
-    for (let k = 2; k < out.length; k += 2) {
-      if (out[k] === out[k - 2]) this.fail(`duplicate label name "${out[k]}"`);
+    const body = this.body;
+    const offsets = this.offsets;
+    const n = this.nLabels;
+    const out: string[] = [];
+    let named = false;
+    if (this.sorted) {
+      for (let k = 0; k < n; k++) {
+        const o = 4 * k;
+        if (!named && !this.precedesName(offsets[o]!, offsets[o + 1]!)) {
+          out.push('__name__', body.slice(this.keyStart, this.nameEnd));
+          named = true;
+        }
+        out.push(body.slice(offsets[o]!, offsets[o + 1]!), this.labelValue(k));
+      }
+    } else {
+      // Written out of order: insertion-sort the label indexes, comparing names in the body.
+      const order: number[] = [];
+      for (let k = 0; k < n; k++) {
+        let j = k - 1;
+        while (j >= 0 && this.compareNames(order[j]!, k) > 0) j--;
+        order.splice(j + 1, 0, k);
+      }
+      for (const k of order) {
+        const o = 4 * k;
+        if (!named && !this.precedesName(offsets[o]!, offsets[o + 1]!)) {
+          out.push('__name__', body.slice(this.keyStart, this.nameEnd));
+          named = true;
+        }
+        out.push(body.slice(offsets[o]!, offsets[o + 1]!), this.labelValue(k));
+      }
     }
+    if (!named) out.push('__name__', body.slice(this.keyStart, this.nameEnd));
     return out;
   }
 
-  /** The OpenMetrics exemplar of the current series, if any. */
+  /** The OpenMetrics exemplar of the current series, if it has one. */
   exemplar(): Exemplar | undefined {
     if (this.exemplarStart < 0) return undefined;
     const body = this.body;
+    const pairs: string[] = [];
+    let i = this.exemplarStart;
+    // Already validated: `name="value"` separated by commas, no blanks, then "}".
+    while (body.charCodeAt(i) !== RBRACE) {
+      const ns = i;
+      while (body.charCodeAt(i) !== EQUALS) i++;
+      const name = body.slice(ns, i);
+      const vs = i + 2;
+      let escaped = false;
+      for (i = vs; body.charCodeAt(i) !== QUOTE; i++) {
+        if (body.charCodeAt(i) === BACKSLASH) {
+          escaped = true;
+          i++;
+        }
+      }
+      pairs.push(name, escaped ? unescape(body, vs, i, true) : body.slice(vs, i));
+      i++;
+      if (body.charCodeAt(i) === COMMA) i++;
+    }
     const labels: string[] = [];
-    let i = this.readLabels(this.exemplarStart, labels);
-    sortFlat(labels);
-    while (i < this.lineEnd && isBlank(body.charCodeAt(i))) i++;
-    const after = this.tokenEnd(i);
-    const value = this.floatAt(i, after, 'exemplar value');
-    let j = after;
-    while (j < this.lineEnd && isBlank(body.charCodeAt(j))) j++;
-    const timestamp = j < this.lineEnd ? Math.trunc(this.floatAt(j, this.tokenEnd(j), 'exemplar timestamp') * 1000) : undefined;
-    return { labels, value, timestamp };
+    for (let k = 0; k < pairs.length; k += 2) {
+      let j = labels.length;
+      while (j > 0 && labels[j - 2]! > pairs[k]!) j -= 2;
+      labels.splice(j, 0, pairs[k]!, pairs[k + 1]!);
+    }
+    return { labels, value: this.exemplarVal, timestamp: this.exemplarTs };
   }
 
-  private nameStartOffset(): number {
-    let i = this.lineStart;
-    while (isBlank(this.body.charCodeAt(i))) i++;
-    return i - this.lineStart;
+  private labelValue(k: number): string {
+    const o = 4 * k;
+    const vs = this.offsets[o + 2]!;
+    const ve = this.offsets[o + 3]!;
+    return this.escaped[k] === 1 ? unescape(this.body, vs, ve, true) : this.body.slice(vs, ve);
+  }
+
+  /** Whether the label name at [from, to) sorts before "__name__". */
+  private precedesName(from: number, to: number): boolean {
+    const body = this.body;
+    const NAME = '__name__';
+    for (let i = 0; i < 8; i++) {
+      if (from + i >= to) return true;
+      const a = body.charCodeAt(from + i);
+      const b = NAME.charCodeAt(i);
+      if (a !== b) return a < b;
+    }
+    // "__name__" itself cannot be among the labels (next() refuses it); longer sorts after.
+    return false;
+  }
+
+  /** Compares the names of labels a and b by UTF-16 code units, as `<` on strings does. */
+  private compareNames(a: number, b: number): number {
+    const body = this.body;
+    const o = this.offsets;
+    let i = o[4 * a]!;
+    const ie = o[4 * a + 1]!;
+    let j = o[4 * b]!;
+    const je = o[4 * b + 1]!;
+    for (; i < ie && j < je; i++, j++) {
+      const d = body.charCodeAt(i) - body.charCodeAt(j);
+      if (d !== 0) return d;
+    }
+    return ie - i - (je - j);
+  }
+
+  private finish(): void {
+    this.finished = true;
+    releaseCodeUnits(this.b);
+    this.b = EMPTY;
   }
 
   private fail(reason: string, line = this.line): never {
-    throw new WireError('FS_WIRE_EXPOSITION_SYNTAX', [line, reason]);
+    this.error = new ExpositionError('FS_WIRE_EXPOSITION_SYNTAX', line, reason);
+    this.finish();
+    this.finished = false;
+    throw this.error;
   }
 
-  /** Reads a `# ...` line starting after the '#'. Returns its kind, or null for a plain comment. */
-  private comment(from: number, end: number): EntryKind | null {
+  private overLimit(limit: keyof ExpositionLimits, reason: string): never {
+    this.error = new ExpositionError('FS_WIRE_EXPOSITION_LIMIT', this.line, `${reason} (${limit})`, limit);
+    this.finish();
+    this.finished = false;
+    throw this.error;
+  }
+
+  private lineTooLong(length: number): never {
+    this.overLimit('maxLineLength', `line of ${length} characters is over the limit of ${this.maxLineLength}`);
+  }
+
+  /**
+   * Makes the physical line starting at `start` the current one. Its length
+   * is checked before anything in it, so a line over the limit is reported
+   * as that, whatever else is wrong with it.
+   */
+  private startLine(start: number): void {
+    this.line++;
+    this.lineStart = start;
+    const nl = this.body.indexOf('\n', start);
+    const end = nl < 0 ? this.len : nl;
+    this.lineEnd = end;
+    if (end - start > this.maxLineLength) this.lineTooLong(end - start);
+  }
+
+  /**
+   * A 0.0.4 `#` line from the "#" at `i`. Prometheus: "#" and blanks, then
+   * HELP or TYPE and blanks, make a metadata line; anything else (`#HELP`,
+   * `# HELP` alone) is a comment.
+   */
+  private promComment(i: number): EntryKind | null {
+    const b = this.b;
     const body = this.body;
-    const om = this.format === 'openmetrics';
-    let i = from;
-    if (i < end && !isBlank(body.charCodeAt(i))) {
-      if (om) this.fail('a comment line must be "# HELP", "# TYPE", "# UNIT" or "# EOF"');
-      return null;
-    }
-    while (i < end && isBlank(body.charCodeAt(i))) i++;
-    const wordStart = i;
-    while (i < end && !isBlank(body.charCodeAt(i))) i++;
-    const word = body.slice(wordStart, i);
-    if (om && word === 'EOF' && i === end) {
-      this.eofSeen = true;
-      return 'eof';
-    }
-    const kind: EntryKind | null = word === 'HELP' ? 'help' : word === 'TYPE' ? 'type' : word === 'UNIT' && om ? 'unit' : null;
-    if (kind === null) {
-      if (om) this.fail(`unknown comment "# ${word}"; OpenMetrics allows HELP, TYPE, UNIT and EOF`);
-      return null;
-    }
-    while (i < end && isBlank(body.charCodeAt(i))) i++;
-    const nameStart = i;
-    if (i >= end || !isMetricNameStart(body.charCodeAt(i))) this.fail(`expected a metric name after "# ${word}"`);
-    while (i < end && isMetricNameChar(body.charCodeAt(i))) i++;
-    this.metaName = body.slice(nameStart, i);
-    if (i < end && !isBlank(body.charCodeAt(i))) this.fail(`invalid character in metric name after "# ${word}"`);
-    // One blank separates the name from the text; the rest is the text.
-    const text = i < end ? body.slice(i + 1, end) : '';
-    if (kind === 'help') this.metaText = unescapeHelp(text);
-    else if (kind === 'unit') {
-      // OpenMetrics: a family with a unit must be named with it as a suffix.
-      if (text !== '' && !this.metaName.endsWith(`_${text}`)) this.fail(`unit "${text}" is not a suffix of metric "${this.metaName}"`);
-      this.metaText = text;
-    }
+    const end = this.lineEnd;
+    let k = i + 1;
+    if ((CLASS[b[k]!]! & BLANK) === 0) return null;
+    while ((CLASS[b[k]!]! & BLANK) !== 0) k++;
+    let kind: 'help' | 'type';
+    if (body.startsWith('HELP', k)) kind = 'help';
+    else if (body.startsWith('TYPE', k)) kind = 'type';
+    else return null;
+    k += 4;
+    if ((CLASS[b[k]!]! & BLANK) === 0) return null;
+    while ((CLASS[b[k]!]! & BLANK) !== 0) k++;
+    const nameEnd = this.readFamilyName(k, kind);
+    // Prometheus: the rest of the line less its first character is the text;
+    // a rest of only blanks is no text at all.
+    let j = nameEnd;
+    while ((CLASS[b[j]!]! & BLANK) !== 0) j++;
+    const text = j < end ? body.slice(nameEnd + 1, end) : '';
+    if (kind === 'help') this.metaText = text.indexOf('\\') < 0 ? text : unescape(text, 0, text.length, false);
     else {
-      const type = text.trim();
-      if (!(om ? OM_TYPES : PROM_TYPES).has(type)) this.fail(`invalid metric type "${type}"`);
-      this.metaText = type;
+      if (!PROM_TYPES.has(text)) this.fail(`invalid metric type ${JSON.stringify(text)}`);
+      this.metaText = text;
     }
     return kind;
   }
 
-  /** Validates a sample line from `from` (its first non-blank) to `end`. */
-  private sample(from: number, end: number): void {
-    const body = this.body;
-    const om = this.format === 'openmetrics';
-    let i = from;
-    if (!isMetricNameStart(body.charCodeAt(i))) this.fail(`expected a metric name, found "${body.slice(i, i + 10)}"`);
-    i++;
-    while (i < end && isMetricNameChar(body.charCodeAt(i))) i++;
-    this.nameEnd = i;
-    this.labelsStart = -1;
-    this.labelCount = 0;
-    this.exemplarStart = -1;
-    let brace = i;
-    while (brace < end && isBlank(body.charCodeAt(brace))) brace++;
-    if (brace < end && body.charCodeAt(brace) === LBRACE) {
-      i = brace;
-      this.labelsStart = i + 1;
-      LABEL_SET.lastIndex = i + 1;
-      if (LABEL_SET.test(body) && LABEL_SET.lastIndex - i - 1 < this.shortLabelSet) i = LABEL_SET.lastIndex;
-      else i = this.scanLabels(i + 1, end, true);
-      this.keyEnd = i;
-    } else {
-      this.keyEnd = this.nameEnd;
+  /** Reads the family name of a metadata line at `k`; returns its end. */
+  private readFamilyName(k: number, kind: string): number {
+    const b = this.b;
+    if ((CLASS[b[k]!]! & NAME_START) === 0) {
+      this.fail(`expected a metric name after "# ${kind.toUpperCase()}", found ${describe(this.body, k, this.lineEnd)}`);
     }
-    if (i < end && !isBlank(body.charCodeAt(i))) this.fail(`unexpected "${body[i]}" after the series name`);
-    while (i < end && isBlank(body.charCodeAt(i))) i++;
-    if (i >= end) this.fail('expected a value');
-    let next = this.tokenEnd(i);
-    this.val = this.floatAt(i, next, 'value');
-    this.ts = undefined;
-    i = next;
-    while (i < end && isBlank(body.charCodeAt(i))) i++;
-    if (i < end && body.charCodeAt(i) !== HASH) {
-      next = this.tokenEnd(i);
-      if (om) {
-        const t = this.floatAt(i, next, 'timestamp');
-        if (!Number.isFinite(t)) this.fail(`invalid timestamp "${body.slice(i, next)}"`);
-        this.ts = Math.trunc(t * 1000);
-      } else {
-        const tok = body.slice(i, next);
-        if (!/^[+-]?\d{1,19}$/.test(tok)) this.fail(`invalid timestamp "${tok}"`);
-        this.ts = Number(tok);
-      }
-      i = next;
-      while (i < end && isBlank(body.charCodeAt(i))) i++;
-    }
-    if (i < end) {
-      if (!om || body.charCodeAt(i) !== HASH) this.fail(`unexpected text "${body.slice(i, Math.min(end, i + 20))}" after the ${this.ts === undefined ? 'value' : 'timestamp'}`);
-      this.exemplarLine(i + 1, end);
-    }
-  }
-
-  private exemplarLine(from: number, end: number): void {
-    const body = this.body;
-    let i = from;
-    while (i < end && isBlank(body.charCodeAt(i))) i++;
-    if (body.charCodeAt(i) !== LBRACE) this.fail('expected "{" to open an exemplar');
-    this.exemplarStart = i + 1;
-    i = this.scanLabels(i + 1, end, false);
-    while (i < end && isBlank(body.charCodeAt(i))) i++;
-    if (i >= end) this.fail('expected an exemplar value');
-    let next = this.tokenEnd(i);
-    this.floatAt(i, next, 'exemplar value');
-    i = next;
-    while (i < end && isBlank(body.charCodeAt(i))) i++;
-    if (i < end) {
-      next = this.tokenEnd(i);
-      if (!Number.isFinite(this.floatAt(i, next, 'exemplar timestamp'))) this.fail(`invalid exemplar timestamp "${body.slice(i, next)}"`);
-      i = next;
-      while (i < end && isBlank(body.charCodeAt(i))) i++;
-      if (i < end) this.fail(`unexpected text "${body.slice(i, Math.min(end, i + 20))}" after the exemplar`);
-    }
-  }
-
-  /** The end of the blank-delimited token starting at `i`. */
-  private tokenEnd(i: number): number {
-    const body = this.body;
-    let j = i;
-    while (j < this.lineEnd && !isBlank(body.charCodeAt(j))) j++;
+    let j = k + 1;
+    while ((CLASS[b[j]!]! & NAME_CHAR) !== 0) j++;
+    this.metaName = this.body.slice(k, j);
     return j;
   }
 
-  /** The float token from `i` to `j`; plain integers are read without slicing. */
-  private floatAt(i: number, j: number, what: string): number {
+  /** An OpenMetrics `#` line: exactly "# HELP ", "# TYPE ", "# UNIT " or "# EOF". */
+  private omComment(i: number): EntryKind {
     const body = this.body;
-    let k = i;
-    let neg = false;
-    const c0 = body.charCodeAt(k);
-    if (c0 === 45 || c0 === 43) {
-      neg = c0 === 45;
-      k++;
+    const end = this.lineEnd;
+    const k = i + 2;
+    if (this.b[i + 1] !== SPACE || k >= end) this.fail('expected "# HELP", "# TYPE", "# UNIT" or "# EOF"; OpenMetrics has no other comments');
+    if (end - k === 3 && body.startsWith('EOF', k)) {
+      this.eofSeen = true;
+      if (end + 1 < this.len) this.fail('unexpected data after "# EOF"', this.line + 1);
+      return 'eof';
     }
-    if (k < j && j - k <= 15) {
-      let v = 0;
-      for (; k < j; k++) {
-        const c = body.charCodeAt(k);
-        if (c < 48 || c > 57) break;
-        v = v * 10 + (c - 48);
+    let kind: 'help' | 'type' | 'unit';
+    if (body.startsWith('HELP ', k)) kind = 'help';
+    else if (body.startsWith('TYPE ', k)) kind = 'type';
+    else if (body.startsWith('UNIT ', k)) kind = 'unit';
+    else this.fail('expected "# HELP", "# TYPE", "# UNIT" or "# EOF"; OpenMetrics has no other comments');
+    const nameEnd = this.readFamilyName(k + 5, kind);
+    const word = kind.toUpperCase();
+    if (nameEnd >= end) this.fail(`expected a space and text after the metric name in "# ${word}"`);
+    if (this.b[nameEnd] !== SPACE) this.fail(`expected a space after the metric name in "# ${word}", found ${describe(body, nameEnd, end)}`);
+    if (end >= this.len) this.fail(`expected a line break after "# ${word}"`);
+    if (kind === 'help') {
+      this.metaText = unescape(body, nameEnd + 1, end, true);
+      return kind;
+    }
+    const text = body.slice(nameEnd + 1, end);
+    if (kind === 'type') {
+      if (!OM_TYPES.has(text)) this.fail(`invalid metric type ${JSON.stringify(text)}`);
+    } else if (text !== '') {
+      // openmetricsparse.go: a non-empty unit is a suffix of the name, after "_".
+      const name = this.metaName;
+      if (!(name.length >= text.length + 1 && name.endsWith(text) && name.charCodeAt(name.length - text.length - 1) === UNDERSCORE)) {
+        this.fail(`unit ${JSON.stringify(text)} is not a suffix of metric "${name}" after "_"`);
       }
-      if (k === j) return neg ? -v : v;
     }
-    const tok = body.slice(i, j);
-    const v = parseGoFloat(tok);
-    if (v === undefined) this.fail(`invalid ${what} "${tok}"`);
-    return v;
+    this.metaText = text;
+    return kind;
   }
 
-  /** Validates `name="value",...}` from just after '{'; returns the index after '}'. */
-  private scanLabels(from: number, end: number, count: boolean): number {
+  /** Starts a series at the metric name at `start`; returns the name's end. */
+  private seriesName(start: number): number {
+    const b = this.b;
+    let i = start + 1;
+    while ((CLASS[b[i]!]! & NAME_CHAR) !== 0) i++;
+    if (i - start > this.maxLabelValueLength) {
+      this.overLimit('maxLabelValueLength', `metric name of ${i - start} characters is over the limit of ${this.maxLabelValueLength}`);
+    }
+    this.keyStart = start;
+    this.nameEnd = i;
+    this.keyEnd = i;
+    this.nLabels = 0;
+    this.sorted = true;
+    this.ts = undefined;
+    this.exemplarStart = -1;
+    return i;
+  }
+
+  /** A 0.0.4 sample line: `name [{labels}] value [timestamp]`, blanks between tokens. */
+  private promSample(start: number): EntryKind {
+    const b = this.b;
+    let i = this.seriesName(start);
+    while ((CLASS[b[i]!]! & BLANK) !== 0) i++;
+    if (b[i] === LBRACE) {
+      i = this.labelSet(i + 1);
+      this.keyEnd = i;
+      while ((CLASS[b[i]!]! & BLANK) !== 0) i++;
+    }
+    // Prometheus: the value is whatever runs up to a blank, "{" or the line's end.
+    const vs = i;
+    while ((CLASS[b[i]!]! & PROM_VALUE_END) === 0) i++;
+    if (i === vs) this.fail(`expected a value after the series, found ${describe(this.body, i, this.lineEnd)}`);
+    this.val = this.readValue(vs, i, 'value');
+    while ((CLASS[b[i]!]! & BLANK) !== 0) i++;
+    if (b[i] === LF) return 'series';
+    const ts = i;
+    let c = b[i]!;
+    while (c >= 48 && c <= 57) c = b[++i]!;
+    if (i === ts) this.fail(`expected a timestamp (integer milliseconds) or the end of the line after the value, found ${describe(this.body, i, this.lineEnd)}`);
+    this.ts = this.promTimestamp(ts, i);
+    while ((CLASS[b[i]!]! & BLANK) !== 0) i++;
+    if (b[i] !== LF) this.fail(`expected the end of the line after the timestamp, found ${describe(this.body, i, this.lineEnd)}`);
+    return 'series';
+  }
+
+  /**
+   * A series' label set from just after "{"; returns the index after "}".
+   * Records each label's offsets, and checks limits, order and duplicates.
+   * OpenMetrics: `a="1",b="2"` and nothing else. Prometheus 0.0.4: blanks
+   * between any tokens, the comma after a value optional (also before "}"),
+   * and a value may hold a raw line break.
+   */
+  private labelSet(from: number): number {
+    const b = this.b;
     const body = this.body;
-    const limits = this.limits;
+    const om = this.om;
+    const maxLabels = this.maxLabels;
+    const maxName = this.maxLabelNameLength;
+    const maxValue = this.maxLabelValueLength;
+    let offsets: Int32Array = this.offsets;
+    let nextBackslash = this.nextBackslash;
+    let lineEnd = this.lineEnd;
+    let sorted = true;
+    let k = 0;
     let i = from;
+    let c = b[i]!;
+    if (om && c === RBRACE) return i + 1;
     for (;;) {
-      while (i < end && isBlank(body.charCodeAt(i))) i++;
-      if (i >= end) this.fail('label set is not closed with "}"');
-      let c = body.charCodeAt(i);
+      if (!om) {
+        while ((CLASS[c]! & BLANK) !== 0) c = b[++i]!;
+        if (c === RBRACE) break;
+      }
+      if ((CLASS[c]! & LABEL_START) === 0) {
+        this.fail(c === LF && !om ? 'label set is not closed with "}"' : `expected a label name${om ? '' : ' or "}"'}, found ${describe(body, i, this.lineEnd)}`);
+      }
+      const ns = i;
+      while ((CLASS[(c = b[++i]!)]! & LABEL_CHAR) !== 0);
+      const ne = i;
+      if (!om) while ((CLASS[c]! & BLANK) !== 0) c = b[++i]!;
+      if (c !== EQUALS) this.fail(`expected "=" after label name "${body.slice(ns, ne)}", found ${describe(body, i, this.lineEnd)}`);
+      c = b[++i]!;
+      if (!om) while ((CLASS[c]! & BLANK) !== 0) c = b[++i]!;
+      if (c !== QUOTE) this.fail(`expected '"' to open the value of label "${body.slice(ns, ne)}", found ${describe(body, i, this.lineEnd)}`);
+      if (ne - ns > maxName) this.overLimit('maxLabelNameLength', `label name of ${ne - ns} characters is over the limit of ${maxName}`);
+      if (k + 2 > maxLabels) this.overLimit('maxLabels', `series has more than ${maxLabels} labels, __name__ counted`);
+      const vs = i + 1;
+      // Most values have no backslash and no line break: then the next
+      // quote closes the value, and native indexOf finds it fastest.
+      let q = body.indexOf('"', vs);
+      if (nextBackslash < vs) {
+        const bs = body.indexOf('\\', vs);
+        nextBackslash = bs < 0 ? this.len : bs;
+      }
+      let escapes = 0;
+      if (q < 0 || q >= nextBackslash || q >= lineEnd) {
+        q = this.quotedEndSlow(vs);
+        escapes = this.escapes;
+        lineEnd = this.lineEnd;
+      }
+      // Each of Prometheus's three escapes writes one character with two.
+      if (q - vs - escapes > maxValue) {
+        this.overLimit('maxLabelValueLength', `value of label "${body.slice(ns, ne)}" has ${q - vs - escapes} characters, over the limit of ${maxValue}`);
+      }
+      const o = 4 * k;
+      if (o + 4 > offsets.length) offsets = this.growOffsets();
+      // Compare with the previous name: writers usually sort, and then the first characters decide.
+      if (k > 0 && sorted && b[offsets[o - 4]!]! >= b[ns]!) sorted = this.follows(offsets[o - 4]!, offsets[o - 3]!, ns, ne);
+      if (ne - ns === 8 && b[ns] === UNDERSCORE && body.startsWith('__name__', ns)) {
+        this.fail('duplicate label name "__name__": the metric name is __name__');
+      }
+      offsets[o] = ns;
+      offsets[o + 1] = ne;
+      offsets[o + 2] = vs;
+      offsets[o + 3] = q;
+      this.escaped[k] = escapes > 0 ? 1 : 0;
+      k++;
+      i = q + 1;
+      c = b[i]!;
+      if (om) {
+        if (c === RBRACE) break;
+        if (c !== COMMA) this.fail(`expected "," or "}" after the value of label "${body.slice(ns, ne)}", found ${describe(body, i, this.lineEnd)}`);
+        c = b[++i]!;
+      } else {
+        while ((CLASS[c]! & BLANK) !== 0) c = b[++i]!;
+        if (c === COMMA) c = b[++i]!;
+      }
+    }
+    this.nLabels = k;
+    this.nextBackslash = nextBackslash;
+    this.sorted = sorted;
+    if (!sorted) this.checkDuplicates();
+    return i + 1;
+  }
+
+  /** Whether name [ns, ne) sorts after name [x, xe); fails if they are the same. */
+  private follows(x: number, xe: number, ns: number, ne: number): boolean {
+    const b = this.b;
+    let y = ns;
+    while (x < xe && y < ne && b[x] === b[y]) {
+      x++;
+      y++;
+    }
+    if (x === xe && y === ne) this.fail(`duplicate label name "${this.body.slice(ns, ne)}"`);
+    return !(y === ne || (x < xe && b[x]! > b[y]!));
+  }
+
+  /** An exemplar's label set from just after "{", as in OpenMetrics; returns the index after "}". */
+  private exemplarLabels(from: number): number {
+    const b = this.b;
+    let i = from;
+    if (b[i] === RBRACE) return i + 1;
+    for (;;) {
+      let c = b[i]!;
+      if ((CLASS[c]! & LABEL_START) === 0) this.fail(`expected a label name in the exemplar, found ${describe(this.body, i, this.lineEnd)}`);
+      while ((CLASS[(c = b[++i]!)]! & LABEL_CHAR) !== 0);
+      if (c !== EQUALS) this.fail(`expected "=" after a label name in the exemplar, found ${describe(this.body, i, this.lineEnd)}`);
+      if (b[++i] !== QUOTE) this.fail(`expected '"' to open a label value in the exemplar, found ${describe(this.body, i, this.lineEnd)}`);
+      i = this.quotedEndSlow(i + 1) + 1;
+      c = b[i]!;
       if (c === RBRACE) return i + 1;
-      if (!isNameStart(c)) this.fail(`expected a label name, found "${body.slice(i, i + 10)}"`);
-      const nameStart = i;
+      if (c !== COMMA) this.fail(`expected "," or "}" after a label value in the exemplar, found ${describe(this.body, i, this.lineEnd)}`);
       i++;
-      while (i < end && isNameChar(body.charCodeAt(i))) i++;
-      if (i - nameStart > limits.maxLabelNameLength) {
-        throw new WireError('FS_WIRE_EXPOSITION_LIMIT', [this.line, `label name of ${i - nameStart} characters is over the limit of ${limits.maxLabelNameLength}`]);
-      }
-      while (i < end && isBlank(body.charCodeAt(i))) i++;
-      if (body.charCodeAt(i) !== EQUALS) this.fail(`expected "=" after label name "${body.slice(nameStart, i).trim()}"`);
-      i++;
-      while (i < end && isBlank(body.charCodeAt(i))) i++;
-      if (body.charCodeAt(i) !== QUOTE) this.fail(`expected '"' to open the value of label "${body.slice(nameStart, i).split('=')[0]?.trim()}"`);
-      const valueStart = i + 1;
-      i = valueStart;
-      for (;;) {
-        const q = body.indexOf('"', i);
-        if (q < 0 || q >= end) this.fail(`label value is not closed with '"'`);
-        let bs = 0;
-        while (body.charCodeAt(q - 1 - bs) === BACKSLASH && q - 1 - bs >= valueStart) bs++;
-        i = q + 1;
-        if (bs % 2 === 0) break;
-      }
-      if (i - 1 - valueStart > limits.maxLabelValueLength) {
-        throw new WireError('FS_WIRE_EXPOSITION_LIMIT', [this.line, `label value of ${i - 1 - valueStart} characters is over the limit of ${limits.maxLabelValueLength}`]);
-      }
-      if (count && ++this.labelCount > limits.maxLabels) {
-        throw new WireError('FS_WIRE_EXPOSITION_LIMIT', [this.line, `series has more than ${limits.maxLabels} labels`]);
-      }
-      while (i < end && isBlank(body.charCodeAt(i))) i++;
-      c = body.charCodeAt(i);
-      if (c === COMMA) {
+    }
+  }
+
+  private growOffsets(): Int32Array {
+    const offsets = new Int32Array(this.offsets.length * 2);
+    offsets.set(this.offsets);
+    this.offsets = offsets;
+    const escaped = new Uint8Array(this.escaped.length * 2);
+    escaped.set(this.escaped);
+    this.escaped = escaped;
+    return offsets;
+  }
+
+  /**
+   * The closing quote of a label value starting at `vs`, and its escapes
+   * (this.escapes). `\` escapes any one character but a line break.
+   * Prometheus 0.0.4 (not OpenMetrics) lets a raw line break into a value;
+   * the value then runs on into the next line.
+   */
+  private quotedEndSlow(vs: number): number {
+    const b = this.b;
+    let i = vs;
+    let escapes = 0;
+    const opened = this.line;
+    for (;;) {
+      let c = b[i]!;
+      while (c !== QUOTE && c !== BACKSLASH && c !== LF) c = b[++i]!;
+      if (c === QUOTE) break;
+      if (c === BACKSLASH) {
+        c = b[++i]!;
+        if (c === LF) this.fail('a label value must not end a line with "\\"');
+        if (c === BACKSLASH || c === QUOTE || c === 110) escapes++;
         i++;
         continue;
       }
-      if (c !== RBRACE) this.fail(`expected "," or "}" after a label value, found "${body.slice(i, i + 10)}"`);
+      if (this.om || i + 1 >= this.len) this.fail(`label value is not closed with '"'`, opened);
+      this.startLine(++i);
+    }
+    this.escapes = escapes;
+    return i;
+  }
+
+  /** Checks a label set written out of order for repeated names. */
+  private checkDuplicates(): void {
+    const b = this.b;
+    const o = this.offsets;
+    const n = this.nLabels;
+    for (let x = 1; x < n; x++) {
+      const xs = o[4 * x]!;
+      const len = o[4 * x + 1]! - xs;
+      const first = b[xs];
+      for (let y = 0; y < x; y++) {
+        const ys = o[4 * y]!;
+        if (o[4 * y + 1]! - ys === len && b[ys] === first && this.compareNames(x, y) === 0) {
+          this.fail(`duplicate label name "${this.body.slice(xs, xs + len)}"`);
+        }
+      }
     }
   }
 
-  /** Appends the (already validated) labels from just after '{' to `out`; returns the index after '}'. */
-  private readLabels(from: number, out: string[]): number {
-    const body = this.body;
+  /** An OpenMetrics sample line: `name[{labels}] value[ timestamp][ # {labels} value[ timestamp]]`, single spaces. */
+  private omSample(start: number): EntryKind {
+    const b = this.b;
+    let i = this.seriesName(start);
+    if (b[i] === LBRACE) {
+      i = this.labelSet(i + 1);
+      this.keyEnd = i;
+    }
+    if (b[i] !== SPACE) this.fail(`expected a space and a value after the series, found ${describe(this.body, i, this.lineEnd)}`);
+    let vs = ++i;
+    while ((CLASS[b[i]!]! & OM_TOKEN_END) === 0) i++;
+    if (i === vs) this.fail(`expected a value after the series, found ${describe(this.body, i, this.lineEnd)}`);
+    this.val = this.readValue(vs, i, 'value');
+    if (b[i] === LF) return this.omLineEnd(i);
+    i++;
+    if (!this.exemplarAt(i)) {
+      vs = i;
+      while ((CLASS[b[i]!]! & OM_TOKEN_END) === 0) i++;
+      if (i === vs) this.fail(`expected a timestamp or "# {" after the value, found ${describe(this.body, i, this.lineEnd)}`);
+      this.ts = this.omTimestamp(vs, i, 'timestamp');
+      if (b[i] === LF) return this.omLineEnd(i);
+      i++;
+      if (!this.exemplarAt(i)) this.fail(`expected "# {" or the end of the line after the timestamp, found ${describe(this.body, i, this.lineEnd)}`);
+    }
+    return this.omExemplar(i + 3);
+  }
+
+  private exemplarAt(i: number): boolean {
+    const b = this.b;
+    return b[i] === HASH && b[i + 1] === SPACE && b[i + 2] === LBRACE;
+  }
+
+  /** OpenMetrics: every line, the last sample's too, ends with "\n" (the body ends with "# EOF"). */
+  private omLineEnd(end: number): EntryKind {
+    if (end >= this.len) this.fail('OpenMetrics input must end with "# EOF"');
+    return 'series';
+  }
+
+  /** An exemplar from just after "# {". Prometheus: only on `_total` and `_bucket` series. */
+  private omExemplar(from: number): EntryKind {
+    const b = this.b;
+    const name = this.body.slice(this.keyStart, this.nameEnd);
+    if (!name.endsWith('_total') && !name.endsWith('_bucket')) this.fail(`metric "${name}" cannot have an exemplar: only _total and _bucket series can`);
+    this.exemplarStart = from;
+    let i = this.exemplarLabels(from);
+    if (b[i] !== SPACE) this.fail(`expected a space and a value after the exemplar's labels, found ${describe(this.body, i, this.lineEnd)}`);
+    let vs = ++i;
+    while ((CLASS[b[i]!]! & OM_TOKEN_END) === 0) i++;
+    if (i === vs) this.fail(`expected an exemplar value, found ${describe(this.body, i, this.lineEnd)}`);
+    this.exemplarVal = this.readValue(vs, i, 'exemplar value');
+    this.exemplarTs = undefined;
+    if (b[i] === SPACE) {
+      vs = ++i;
+      while ((CLASS[b[i]!]! & OM_TOKEN_END) === 0) i++;
+      if (i === vs) this.fail(`expected an exemplar timestamp, found ${describe(this.body, i, this.lineEnd)}`);
+      this.exemplarTs = this.omTimestamp(vs, i, 'exemplar timestamp');
+      if (b[i] !== LF) this.fail(`expected the end of the line after the exemplar, found ${describe(this.body, i, this.lineEnd)}`);
+    }
+    return this.omLineEnd(i);
+  }
+
+  /** A float token [from, to), as Go's ParseFloat reads it. */
+  private readValue(from: number, to: number, what: string): number {
+    const v = readFloat(this.b, this.body, from, to);
+    if (floatError !== FLOAT_OK) {
+      this.fail(`${floatError === FLOAT_RANGE ? `${what} out of range` : `invalid ${what}`} ${JSON.stringify(this.body.slice(from, to))}`);
+    }
+    return v;
+  }
+
+  /** 0.0.4: integer milliseconds, digits only (no sign), within int64 (strconv.ParseInt). */
+  private promTimestamp(from: number, to: number): number {
+    const b = this.b;
     let i = from;
-    for (;;) {
-      while (isBlank(body.charCodeAt(i))) i++;
-      if (body.charCodeAt(i) === RBRACE) return i + 1;
-      LABEL.lastIndex = i;
-      const m = LABEL.exec(body) as RegExpExecArray;
-      out.push(m[1] as string, unescapeLabelValue(m[2] as string));
-      i = LABEL.lastIndex;
+    while (i < to - 1 && b[i] === 48) i++;
+    const digits = to - i;
+    if (digits <= 15) {
+      let v = 0;
+      for (; i < to; i++) v = v * 10 + (b[i]! - 48);
+      return v;
     }
+    const s = this.body.slice(i, to);
+    if (digits > 19 || (digits === 19 && s > '9223372036854775807')) this.fail(`timestamp out of range ${JSON.stringify(this.body.slice(from, to))}`);
+    return Number(s);
   }
-}
 
-function isBlank(c: number): boolean {
-  return ((CLASS[c] as number) & 16) !== 0;
-}
-
-function isMetricNameStart(c: number): boolean {
-  return ((CLASS[c] as number) & 4) !== 0;
-}
-
-function isMetricNameChar(c: number): boolean {
-  return ((CLASS[c] as number) & 8) !== 0;
-}
-
-/** Insertion sort of flat [name, value, …] pairs by name; exposition labels are usually sorted already. */
-function sortFlat(flat: string[]): void {
-  for (let i = 2; i < flat.length; i += 2) {
-    const n = flat[i] as string;
-    const v = flat[i + 1] as string;
-    let j = i - 2;
-    while (j >= 0 && (flat[j] as string) > n) {
-      flat[j + 2] = flat[j] as string;
-      flat[j + 3] = flat[j + 1] as string;
-      j -= 2;
-    }
-    flat[j + 2] = n;
-    flat[j + 3] = v;
+  /**
+   * OpenMetrics: float seconds, finite, to integer milliseconds as Prometheus
+   * converts them (`int64(ts * 1000)`, truncating).
+   */
+  private omTimestamp(from: number, to: number, what: string): number {
+    const seconds = this.readValue(from, to, what);
+    if (!Number.isFinite(seconds)) this.fail(`invalid ${what} ${JSON.stringify(this.body.slice(from, to))}`);
+    const ms = Math.trunc(seconds * 1000);
+    if (Math.abs(ms) >= 2 ** 63) this.fail(`${what} out of range ${JSON.stringify(this.body.slice(from, to))}`);
+    return ms + 0;
   }
-}
-
-function stripUndefined(o: object): object {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
 
 export interface ParsedSeries {
+  /** Flat and sorted by name: `[name0, value0, …]`, `__name__` included. */
   readonly labels: string[];
   readonly value: number;
+  /** Milliseconds, or undefined. */
   readonly timestamp: number | undefined;
   readonly exemplar?: Exemplar;
 }
 
 export interface FamilyMetadata {
+  readonly name: string;
   type?: string;
   help?: string;
   unit?: string;
 }
 
-/** Parses a whole body into series and per-family metadata. */
+/**
+ * Parses a whole body into series and, by family name, the metadata of the
+ * HELP/TYPE/UNIT lines (the last line of each kind wins). Throws an
+ * ExpositionError as ExpositionParser.next() does.
+ */
 export function parseExposition(body: string, opts: ExpositionOptions = {}): { series: ParsedSeries[]; metadata: Map<string, FamilyMetadata> } {
   const p = new ExpositionParser(body, opts);
   const series: ParsedSeries[] = [];
@@ -539,11 +1055,16 @@ export function parseExposition(body: string, opts: ExpositionOptions = {}): { s
   for (let kind = p.next(); kind !== null; kind = p.next()) {
     if (kind === 'series') {
       const ex = p.exemplar();
-      series.push(ex ? { labels: p.labels(), value: p.value(), timestamp: p.timestamp(), exemplar: ex } : { labels: p.labels(), value: p.value(), timestamp: p.timestamp() });
+      const s: ParsedSeries = ex ? { labels: p.labels(), value: p.value(), timestamp: p.timestamp(), exemplar: ex } : { labels: p.labels(), value: p.value(), timestamp: p.timestamp() };
+      series.push(s);
     } else if (kind !== 'eof') {
-      const m = metadata.get(p.familyName()) ?? {};
+      const name = p.familyName();
+      let m = metadata.get(name);
+      if (m === undefined) {
+        m = { name };
+        metadata.set(name, m);
+      }
       m[kind] = p.text();
-      metadata.set(p.familyName(), m);
     }
   }
   return { series, metadata };
