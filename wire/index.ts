@@ -42,3 +42,4 @@ export { RemoteWriteSnappyBatch, type RemoteWriteSnappyOptions } from './remote-
 export { assertValidForSend } from './remote-write-validate.js';
 export { DEFAULT_MAX_DECOMPRESSED_BYTES, snappyCompress, snappyDeclaredLength, snappyUncompress } from './snappy.js';
 export { WireError, type WireErrorCode, wireErrors } from './errors.js';
+export { MAX_TOKEN_LENGTH, TOKEN_PREFIX, type TokenCheck, type TokenClaims, type TokenKind, generateTokenKeys, signToken, tokenPrivateKey, tokenPublicKey, verifyToken } from './token.js';
