@@ -47,6 +47,7 @@ export const METRICS = {
   faroRequests: m('fleetscope_collector_faro_requests_total', 'collector_faro', 'counter'),
   faroItems: m('fleetscope_collector_faro_items_total', 'collector_faro', 'counter'),
   faroExceptions: m('fleetscope_collector_faro_exceptions_total', 'collector_faro', 'counter'),
+  faroDropped: m('fleetscope_collector_faro_payloads_dropped_total', 'collector_faro', 'counter'),
   faroMeasurement: m('fleetscope_collector_faro_measurement_value', 'collector_faro', 'histogram'),
 
   // the collector's log path (built in parallel)

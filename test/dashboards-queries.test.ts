@@ -1,0 +1,242 @@
+// Every panel query of every dashboard, run against a real Prometheus 2.42
+// holding data fleetscope wrote: simulated sites push through the real
+// collector into Prometheus's remote-write receiver; Prometheus scrapes the
+// collector's /metrics and a Faro receiver's, and evaluates one alerting
+// rule (ALERTS). Each query, with the variables filled in as Grafana fills
+// them, must parse and return a finite value. Queries over metrics that no
+// part in this tree produces yet are listed in dashboards/PENDING.md and
+// reported as not checked; a pending metric that does show up fails.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { DEFAULT_SITE, generateSite } from '../bench/index.js';
+import { Collector, validateCollectorConfig } from '../collector/index.js';
+// eslint-disable-next-line no-restricted-imports -- until collector/index.ts exports collector/faro/ (the lead adds it when wiring the receiver in)
+import { registerFaroRoutes } from '../collector/faro/index.js';
+import { buildDashboards, fillVariables, metricsOf, METRICS, panelQueries, queryVariables, type Dashboard } from '../dashboards/index.js';
+import { REMOTE_WRITE_HEADERS, RemoteWriteBatch, encodeLabels } from '../wire/index.js';
+import { freePort, startPrometheus, type PrometheusPeer } from './peers/prometheus.js';
+
+const RE = 'eu-west-1';
+const SITES = [
+  { tenant: 'acme', site: 'ce-0001' }, { tenant: 'acme', site: 'ce-0002' }, { tenant: 'acme', site: 'ce-0003' },
+  { tenant: 'globex', site: 'ce-0101' }, { tenant: 'globex', site: 'ce-0102' },
+].map((s, i) => ({ ...s, token: `dash-token-${s.site}-${'x'.repeat(16)}`, seed: 100 + i }));
+const SERIES_PER_SITE = 3000;
+const IV = { rateInterval: '5m', interval: '15s', range: '1h' };
+
+let prom: PrometheusPeer;
+let collector: Collector;
+let faro: FastifyInstance;
+let dir = '';
+let faroUrl = '';
+
+async function eventually<T>(what: string, f: () => Promise<T | undefined>, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${prom.output().slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The page's telemetry, as the Faro web SDK posts it. */
+async function postFaro(): Promise<Response> {
+  const ts = new Date().toISOString();
+  return fetch(`${faroUrl}/faro/collect`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Origin: 'http://control.example' },
+    body: JSON.stringify({
+      meta: { app: { name: 'fleet-page', version: '0.1.0' }, session: { id: 'test-session' }, page: { url: 'http://control.example/' } },
+      logs: [{ message: 'fleet page loaded', level: 'info', timestamp: ts }],
+      exceptions: [{ type: 'Error', value: 'fixture exception', timestamp: ts }],
+      measurements: [{ type: 'fleet-page', values: { api_fleet_status_ms: 12, first_render_ms: 80 }, timestamp: ts }],
+      events: [{ name: 'view', timestamp: ts }],
+    }),
+  });
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fleetscope-dash-q-'));
+  const collectorPort = await freePort();
+  const deadPort = await freePort(); // a remote-write target that is down: the sender retries it
+  faro = Fastify();
+  const { registry } = registerFaroRoutes(faro, () => true, { tenant: 'ops', re: RE, allowedOrigins: ['*'] });
+  faro.get('/metrics', async (_req, reply) => reply.header('Content-Type', registry.contentType).send(await registry.metrics()));
+  faroUrl = await faro.listen({ host: '127.0.0.1', port: 0 });
+  const rules = join(dir, 'rules.yml');
+  await writeFile(rules, [
+    'groups:',
+    '  - name: fleetscope-dashboards-test',
+    '    interval: 1s',
+    '    rules:',
+    '      - alert: FleetscopeSamplesDropped',
+    '        expr: sum by (tenant, re, site) (fleetscope_collector_samples_dropped_total) > 0',
+    '        labels: {severity: info}',
+  ].join('\n'));
+  prom = await startPrometheus({
+    flags: ['--web.enable-remote-write-receiver'],
+    config: [
+      'global: {scrape_interval: 1s, evaluation_interval: 1s}',
+      `rule_files: [${JSON.stringify(rules)}]`,
+      'scrape_configs:',
+      '  - job_name: fleetscope-collector',
+      `    static_configs: [{targets: ["127.0.0.1:${collectorPort}"], labels: {re: ${RE}}}]`,
+      '  - job_name: fleetscope-faro',
+      `    static_configs: [{targets: ["${new URL(faroUrl).host}"], labels: {re: ${RE}}}]`,
+    ].join('\n'),
+  });
+  const loaded = validateCollectorConfig({
+    external_labels: { re: RE },
+    queue: { dir: join(dir, 'queue') },
+    sites: SITES.map((s) => ({ token: s.token, tenant: s.tenant, site: s.site })),
+    tenants: {
+      acme: { pipeline: { filter: { allow: { prefixes: ['node_', 'kube_', 'apiserver_request_duration_'] }, label_deny: ['uid', 'image'] } } },
+      globex: { pipeline: { filter: { allow: { prefixes: ['node_', 'kube_', 'apiserver_request_duration_'] } }, series_limit_per_site: 400 } },
+    },
+    remote_write: [
+      { url: `${prom.url}/api/v1/write`, min_backoff: '50ms', max_backoff: '500ms' },
+      { url: `http://127.0.0.1:${deadPort}/api/v1/write`, min_backoff: '100ms', max_backoff: '1s' },
+    ],
+  }, 'dashboards-queries.test config');
+  collector = await Collector.start(loaded, { listen: `127.0.0.1:${collectorPort}`, logger: pino({ level: 'silent' }) });
+
+  assert.equal((await postFaro()).status, 202);
+  // Four scrapes' worth from every site, 15 s apart in sample time and a
+  // second apart in real time, so Prometheus scrapes the collector between them.
+  const sites = SITES.map((s) => ({ ...s, series: generateSite({ ...DEFAULT_SITE, site: s.site, seed: s.seed, series: SERIES_PER_SITE }).series.map((x) => ({ labels: encodeLabels(x.labels), value: x.value })) }));
+  const now = Date.now();
+  for (let round = 0; round < 4; round++) {
+    await Promise.all(sites.map(async (s) => {
+      const batch = new RemoteWriteBatch();
+      for (const x of s.series) batch.add(x.labels, x.value + round, now - (3 - round) * 15_000);
+      const res = await fetch(`${collector.url}/api/v1/write`, { method: 'POST', headers: { ...REMOTE_WRITE_HEADERS, Authorization: `Bearer ${s.token}` }, body: batch.finishCompressed() });
+      assert.equal(res.status, 204, await res.text());
+    }));
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  assert.equal((await postFaro()).status, 202);
+  const refused = await fetch(`${faroUrl}/faro/collect`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"meta":' });
+  assert.equal(refused.status, 400);
+  // A sample older than the one stored for its series: Prometheus answers 400, the collector counts it refused for good.
+  const wait = async (): Promise<void> => { await new Promise((r) => setTimeout(r, 300)); };
+  for (const t of [now, now - 5000]) {
+    const b = new RemoteWriteBatch();
+    b.add(encodeLabels(['__name__', 'node_out_of_order_probe']), 1, t);
+    assert.equal((await fetch(`${collector.url}/api/v1/write`, { method: 'POST', headers: { ...REMOTE_WRITE_HEADERS, Authorization: `Bearer ${SITES[0]?.token}` }, body: b.finishCompressed() })).status, 204);
+    await wait();
+  }
+});
+
+after(async () => {
+  await collector?.stop();
+  await faro?.close();
+  await prom?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface PromResult { resultType: string; result: unknown }
+
+async function query(expr: string): Promise<{ ok: true; finite: number; series: number } | { ok: false; error: string }> {
+  const res = await fetch(`${prom.url}/api/v1/query?query=${encodeURIComponent(expr)}&time=${Date.now() / 1000}`);
+  const body = (await res.json()) as { status: string; data?: PromResult; error?: string };
+  if (body.status !== 'success' || !body.data) return { ok: false, error: `${res.status} ${body.error ?? ''}` };
+  const d = body.data;
+  const values: string[] = d.resultType === 'scalar' ? [(d.result as [number, string])[1]]
+    : d.resultType === 'vector' ? (d.result as { value: [number, string] }[]).map((r) => r.value[1])
+      : (d.result as { values: [number, string][] }[]).flatMap((r) => r.values.map((v) => v[1]));
+  const series = d.resultType === 'scalar' ? 1 : (d.result as unknown[]).length;
+  return { ok: true, finite: values.filter((v) => Number.isFinite(Number(v))).length, series };
+}
+
+/** Runs a `label_values(selector, label)` variable query the way Grafana does (series API). */
+async function labelValues(definition: string, fill: (s: string) => string): Promise<string[]> {
+  const m = /^label_values\((.*), (\w+)\)$/.exec(definition);
+  assert.ok(m, definition);
+  const data = await prom.api<Record<string, string>[]>(`/api/v1/series?match[]=${encodeURIComponent(fill(m[1] as string))}&start=${Date.now() / 1000 - 3600}`);
+  return [...new Set(data.map((s) => s[m[2] as string]).filter((v): v is string => v !== undefined))].sort();
+}
+
+async function pendingMetrics(): Promise<Set<string>> {
+  const text = await readFile(new URL('../../dashboards/PENDING.md', import.meta.url), 'utf8');
+  return new Set([...text.matchAll(/^- pending: (\S+)$/gm)].map((m) => m[1] as string));
+}
+
+interface Choice { readonly label: string; readonly values: ReadonlyMap<string, readonly string[] | null> }
+
+/** The variable values to try: "All" everywhere (where allowed), and the first value of each, picked in order. */
+async function choices(d: Dashboard): Promise<Choice[]> {
+  const vars = queryVariables(d);
+  const allValues = new Map(vars.map((v) => [v.name, v.allValue ?? '.*']));
+  const picked = new Map<string, readonly string[] | null>();
+  for (const v of vars) {
+    const values = await labelValues(v.definition, (s) => fillVariables(s, picked, allValues, IV));
+    assert.ok(values.length > 0, `${d.title}: variable ${v.name} (${v.definition}) has no values`);
+    picked.set(v.name, [values[0] as string]);
+  }
+  const out: Choice[] = [{ label: [...picked].map(([k, v]) => `${k}=${v?.[0]}`).join(' '), values: picked }];
+  if (vars.every((v) => v.includeAll)) out.push({ label: 'All', values: new Map(vars.map((v) => [v.name, null])) });
+  return out;
+}
+
+test('every panel query returns data from what fleetscope wrote into a real Prometheus', { timeout: 55_000 }, async (t) => {
+  const pending = await pendingMetrics();
+  for (const p of pending) assert.ok(Object.values(METRICS).some((m) => m.name === p), `PENDING.md lists ${p}, which metric-names.ts does not declare`);
+  const dashboards = buildDashboards().map((b) => b.dashboard);
+  // The collector publishes its per-site gauge every 10 s; the variables need it.
+  await eventually('the collector\'s active-series gauge in Prometheus', async () => ((await query(METRICS.activeSeries.name)) as { series?: number }).series ? true : undefined, 30_000);
+
+  const notYet: string[] = [];
+  const toCheck: { what: string; expr: string }[] = [];
+  for (const d of dashboards) {
+    const vars = queryVariables(d);
+    const allValues = new Map(vars.map((v) => [v.name, v.allValue ?? '.*']));
+    for (const c of await choices(d)) {
+      for (const q of panelQueries(d)) {
+        const waiting = metricsOf(q.expr).declared.filter((m) => pending.has(m.name)).map((m) => m.name);
+        const what = `${d.title} / ${q.panel} [${q.refId}] (${c.label})`;
+        if (waiting.length > 0) {
+          if (c.label === 'All') notYet.push(`${d.title} / ${q.panel}: pending ${waiting.join(', ')}`);
+          continue;
+        }
+        toCheck.push({ what, expr: fillVariables(q.expr, c.values, allValues, IV) });
+      }
+    }
+  }
+  // Rates need two scrapes after the pushes and the alert a rule evaluation: wait until all answer, then report what never did.
+  const failures = new Map<string, string>();
+  const deadline = Date.now() + 20_000;
+  let remaining = toCheck;
+  while (remaining.length > 0) {
+    const next: typeof toCheck = [];
+    for (const q of remaining) {
+      const r = await query(q.expr);
+      if (!r.ok) failures.set(q.what, `does not parse or run: ${r.error}\n    ${q.expr}`);
+      else if (r.finite === 0) {
+        failures.set(q.what, `returns ${r.series === 0 ? 'no series' : 'no finite value'}\n    ${q.expr}`);
+        next.push(q);
+      } else failures.delete(q.what);
+    }
+    remaining = next.filter((q) => !(failures.get(q.what) ?? '').startsWith('does not parse'));
+    if (remaining.length === 0 || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  t.diagnostic(`${toCheck.length - failures.size} of ${toCheck.length} panel queries returned data (every dashboard, with one concrete tenant/re/site and with All)`);
+  t.diagnostic(`not checked yet: ${notYet.length} panels over metrics no part in this tree produces (dashboards/PENDING.md):`);
+  for (const n of notYet) t.diagnostic(`  ${n}`);
+  assert.ok(toCheck.length >= 60, `only ${toCheck.length} queries were checked`);
+  assert.deepEqual([...failures].map(([w, why]) => `${w}: ${why}`), []);
+
+  // A pending metric that now exists must leave the list, so it gets checked.
+  const nowProduced: string[] = [];
+  for (const p of pending) {
+    const r = await query(`count({__name__=~"${p}(_bucket|_sum|_count)?"})`);
+    if (r.ok && r.finite > 0) nowProduced.push(p);
+  }
+  assert.deepEqual(nowProduced, [], 'these are produced now: delete them from dashboards/PENDING.md');
+});
