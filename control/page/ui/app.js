@@ -117,7 +117,7 @@ function signOut(clearMessage) {
   $('live').textContent = 'Not connected';
   /** @type {HTMLButtonElement} */ ($('sign-out')).hidden = true;
   /** @type {HTMLButtonElement} */ ($('sign-in')).hidden = false;
-  /** @type {HTMLInputElement} */ ($('token')).hidden = false;
+  $('token-field').hidden = false;
   if (clearMessage) $('login-status').textContent = 'Signed out.';
   show('signin');
 }
@@ -127,7 +127,7 @@ function signedIn() {
   /** @type {HTMLButtonElement} */ ($('sign-in')).hidden = true;
   const input = /** @type {HTMLInputElement} */ ($('token'));
   input.value = '';
-  input.hidden = true;
+  $('token-field').hidden = true;
   connect();
 }
 

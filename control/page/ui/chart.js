@@ -30,6 +30,7 @@ export class StateChart {
     if (!uPlot) return;
     if (this.plot) {
       this.plot.setData(this.data);
+      this.window();
       return;
     }
     const width = Math.max(300, this.container.clientWidth || 600);
@@ -38,8 +39,19 @@ export class StateChart {
       height: 220,
       series: [{}, ...STATES.map((s) => ({ label: s, stroke: COLORS[s], width: 2, points: { show: true, size: 5 } }))],
       axes: [{ stroke: '#1b1f24' }, { stroke: '#1b1f24' }],
+      // At least the last ten minutes, so the first few points do not stretch the axis over years.
       scales: { x: { time: true } },
       legend: { live: false },
     }, this.data, this.container);
+    this.window();
+  }
+
+  /** Shows at least the last ten minutes, so the first points do not stretch the axis over years. */
+  window() {
+    const xs = this.data[0] ?? [];
+    const first = xs[0];
+    const last = xs[xs.length - 1];
+    if (first === undefined || last === undefined) return;
+    this.plot.setScale('x', { min: Math.min(first, last - 600), max: last + 5 });
   }
 }
