@@ -8,7 +8,12 @@
 // (registerFleetPage), and its Faro telemetry goes to the real
 // collector/faro receiver on another origin (CORS and all).
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { ServerResponse } from 'node:http';
 import { after, before, test } from 'node:test';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -405,4 +410,12 @@ test('the page\'s Faro payloads reach the collector\'s receiver as log records a
   const refused = [...new Set(failedRequests)];
   assert.deepEqual(refused.filter((r) => !/^(GET \/api\/v1\/\S+ 401|POST \/api\/v1\/rollouts\/r-2026-11-3\/resume 403)$/.test(r)), []);
   assert.ok(refused.includes('POST /api/v1/rollouts/r-2026-11-3/resume 403'));
+});
+
+test('the page\'s browser code type-checks (tsc --checkJs against the DOM library)', { timeout: 60_000 }, async () => {
+  // The root build has no DOM types, so the page's plain ES modules have their own tsconfig.
+  const tsc = join(dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const run = await promisify(execFile)(process.execPath, [tsc, '-p', join(root, 'control/page/tsconfig.json')], { cwd: root }).then(() => '', (err: { stdout?: string; message: string }) => err.stdout || err.message);
+  assert.equal(run, '');
 });
