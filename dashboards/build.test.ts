@@ -75,6 +75,14 @@ test('variables fill like Grafana: one value, several escaped values, All', () =
   assert.equal(fillVariables('x{site=~"$site"}[$__range]', new Map([['site', null]]), all, iv), 'x{site=~".+"}[1h]');
 });
 
+test('README.md lists every dashboard and panel', async () => {
+  const readme = await readFile(new URL('../../dashboards/README.md', import.meta.url), 'utf8');
+  for (const { file, dashboard: d } of built) {
+    assert.ok(readme.includes(`### ${d.title} (\`${file}\``), d.title);
+    for (const p of d.panels) if (p.type !== 'row') assert.ok(readme.includes(`| ${p.title} | ${p.type} |`), `${d.title} / ${p.title} is not in README.md`);
+  }
+});
+
 test('build writes every dashboard and a provisioning file that points at them', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'fleetscope-dash-'));
   try {
