@@ -286,6 +286,8 @@ test('an operator pauses a rollout, and live events update the page without a re
   await card.locator('.state', { hasText: 'paused' }).waitFor();
   assert.deepEqual(fixture.actions, ['pause r-2026-11-3']);
   assert.equal(await page.getByRole('button', { name: 'Resume rollout r-2026-11-3' }).isEnabled(), true);
+  // Focus does not fall to the page when the clicked button is redrawn disabled: it moves to Resume.
+  await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Resume rollout r-2026-11-3');
   await shot('rollouts');
 
   // Live: the rollout moves on the server; the page redraws from the event stream.
@@ -296,6 +298,10 @@ test('an operator pauses a rollout, and live events update the page without a re
   fixture.emit('rollout', r);
   await card.getByText('1,162 of 3,119 sites healthy').waitFor({ timeout: 10_000 });
   await page.getByRole('link', { name: 'Fleet' }).click();
+  // A keyboard user sitting on a link that a live redraw replaces keeps their place.
+  const failureLink = page.locator('#failures tbody a').first();
+  await failureLink.focus();
+  const focusedHref = await failureLink.getAttribute('href');
   const count = (s: State): number => fixture.sites.filter((x) => x.state === s).length;
   const [healthy, unhealthy] = [count('healthy'), count('unhealthy')];
   await page.locator('#fleet-summary [data-state="healthy"] b', { hasText: healthy.toLocaleString('en-US') }).waitFor();
@@ -303,6 +309,7 @@ test('an operator pauses a rollout, and live events update the page without a re
   fixture.emit('status', { site: 'ce-0001', state: 'unhealthy' });
   await page.locator('#fleet-summary [data-state="healthy"] b', { hasText: (healthy - 25).toLocaleString('en-US') }).waitFor({ timeout: 10_000 });
   assert.equal(num(await page.locator('#fleet-summary [data-state="unhealthy"] b').textContent()), unhealthy + 25);
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('href')), focusedHref, 'focus survives the live redraw');
   assert.equal(await page.evaluate(() => window.marker), 42, 'updated in place, not reloaded');
   assert.ok(fixture.streamCount >= 1, 'the page holds the event stream open');
 });

@@ -52,6 +52,7 @@ test('refusals: origin, key, media type, JSON, schema with its path, size, gzip 
     [{ 'x-api-key': 'wrong' }, JSON.stringify(payload), 401, /FS_COLLECTOR_FARO_UNAUTHORIZED/],
     [{ 'content-type': 'application/x-protobuf' }, 'x', 415, /FS_COLLECTOR_FARO_UNSUPPORTED_MEDIA_TYPE/],
     [{}, '{not json', 400, /not JSON/],
+    [{}, '', 400, /not JSON/],
     [{}, JSON.stringify({ ...payload, logs: [{ message: 'm', timestamp: 'yesterday' }] }), 400, /logs\.0\.timestamp: not an RFC 3339 timestamp/],
     [{}, JSON.stringify({ logs: [] }), 400, /meta/],
     [{}, 'x'.repeat(5000), 413, /FS_COLLECTOR_FARO_TOO_LARGE/],
@@ -66,7 +67,7 @@ test('refusals: origin, key, media type, JSON, schema with its path, size, gzip 
   assert.equal(got.length, 0);
   const ok = await post({ 'content-encoding': 'gzip' }, gzipSync(JSON.stringify(payload)));
   assert.equal(ok.statusCode, 202, ok.body);
-  assert.match(await registry.metrics(), /fleetscope_collector_faro_payloads_dropped_total\{reason="invalid"\} 3/);
+  assert.match(await registry.metrics(), /fleetscope_collector_faro_payloads_dropped_total\{reason="invalid"\} 4/);
   const full = await setup({}, false);
   const res = await full.app.inject({ method: 'POST', url: '/faro/collect', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
   assert.equal(res.statusCode, 429);

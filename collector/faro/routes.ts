@@ -133,7 +133,7 @@ export function registerFaroRoutes(app: FastifyInstance, sink: FaroSink, options
       if (type !== 'application/json' && type !== 'text/plain') {
         return fail(reply, new FaroError('FS_COLLECTOR_FARO_UNSUPPORTED_MEDIA_TYPE', [`content-type ${type || '(none)'}: application/json expected`]), 'media_type');
       }
-      let raw = req.body as Buffer;
+      let raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
       if (encoding === 'gzip') {
         try {

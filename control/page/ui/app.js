@@ -1,5 +1,5 @@
 // @ts-check
-/* global FormData, HTMLElement, URLSearchParams, document, location, performance, window -- browser globals (this file runs in the page, not in Node) */
+/* global CSS, FormData, HTMLElement, URLSearchParams, document, location, performance, window -- browser globals (this file runs in the page, not in Node) */
 // The fleet page: a hash router over four views (fleet, sites, one site,
 // rollouts), the login field, and live updates from the control plane's
 // server-sent events. No framework: the DOM, fetch and EventSource.
@@ -16,7 +16,6 @@ const VIEWS = ['fleet', 'sites', 'site', 'rollouts', 'signin'];
 let chart = null;
 /** @type {(() => void) | null} */
 let closeEvents = null;
-let firstRoute = true;
 
 /** @returns {{name: string, arg: string, query: URLSearchParams}} */
 function route() {
@@ -63,7 +62,36 @@ async function refreshFleet() {
   $('updated').textContent = `updated ${new Date().toLocaleTimeString('en-GB')}`;
 }
 
-async function render() {
+/** A selector that finds the focused element again after a redraw replaced it. */
+function focusKey() {
+  const a = document.activeElement;
+  if (!(a instanceof HTMLElement) || a === document.body) return null;
+  if (a.id) return `#${CSS.escape(a.id)}`;
+  for (const attr of ['href', 'aria-label']) {
+    const v = a.getAttribute(attr);
+    if (v) return `${a.tagName.toLowerCase()}[${attr}="${CSS.escape(v)}"]`;
+  }
+  return null;
+}
+
+/** @param {boolean} navigated true when the user went somewhere (focus follows), false for a live redraw (focus stays) */
+async function render(navigated) {
+  const before = document.activeElement;
+  const key = navigated ? null : focusKey();
+  try {
+    await draw(navigated);
+  } finally {
+    if (key && before instanceof HTMLElement && !before.isConnected) {
+      const again = document.querySelector(key);
+      // A button the action just disabled (Pause once paused) hands focus to its enabled neighbour (Resume).
+      const target = again?.matches(':disabled') ? again.closest('.actions')?.querySelector('button:not(:disabled)') : again;
+      if (target instanceof HTMLElement) target.focus();
+    }
+  }
+}
+
+/** @param {boolean} navigated */
+async function draw(navigated) {
   if (!getToken()) {
     show('signin');
     return;
@@ -75,17 +103,16 @@ async function render() {
     if (r.name === 'fleet') await refreshFleet();
     else if (r.name === 'sites') await renderSites(r.query);
     else if (r.name === 'site') await renderSite(r.arg);
-    else if (r.name === 'rollouts') await renderRollouts(() => void render());
+    else if (r.name === 'rollouts') await renderRollouts(() => void render(false));
     $('login-status').textContent = '';
   } catch (err) {
     showError(err);
   }
-  // Move focus to the new view's heading on navigation (not on first load), so keyboard and screen-reader users land there.
-  if (!firstRoute) {
+  // On navigation, focus moves to the new view's heading, so keyboard and screen-reader users land there; never on a live redraw.
+  if (navigated) {
     const h = document.querySelector(`#view-${r.name} h1`);
-    if (h instanceof HTMLElement && !document.activeElement?.closest(`#view-${r.name} form, #view-${r.name} .rollout`)) h.focus();
+    if (h instanceof HTMLElement && !document.activeElement?.closest(`#view-${r.name} form`)) h.focus();
   }
-  firstRoute = false;
 }
 
 /** Coalesces bursts of live events into one redraw. */
@@ -96,7 +123,7 @@ function scheduleRefresh() {
     pending = null;
     const r = route().name;
     // Live: the glance and the rollouts redraw on every event; lists only on navigation (they may be long).
-    if (r === 'fleet' || r === 'rollouts' || r === 'site') void render();
+    if (r === 'fleet' || r === 'rollouts' || r === 'site') void render(false);
   }, 250);
 }
 
@@ -140,8 +167,7 @@ function main() {
     $('login-status').textContent = '';
     signedIn();
     event('sign_in');
-    firstRoute = false;
-    void render();
+    void render(true);
   });
   $('sign-out').addEventListener('click', () => signOut(true));
   $('site-filter').addEventListener('submit', (e) => {
@@ -151,11 +177,11 @@ function main() {
     for (const [k, v] of data) if (typeof v === 'string' && v.trim() !== '') q.set(k, v.trim());
     location.hash = `#/sites${q.size ? `?${q}` : ''}`;
   });
-  window.addEventListener('hashchange', () => void render());
+  window.addEventListener('hashchange', () => void render(true));
   // Without live events (a proxy that buffers them), the glance still refreshes every 30 s.
-  window.setInterval(() => { if (getToken() && route().name === 'fleet') void render(); }, 30_000);
+  window.setInterval(() => { if (getToken() && route().name === 'fleet') void render(false); }, 30_000);
   if (getToken()) signedIn();
-  void render();
+  void render(false);
   measure('page_ready', performance.now());
 }
 

@@ -1,5 +1,5 @@
 // @ts-check
-/* global HTMLElement, document, window -- browser globals (this file runs in the page, not in Node) */
+/* global window -- browser globals (this file runs in the page, not in Node) */
 // Rollout progress (GET /api/v1/rollouts) with pause, resume and abort
 // (POST /api/v1/rollouts/{id}/pause|resume|abort) for operators.
 import { api, ApiError } from './api.js';
@@ -52,12 +52,6 @@ export async function renderRollouts(refresh) {
   /** @type {Rollout[] | {rollouts: Rollout[]}} */
   const res = await api('rollouts', '/api/v1/rollouts');
   const list = Array.isArray(res) ? res : res.rollouts ?? [];
-  const box = $('rollouts');
-  // Keep keyboard focus on the same button across a redraw (live updates redraw often).
-  const focused = document.activeElement instanceof HTMLElement ? document.activeElement.getAttribute('aria-label') : null;
-  replace(box, ...(list.length === 0 ? [el('p', {}, 'No rollouts.')] : list.map((r) => card(r, refresh))));
-  if (focused) {
-    const again = [...box.querySelectorAll('button')].find((b) => b.getAttribute('aria-label') === focused);
-    if (again && !again.hasAttribute('disabled')) again.focus();
-  }
+  // A redraw replaces the buttons; app.js puts focus back on the same one by its aria-label.
+  replace($('rollouts'), ...(list.length === 0 ? [el('p', {}, 'No rollouts.')] : list.map((r) => card(r, refresh))));
 }
