@@ -46,9 +46,7 @@ export function registerFleetPage(app: FastifyInstance, opts: FleetPageOptions =
     if (req.headers['if-none-match'] === a.etag) return reply.code(304).send();
     return reply.type(a.type).send(a.body);
   };
-  const page: Asset = { body: html, type: 'text/html; charset=utf-8', etag: '' };
-
-  app.get('/', async (_req, reply) => secure(reply).type(page.type).send(page.body));
+  app.get('/', async (_req, reply) => secure(reply).type('text/html; charset=utf-8').send(html));
   app.get('/ui/*', async (req, reply) => {
     const name = (req.params as { '*': string })['*'];
     const a = assets.files.get(name);
