@@ -75,6 +75,11 @@ class FixtureControlPlane {
     { id: 'r-2026-11-3', version: '2026.11.3', state: 'running', counts: { pending: 1980, downloading: 41, applying: 23, healthy: 1062, failed: 7, 'rolled-back': 2, offline: 4 }, partition: 2, partitions: 5 },
     { id: 'r-2026-11-2', version: '2026.11.2', state: 'done', counts: { pending: 0, downloading: 0, applying: 0, healthy: 3101, failed: 0, 'rolled-back': 18, offline: 0 }, partition: 5, partitions: 5 },
   ];
+  readonly registrations = [
+    { id: 'reg-7f3a', state: 'pending', tenant: 'acme', facts: { hostname: 'store-0417', machine_id: 'b1946ac92492d2347c6235b4d2611184', kubernetes_version: 'v1.29.4', nodes: 3 }, created_at: new Date(Date.now() - 4 * 60_000).toISOString() },
+    { id: 'reg-91c2', state: 'pending', tenant: 'globex', facts: { hostname: 'kiosk-x', machine_id: '7d793037a0760186574b0282f2f435e7' }, created_at: new Date(Date.now() - 60_000).toISOString() },
+  ];
+  readonly decisions: unknown[] = [];
   readonly actions: string[] = [];
   private readonly streams = new Set<ServerResponse>();
 
@@ -131,6 +136,19 @@ class FixtureControlPlane {
     app.get('/api/v1/sites/:site/detail', async (req, reply) => {
       const s = this.sites.find((x) => x.site === (req.params as { site: string }).site);
       return s ?? refuse(reply, 404, 'FS_CONTROL_SITE_NOT_FOUND', 'no such site');
+    });
+    app.get('/api/v1/registrations', async (req) => ({ registrations: this.registrations.filter((r) => r.state === ((req.query as { state?: string }).state ?? r.state)) }));
+    app.post('/api/v1/registrations/:id/:decision', async (req, reply) => {
+      const { id, decision } = req.params as { id: string; decision: string };
+      const r = this.registrations.find((x) => x.id === id && x.state === 'pending');
+      if (!r) return refuse(reply, 404, 'FS_CONTROL_REGISTRATION_NOT_FOUND', 'no such pending registration');
+      const body = (req.body ?? {}) as { site?: unknown; reason?: unknown };
+      if (decision === 'approve' && (typeof body.site !== 'string' || body.site === '')) return refuse(reply, 400, 'FS_CONTROL_INVALID_REQUEST', 'site: required');
+      if (decision === 'reject' && typeof body.reason !== 'string') return refuse(reply, 400, 'FS_CONTROL_INVALID_REQUEST', 'reason: required');
+      if (decision !== 'approve' && decision !== 'reject') return refuse(reply, 404, 'FS_CONTROL_NOT_FOUND', `no action ${decision}`);
+      r.state = decision === 'approve' ? 'approved' : 'rejected';
+      this.decisions.push({ id, decision, ...body });
+      return { state: r.state };
     });
     app.get('/api/v1/rollouts', async () => ({ rollouts: this.rollouts }));
     app.get('/api/v1/rollouts/:id', async (req, reply) => this.rollouts.find((r) => r.id === (req.params as { id: string }).id) ?? refuse(reply, 404, 'FS_CONTROL_ROLLOUT_NOT_FOUND', 'no such rollout'));
@@ -389,6 +407,33 @@ test('landmarks, labels, contrast and keyboard navigation', { timeout: 30_000 },
   await page.keyboard.press('Enter');
   await page.getByRole('heading', { name: `Site ${name}` }).waitFor();
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'site-title');
+});
+
+test('an operator approves and rejects pending registrations', { timeout: 30_000 }, async () => {
+  await page.getByRole('link', { name: 'Registrations' }).click();
+  await page.getByRole('heading', { name: 'Registrations waiting for approval' }).waitFor();
+  const first = page.locator('article[data-registration="reg-7f3a"]');
+  const second = page.locator('article[data-registration="reg-91c2"]');
+  assert.equal(await first.getByLabel('Site name').inputValue(), 'store-0417', 'the site name starts as the hostname');
+  assert.match(await first.innerText(), /machine_id\s+b1946ac92492d2347c6235b4d2611184/);
+  await shot('registrations');
+  await first.getByLabel('Site name').fill('ce-4000');
+  await first.getByLabel('Group').fill('stores');
+  await first.getByLabel('Labels (k=v, …)').fill('tier=gold, city=lyon');
+  await first.getByRole('button', { name: 'Approve' }).click();
+  await page.getByRole('status').filter({ hasText: 'Registration reg-7f3a approved.' }).waitFor();
+  await first.waitFor({ state: 'detached' });
+  await second.getByLabel('Labels (k=v, …)').fill('not a label');
+  await second.getByRole('button', { name: 'Approve' }).click();
+  await page.getByRole('status').filter({ hasText: 'Labels for reg-91c2 must be k=v pairs separated by commas.' }).waitFor();
+  await second.getByLabel('Reason').fill('unknown hardware');
+  await second.getByRole('button', { name: 'Reject' }).click();
+  await page.getByRole('status').filter({ hasText: 'Registration reg-91c2 rejected.' }).waitFor();
+  await page.getByText('No registrations are waiting.').waitFor();
+  assert.deepEqual(fixture.decisions, [
+    { id: 'reg-7f3a', decision: 'approve', site: 'ce-4000', group: 'stores', labels: { tier: 'gold', city: 'lyon' } },
+    { id: 'reg-91c2', decision: 'reject', reason: 'unknown hardware' },
+  ]);
 });
 
 test('the page\'s Faro payloads reach the collector\'s receiver as log records and metrics', { timeout: 30_000 }, async () => {

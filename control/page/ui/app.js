@@ -7,11 +7,12 @@ import { ApiError, getToken, openEvents, setToken } from './api.js';
 import { StateChart } from './chart.js';
 import { $ } from './dom.js';
 import { loadFleet, renderFleet } from './fleet.js';
+import { renderRegistrations } from './registrations.js';
 import { renderRollouts } from './rollouts.js';
 import { fillTenantFilter, renderSite, renderSites } from './sites.js';
 import { event, measure, reportError, startTelemetry, view } from './telemetry.js';
 
-const VIEWS = ['fleet', 'sites', 'site', 'rollouts', 'signin'];
+const VIEWS = ['fleet', 'sites', 'site', 'rollouts', 'registrations', 'signin'];
 /** @type {StateChart | null} */
 let chart = null;
 /** @type {(() => void) | null} */
@@ -25,6 +26,7 @@ function route() {
   if (parts[0] === 'site' && parts[1]) return { name: 'site', arg: decodeURIComponent(parts[1]), query: new URLSearchParams(q) };
   if (parts[0] === 'sites') return { name: 'sites', arg: '', query: new URLSearchParams(q) };
   if (parts[0] === 'rollouts') return { name: 'rollouts', arg: '', query: new URLSearchParams(q) };
+  if (parts[0] === 'registrations') return { name: 'registrations', arg: '', query: new URLSearchParams(q) };
   return { name: 'fleet', arg: '', query: new URLSearchParams(q) };
 }
 
@@ -104,6 +106,7 @@ async function draw(navigated) {
     else if (r.name === 'sites') await renderSites(r.query);
     else if (r.name === 'site') await renderSite(r.arg);
     else if (r.name === 'rollouts') await renderRollouts(() => void render(false));
+    else if (r.name === 'registrations') await renderRegistrations(() => void render(false));
     $('login-status').textContent = '';
   } catch (err) {
     showError(err);
