@@ -1,0 +1,78 @@
+// What the agent uses of the Kubernetes API, through @kubernetes/client-node:
+// server-side apply (PATCH, Content-Type application/apply-patch+yaml, one
+// fixed fieldManager, force), GET and DELETE. Errors are classified once:
+// 429, 5xx and network errors are transient (an API server outage is normal
+// at the edge, e.g. during a control-plane node's own upgrade) and retried;
+// other 4xx are not.
+import { ApiException, KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
+import { type KubeObject, MANAGED_LABEL, MANAGED_VALUE, type ObjectRef } from './manifests.js';
+
+/** The one field manager of everything the agent applies. */
+export const FIELD_MANAGER = 'fleetscope-agent';
+
+export interface KubeApi {
+  /** Server-side apply with force (see README "Force conflicts"). */
+  apply(o: KubeObject): Promise<KubeObject>;
+  /** The live object, or null when it does not exist. */
+  read(ref: ObjectRef): Promise<KubeObject | null>;
+  /** Deletes (background propagation); a missing object is not an error. */
+  delete(ref: ObjectRef): Promise<void>;
+}
+
+export type ApiOutcome = { readonly kind: 'transient'; readonly reason: string } | { readonly kind: 'permanent'; readonly reason: string };
+
+/** Whether an error from the client is worth retrying. */
+export function classifyApiError(err: unknown): ApiOutcome {
+  if (err instanceof ApiException) {
+    const code = err.code;
+    const body = typeof err.body === 'string' ? err.body : JSON.stringify(err.body ?? '');
+    const reason = `HTTP ${code}: ${body.slice(0, 300)}`;
+    if (code === 429 || code >= 500) return { kind: 'transient', reason };
+    return { kind: 'permanent', reason };
+  }
+  const msg = (err as Error)?.message ?? String(err);
+  // Discovery cannot find a kind whose CRD is not served yet: worth retrying.
+  return { kind: 'transient', reason: msg };
+}
+
+function notFound(err: unknown): boolean {
+  return err instanceof ApiException && err.code === 404;
+}
+
+/** A KubeApi over a kubeconfig file, or the in-cluster service account when none is given. */
+export function kubeApi(kubeconfig?: string): KubeApi {
+  const kc = new KubeConfig();
+  if (kubeconfig !== undefined) kc.loadFromFile(kubeconfig);
+  else kc.loadFromCluster();
+  return kubeApiFrom(kc);
+}
+
+export function kubeApiFrom(kc: KubeConfig): KubeApi {
+  const client = KubernetesObjectApi.makeApiClient(kc);
+  const header = (ref: ObjectRef): KubeObject => ({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: ref.namespace === undefined ? { name: ref.name } : { name: ref.name, namespace: ref.namespace } });
+  return {
+    async apply(o) {
+      const spec = structuredClone(o);
+      spec.metadata.labels = { ...(spec.metadata.labels ?? {}), [MANAGED_LABEL]: MANAGED_VALUE };
+      // managedFields must not be sent in an apply; resourceVersion would turn it into a precondition.
+      delete spec.metadata.managedFields;
+      delete spec.metadata.resourceVersion;
+      return (await client.patch(spec, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply)) as unknown as KubeObject;
+    },
+    async read(ref) {
+      try {
+        return (await client.read(header(ref) as never)) as unknown as KubeObject;
+      } catch (err) {
+        if (notFound(err)) return null;
+        throw err;
+      }
+    },
+    async delete(ref) {
+      try {
+        await client.delete(header(ref), undefined, undefined, undefined, undefined, 'Background');
+      } catch (err) {
+        if (!notFound(err)) throw err;
+      }
+    },
+  };
+}
