@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { type Server, createServer } from 'node:http';
 import { hostname } from 'node:os';
+import { MetricFilter, Relabeler } from '../relabel/index.js';
 import { SegmentBuffer } from './buffer.js';
 import type { LoadedAgentConfig, TargetConfig } from './config.js';
 import { AgentError } from './errors.js';
@@ -18,7 +19,7 @@ import { type SiteIdentity, ensureStateDir, loadIdentity, wipeIdentity } from '.
 import type { LogShipper, LogShipperFactory } from './log-hook.js';
 import { AgentMetrics } from './metrics.js';
 import { register } from './registration.js';
-import { type BodySource, TargetScraper, httpSource, instanceOf } from './scrape.js';
+import { type BodySource, type ScrapeResult, TargetScraper, httpSource, instanceOf } from './scrape.js';
 import { Sender } from './sender.js';
 import { Upgrader } from './upgrade.js';
 
@@ -28,6 +29,8 @@ export interface AgentOptions {
   /** Starts the log shipper when the config has `logs:` (see log-hook.ts). */
   readonly logShipper?: LogShipperFactory;
   readonly log?: AgentLog;
+  /** Called after each scrape's result is durable in the buffer (tests, the bench). */
+  readonly onScrape?: (job: string, atMs: number, result: ScrapeResult) => void;
   /** Environment for the registration token lookup (default process.env). */
   readonly env?: NodeJS.ProcessEnv;
 }
@@ -39,6 +42,9 @@ interface ScrapeLoop {
   timer: NodeJS.Timeout | null;
   running: Promise<void> | null;
 }
+
+const SELF_FILTER = MetricFilter.compile({ deny: { prefixes: ['fleetscope_agent_nodejs_'] } });
+const NO_RULES = Relabeler.compile([]);
 
 /** A stable offset within the interval per target, as Prometheus spreads its scrapes. */
 function offsetMs(key: string, intervalMs: number): number {
@@ -125,7 +131,9 @@ export class AgentDaemon {
       const registry = this.metrics.registry;
       const source: BodySource = async () => ({ body: await registry.metrics(), contentType: registry.contentType });
       const instance = config.listen !== '' ? config.listen : hostname();
-      this.addLoop(config.self_metrics.job, this.makeScraper(config.self_metrics.job, instance, source, config.scrape.timeout, {}, false, true), config.scrape.interval, 'self');
+      // The edge filter and rules are for the site's targets; the agent's own health always ships, less Node's runtime detail.
+      const scraper = new TargetScraper({ job: config.self_metrics.job, instance, source, timeoutMs: config.scrape.timeout, targetLabels: {}, externalLabels: config.external_labels, honorLabels: false, honorTimestamps: true, sampleLimit: 0, filter: SELF_FILTER, relabeler: NO_RULES });
+      this.addLoop(config.self_metrics.job, scraper, config.scrape.interval, 'self');
     }
     if (config.listen !== '') await this.listen(config.listen);
     if (config.registration !== undefined && this.identity === null) this.startRegistration();
@@ -179,6 +187,7 @@ export class AgentDaemon {
     try {
       await this.buffer.append(r.body, atMs);
       this.metrics.samplesScraped.inc({ job: loop.job }, r.samples);
+      this.opts.onScrape?.(loop.job, atMs, r);
     } catch (err) {
       this.metrics.bufferAppendErrors.inc();
       this.log('error', `buffer: ${(err as Error).message}`);

@@ -4,7 +4,9 @@
 // 429, 5xx and network errors are transient (an API server outage is normal
 // at the edge, e.g. during a control-plane node's own upgrade) and retried;
 // other 4xx are not.
-import { ApiException, KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
+// Types only: the client (and undici, ~10 MB of heap) is loaded on first use,
+// so an agent without upgrades never carries it.
+import type { KubeConfig } from '@kubernetes/client-node';
 import { type KubeObject, MANAGED_LABEL, MANAGED_VALUE, type ObjectRef } from './manifests.js';
 
 /** The one field manager of everything the agent applies. */
@@ -22,8 +24,16 @@ export interface KubeApi {
 export type ApiOutcome = { readonly kind: 'transient'; readonly reason: string } | { readonly kind: 'permanent'; readonly reason: string };
 
 /** Whether an error from the client is worth retrying. */
+/** The client's ApiException, by shape (the class lives in the lazily loaded module). */
+function apiException(err: unknown): { code: number; body: unknown } | null {
+  if (err instanceof Error && typeof (err as { code?: unknown }).code === 'number' && 'body' in err) return err as unknown as { code: number; body: unknown };
+  return null;
+}
+
 export function classifyApiError(err: unknown): ApiOutcome {
-  if (err instanceof ApiException) {
+  const ex = apiException(err);
+  if (ex !== null) {
+    const err = ex;
     const code = err.code;
     const body = typeof err.body === 'string' ? err.body : JSON.stringify(err.body ?? '');
     const reason = `HTTP ${code}: ${body.slice(0, 300)}`;
@@ -36,19 +46,30 @@ export function classifyApiError(err: unknown): ApiOutcome {
 }
 
 function notFound(err: unknown): boolean {
-  return err instanceof ApiException && err.code === 404;
+  return apiException(err)?.code === 404;
+}
+
+type ClientModule = typeof import('@kubernetes/client-node');
+let clientModule: Promise<ClientModule> | undefined;
+
+/** Loads @kubernetes/client-node (after the Node 20 shims). */
+export function loadKubeClient(): Promise<ClientModule> {
+  clientModule ??= import('./node20-shims.js').then(() => import('@kubernetes/client-node'));
+  return clientModule;
 }
 
 /** A KubeApi over a kubeconfig file, or the in-cluster service account when none is given. */
-export function kubeApi(kubeconfig?: string): KubeApi {
-  const kc = new KubeConfig();
+export async function kubeApi(kubeconfig?: string): Promise<KubeApi> {
+  const k = await loadKubeClient();
+  const kc = new k.KubeConfig();
   if (kubeconfig !== undefined) kc.loadFromFile(kubeconfig);
   else kc.loadFromCluster();
-  return kubeApiFrom(kc);
+  return kubeApiFrom(k, kc);
 }
 
-export function kubeApiFrom(kc: KubeConfig): KubeApi {
-  const client = KubernetesObjectApi.makeApiClient(kc);
+export function kubeApiFrom(k: ClientModule, kc: KubeConfig): KubeApi {
+  const client = k.KubernetesObjectApi.makeApiClient(kc);
+  const { PatchStrategy } = k;
   const header = (ref: ObjectRef): KubeObject => ({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: ref.namespace === undefined ? { name: ref.name } : { name: ref.name, namespace: ref.namespace } });
   return {
     async apply(o) {

@@ -11,6 +11,7 @@ import { webcrypto } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import './reflect-metadata.js';
 import * as x509 from '@peculiar/x509';
 import yaml from 'js-yaml';
 import { TOKEN_PREFIX } from '../wire/index.js';

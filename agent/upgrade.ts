@@ -117,8 +117,8 @@ export class Upgrader {
     return Math.max(100, p * (1 - jitter + 2 * jitter * Math.random()));
   }
 
-  private api(): KubeApi {
-    this.kube ??= kubeApi(this.opts.config.kubeconfig);
+  private async api(): Promise<KubeApi> {
+    this.kube ??= await kubeApi(this.opts.config.kubeconfig);
     return this.kube;
   }
 
@@ -254,9 +254,9 @@ export class Upgrader {
     return parseRelease(Buffer.concat(chunks, size).toString('utf8'), d.version, d.checksum);
   }
 
-  private applier(): Applier {
+  private async applier(): Promise<Applier> {
     const c = this.opts.config;
-    return new Applier(this.api(), { readyTimeoutMs: c.ready_timeout, retries: c.api_retries, signal: this.abort.signal, log: this.opts.log });
+    return new Applier(await this.api(), { readyTimeoutMs: c.ready_timeout, retries: c.api_retries, signal: this.abort.signal, log: this.opts.log });
   }
 
   /** One upgrade, every step reported. Exposed for tests through the loop only. */
@@ -278,11 +278,11 @@ export class Upgrader {
       return fail((err as Error).message);
     }
     await this.report(id, d.version, 'pre-pulling');
-    this.puller ??= new KubernetesPrePuller(this.api(), this.opts.config.prepull_namespace, { timeoutMs: this.opts.config.prepull_timeout, retries: this.opts.config.api_retries, log });
+    this.puller ??= new KubernetesPrePuller(await this.api(), this.opts.config.prepull_namespace, { timeoutMs: this.opts.config.prepull_timeout, retries: this.opts.config.api_retries, log });
     const pulled = await this.puller.prePull(release.prepullImages, release.version, this.abort.signal);
     if (!pulled.ok) return fail(pulled.reason);
     await this.report(id, d.version, 'applying');
-    const applier = this.applier();
+    const applier = await this.applier();
     const previous = this.state.current?.inventory ?? [];
     const r = await applier.apply(release.objects, previous);
     if (r.ok) {
