@@ -6,6 +6,7 @@
 // other 4xx are not.
 // Types only: the client (and undici, ~10 MB of heap) is loaded on first use,
 // so an agent without upgrades never carries it.
+import type * as KubeClient from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type KubeObject, MANAGED_LABEL, MANAGED_VALUE, type ObjectRef } from './manifests.js';
 
@@ -49,7 +50,7 @@ function notFound(err: unknown): boolean {
   return apiException(err)?.code === 404;
 }
 
-type ClientModule = typeof import('@kubernetes/client-node');
+type ClientModule = typeof KubeClient;
 let clientModule: Promise<ClientModule> | undefined;
 
 /** Loads @kubernetes/client-node (after the Node 20 shims). */
