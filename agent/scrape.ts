@@ -113,7 +113,7 @@ export function httpSource(url: string, timeoutMs: number, bodyLimit: number): B
 /** host:port of a URL, with the scheme's default port, as Prometheus's `instance`. */
 export function instanceOf(url: string): string {
   const u = new URL(url);
-  return `${u.hostname.includes(':') ? `[${u.hostname}]` : u.hostname}:${u.port || (u.protocol === 'https:' ? '443' : '80')}`;
+  return `${u.hostname}:${u.port || (u.protocol === 'https:' ? '443' : '80')}`;
 }
 
 /** A copy of a string that shares no memory with the body it was sliced from. */
