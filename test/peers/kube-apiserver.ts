@@ -195,7 +195,6 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
     store.set(`v1/Namespace//${name}`, { obj: { apiVersion: 'v1', kind: 'Namespace', metadata: { name, uid: randomUUID(), resourceVersion: String(++rv), generation: 1 }, status: { phase: 'Active' } }, owners: new Map() });
   }
   const keyOf = (t: ResourceType, ns: string | undefined, name: string): string => `${gv(t)}/${t.kind}/${ns ?? ''}/${name}`;
-  const typeOfKind = (apiVersion: string, kind: string): ResourceType | undefined => types.find((t) => gv(t) === apiVersion && t.kind === kind);
 
   const controller = (t: ResourceType, ns: string | undefined, name: string): void => {
     const run = (): void => {
