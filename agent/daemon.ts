@@ -18,7 +18,6 @@ import { AgentError } from './errors.js';
 import { type SiteIdentity, ensureStateDir, loadIdentity, wipeIdentity } from './identity.js';
 import type { LogShipper, LogShipperFactory } from './log-hook.js';
 import { AgentMetrics } from './metrics.js';
-import { register } from './registration.js';
 import { type BodySource, type ScrapeResult, TargetScraper, httpSource, instanceOf } from './scrape.js';
 import { Sender } from './sender.js';
 import { Upgrader } from './upgrade.js';
@@ -233,6 +232,8 @@ export class AgentDaemon {
     const run = async (): Promise<void> => {
       while (!this.stopped) {
         try {
+          // Loaded only when needed: @peculiar/x509 and its dependencies cost ~25 MB of RSS.
+          const { register } = await import('./registration.js');
           this.identity = await register({
             controlUrl: reg.control_url,
             stateDir: this.loaded.config.state_dir,

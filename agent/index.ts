@@ -8,9 +8,9 @@ export { type LogShipper, type LogShipperContext, type LogShipperFactory } from 
 export { type SiteEndpoints, type SiteIdentity, type SiteInfo, loadIdentity, wipeIdentity } from './identity.js';
 export { SegmentBuffer, type BufferOptions, type BufferStats } from './buffer.js';
 export { TargetScraper, type ScrapeResult, type TargetOptions, httpSource } from './scrape.js';
-export { findRegistrationToken, generateCsr, register } from './registration.js';
 export { ANN_APPLY_MODE, ANN_CHECKSUM, ANN_PREPULL, ANN_VERSION, MANAGED_LABEL, type KubeObject, checksumCandidates, parseRelease, stampChecksum } from './manifests.js';
 export { FIELD_MANAGER, type KubeApi, classifyApiError, kubeApi, kubeApiFrom, loadKubeClient } from './kube.js';
 export { Applier, type ApplyResult } from './apply.js';
 export { type ImagePuller, KubernetesPrePuller, type PullOutcome } from './prepull.js';
 export { Upgrader, type UpgradeState, type UpgradeStep } from './upgrade.js';
+export { loadX509 } from './reflect-metadata.js';

@@ -41,7 +41,8 @@ export class AgentMetrics {
     new Gauge({ name: 'fleetscope_agent_buffer_corrupt_records', help: 'Torn or corrupt records found (and truncated) at start.', registers: reg, collect() { this.set(buffer()?.stats.corruptRecords ?? 0); } });
     this.lastSend.set(0);
     this.registered.set(0);
-    collectDefaultMetrics({ register: this.registry, prefix: 'fleetscope_agent_' });
+    // A coarse event-loop monitor: the default 10 ms resolution wakes the process 100 times a second.
+    collectDefaultMetrics({ register: this.registry, prefix: 'fleetscope_agent_', eventLoopMonitoringPrecision: 500 });
   }
 
   /** Records an upgrade step: only the latest (version, state) pair is 1. */

@@ -2,6 +2,8 @@
 // Reflect metadata API (normally the `reflect-metadata` package, which is not
 // installed here). tsyringe uses four calls of it; this is those four, on a
 // WeakMap, installed only when absent. Import it before @peculiar/x509.
+import type * as X509 from '@peculiar/x509';
+
 type Key = string | symbol;
 type ReflectWithMetadata = typeof Reflect & {
   getMetadata?: (key: Key, target: object, prop?: Key) => unknown;
@@ -39,4 +41,8 @@ if (typeof R.getMetadata !== 'function') {
   R.hasMetadata = (key, target, prop) => R.getMetadata?.(key, target, prop) !== undefined;
 }
 
-export {};
+
+/** @peculiar/x509, loaded after this polyfill (for callers that need it without registering). */
+export async function loadX509(): Promise<typeof X509> {
+  return import('@peculiar/x509');
+}

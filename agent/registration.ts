@@ -15,6 +15,7 @@ import './reflect-metadata.js';
 import * as x509 from '@peculiar/x509';
 import yaml from 'js-yaml';
 import { TOKEN_PREFIX } from '../wire/index.js';
+import { type HttpResponse, httpRequest } from './http.js';
 import { AgentError } from './errors.js';
 import { type SiteEndpoints, type SiteIdentity, type SiteInfo, ensureStateDir, saveIdentity, writePrivateFile } from './identity.js';
 
@@ -108,9 +109,8 @@ export async function generateCsr(commonName: string): Promise<{ csr: string; ke
   return { csr: csr.toString('pem'), keyPem: await pem(keys.privateKey, 'PRIVATE KEY') };
 }
 
-async function readJson(res: Response): Promise<RegistrationAnswer> {
-  const text = await res.text();
-  if (text.length > MAX_RESPONSE_BYTES) throw new Error(`answer of ${text.length} bytes is too large`);
+async function readJson(res: HttpResponse): Promise<RegistrationAnswer> {
+  const text = res.text();
   try {
     return text === '' ? {} : (JSON.parse(text) as RegistrationAnswer);
   } catch {
@@ -180,9 +180,9 @@ export async function register(opts: RegistrationOptions): Promise<SiteIdentity>
       const host = hostname();
       const { csr, keyPem } = await generateCsr(host);
       const facts = { ...opts.facts, hostname: host, machine_id: await machineId(opts.machineIdFile) };
-      let res: Response;
+      let res: HttpResponse;
       try {
-        res = await fetch(`${base}/api/v1/register`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ csr, facts }), signal: opts.signal ?? null });
+        res = await httpRequest(`${base}/api/v1/register`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ csr, facts }), timeoutMs: 30_000, maxBytes: MAX_RESPONSE_BYTES, ...(opts.signal ? { signal: opts.signal } : {}) });
       } catch (err) {
         if (opts.signal?.aborted) throw err;
         await retry(`POST /api/v1/register: ${(err as Error).message}`);
@@ -206,9 +206,9 @@ export async function register(opts: RegistrationOptions): Promise<SiteIdentity>
       await sleep(pollMs, opts.signal);
       continue;
     }
-    let res: Response;
+    let res: HttpResponse;
     try {
-      res = await fetch(`${base}/api/v1/registrations/${encodeURIComponent(id)}`, { headers: auth, signal: opts.signal ?? null });
+      res = await httpRequest(`${base}/api/v1/registrations/${encodeURIComponent(id)}`, { headers: auth, timeoutMs: 30_000, maxBytes: MAX_RESPONSE_BYTES, ...(opts.signal ? { signal: opts.signal } : {}) });
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       await retry(`GET /api/v1/registrations/${id}: ${(err as Error).message}`);

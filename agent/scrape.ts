@@ -16,6 +16,7 @@
 // timestamps get none (Prometheus does the same).
 import type { LabelsBuilder, MetricFilter, Relabeler } from '../relabel/index.js';
 import { LabelsBuilder as Builder } from '../relabel/index.js';
+import { httpRequest } from './http.js';
 import { ExpositionParser, RemoteWriteSnappyBatch, STALE_NAN, encodeLabels, formatFromContentType } from '../wire/index.js';
 
 /** What Prometheus 2.42 sends as Accept when scraping. */
@@ -76,37 +77,17 @@ interface SeriesEntry {
   explicitTs: boolean;
 }
 
-/** Reads a fetch response body, refusing more than `limit` bytes. */
-export async function readBodyLimited(res: Response, limit: number): Promise<string> {
-  const len = Number(res.headers.get('content-length') ?? NaN);
-  if (len > limit) throw new Error(`body of ${len} bytes is over body_limit_bytes (${limit})`);
-  if (res.body === null) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw new Error(`body is over body_limit_bytes (${limit})`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks, size).toString('utf8');
-}
-
 /** An HTTP exposition source, with the headers Prometheus sends. */
 export function httpSource(url: string, timeoutMs: number, bodyLimit: number): BodySource {
   const headers = { Accept: SCRAPE_ACCEPT, 'User-Agent': 'fleetscope-agent/0.1.0', 'X-Prometheus-Scrape-Timeout-Seconds': String(timeoutMs / 1000) };
+  // The body is read into one buffer reused from scrape to scrape.
+  const scratch = { buf: Buffer.allocUnsafe(64 * 1024) };
   return async (signal) => {
-    const res = await fetch(url, { headers, signal, redirect: 'follow' });
-    if (res.status !== 200) {
-      await res.body?.cancel();
-      throw new Error(`server returned HTTP status ${res.status} ${res.statusText}`);
-    }
-    return { body: await readBodyLimited(res, bodyLimit), contentType: res.headers.get('content-type') ?? undefined };
+    const res = await httpRequest(url, { headers, signal, timeoutMs: timeoutMs + 1000, maxBytes: bodyLimit, scratch });
+    if (res.status !== 200) throw new Error(`server returned HTTP status ${res.status}`);
+    const body = res.text();
+    if (scratch.buf.length > 4 * bodyLimit) scratch.buf = Buffer.allocUnsafe(64 * 1024);
+    return { body, contentType: res.header('content-type') };
   };
 }
 

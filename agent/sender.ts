@@ -9,6 +9,7 @@
 // buffer the moment it is taken. See README.md "Buffer policy".
 import { REMOTE_WRITE_HEADERS } from '../wire/index.js';
 import type { SegmentBuffer } from './buffer.js';
+import { httpRequest } from './http.js';
 import type { AgentMetrics } from './metrics.js';
 import { type Backoff, classifySend } from './retry.js';
 
@@ -83,11 +84,10 @@ export class Sender {
       try {
         const headers: Record<string, string> = { ...REMOTE_WRITE_HEADERS };
         if (dest.token !== undefined) headers.Authorization = `Bearer ${dest.token}`;
-        const res = await fetch(dest.url, { method: 'POST', headers, body: rec.payload, signal: AbortSignal.timeout(this.opts.timeoutMs) });
+        const res = await httpRequest(dest.url, { method: 'POST', headers, body: rec.payload, timeoutMs: this.opts.timeoutMs, maxBytes: 64 * 1024 });
         status = res.status;
-        retryAfter = res.headers.get('retry-after');
-        detail = status >= 300 ? (await res.text()).slice(0, 512) : '';
-        if (status < 300) await res.body?.cancel();
+        retryAfter = res.header('retry-after') ?? null;
+        detail = status >= 300 ? res.text().slice(0, 512) : '';
       } catch (err) {
         detail = (err as Error).message;
       }

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { Applier } from './apply.js';
 import type { AgentConfig } from './config.js';
 import { AgentError } from './errors.js';
+import { type HttpResponse, httpRequest } from './http.js';
 import { type SiteIdentity, writePrivateFile } from './identity.js';
 import { type KubeApi, kubeApi } from './kube.js';
 import { type ObjectRef, type Release, parseRelease } from './manifests.js';
@@ -147,11 +148,11 @@ export class Upgrader {
       const wait = this.opts.config.long_poll_seconds;
       const url = `${base}/api/v1/sites/${encodeURIComponent(id.site.site)}/desired${wait > 0 ? `?wait=${wait}` : ''}`;
       const started = Date.now();
-      let res: Response;
+      let res: HttpResponse;
       try {
         const headers: Record<string, string> = { Authorization: `Bearer ${id.site_token}`, Accept: 'application/json' };
         if (this.etag !== undefined) headers['If-None-Match'] = this.etag;
-        res = await fetch(url, { headers, signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(wait * 1000 + 15_000)]) });
+        res = await httpRequest(url, { headers, signal: this.abort.signal, timeoutMs: wait * 1000 + 15_000, maxBytes: MAX_DESIRED_BYTES });
       } catch (err) {
         if (!this.running) return;
         this.opts.log('warn', `upgrades: GET desired: ${(err as Error).message}`);
@@ -159,28 +160,25 @@ export class Upgrader {
         continue;
       }
       if (res.status === 401 || res.status === 410) {
-        await res.body?.cancel();
         this.opts.log('warn', `upgrades: the control plane answered ${res.status} to the site token`);
         this.running = false;
         this.opts.onIdentityRevoked();
         return;
       }
       if (res.status === 304) {
-        await res.body?.cancel();
         await this.heartbeat(id);
         // A server that answers at once instead of holding the request is polled, not hammered.
         if (wait === 0 || Date.now() - started < 1000) await this.sleep(this.jittered());
         continue;
       }
       if (res.status !== 200) {
-        this.opts.log('warn', `upgrades: GET desired answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+        this.opts.log('warn', `upgrades: GET desired answered ${res.status}: ${res.text().slice(0, 200)}`);
         await this.sleep(this.jittered());
         continue;
       }
       let desired: Desired;
       try {
-        const text = await res.text();
-        if (text.length > MAX_DESIRED_BYTES) throw new Error('too large');
+        const text = res.text();
         desired = JSON.parse(text) as Desired;
         if (typeof desired.version !== 'string' || typeof desired.checksum !== 'string' || typeof desired.artifact_url !== 'string') throw new Error('version, checksum and artifact_url are required');
       } catch (err) {
@@ -188,7 +186,7 @@ export class Upgrader {
         await this.sleep(this.jittered());
         continue;
       }
-      this.etag = res.headers.get('etag') ?? undefined;
+      this.etag = res.header('etag');
       if (this.needsUpgrade(desired)) await this.upgrade(id, desired);
       else await this.heartbeat(id);
       if (wait === 0 || this.etag === undefined) await this.sleep(this.jittered());
@@ -218,13 +216,13 @@ export class Upgrader {
     if (reason !== undefined) body.reason = reason.slice(0, 1000);
     if (this.opts.series) body.series = this.opts.series();
     try {
-      const res = await fetch(`${id.control_url}/api/v1/sites/${encodeURIComponent(id.site.site)}/status`, {
+      const res = await httpRequest(`${id.control_url}/api/v1/sites/${encodeURIComponent(id.site.site)}/status`, {
         method: 'POST',
         headers: { Authorization: `Bearer ${id.site_token}`, 'Content-Type': 'application/json' },
         body: JSON.stringify(body),
-        signal: AbortSignal.timeout(15_000),
+        timeoutMs: 15_000,
+        maxBytes: 64 * 1024,
       });
-      await res.body?.cancel();
       if (res.status !== 204 && res.status !== 200) this.opts.log('warn', `upgrades: status report answered ${res.status}`);
     } catch (err) {
       this.opts.log('warn', `upgrades: status report: ${(err as Error).message}`);
@@ -233,25 +231,15 @@ export class Upgrader {
 
   private async download(id: SiteIdentity, d: Desired): Promise<Release> {
     const url = new URL(d.artifact_url, `${id.control_url}/`).toString();
-    const res = await fetch(url, { headers: { Authorization: `Bearer ${id.site_token}` }, signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(120_000)]) });
-    if (res.status !== 200) throw new AgentError('FS_AGENT_INVALID_MANIFESTS', [d.version, `GET ${url} answered ${res.status}`]);
     const max = this.opts.config.max_manifest_bytes;
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    if (res.body !== null) {
-      const reader = res.body.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        size += value.byteLength;
-        if (size > max) {
-          await reader.cancel();
-          throw new AgentError('FS_AGENT_INVALID_MANIFESTS', [d.version, `larger than max_manifest_bytes (${max})`]);
-        }
-        chunks.push(value);
-      }
+    let res: HttpResponse;
+    try {
+      res = await httpRequest(url, { headers: { Authorization: `Bearer ${id.site_token}` }, signal: this.abort.signal, timeoutMs: 120_000, maxBytes: max });
+    } catch (err) {
+      throw new AgentError('FS_AGENT_INVALID_MANIFESTS', [d.version, `GET ${url}: ${(err as Error).message}`], { cause: err });
     }
-    return parseRelease(Buffer.concat(chunks, size).toString('utf8'), d.version, d.checksum);
+    if (res.status !== 200) throw new AgentError('FS_AGENT_INVALID_MANIFESTS', [d.version, `GET ${url} answered ${res.status}`]);
+    return parseRelease(res.text(), d.version, d.checksum);
   }
 
   private async applier(): Promise<Applier> {

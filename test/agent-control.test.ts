@@ -11,11 +11,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { AgentDaemon, Applier, FIELD_MANAGER, MANAGED_LABEL, kubeApi, stampChecksum, validateAgentConfig } from '../agent/index.js';
-import * as x509 from '@peculiar/x509';
+import { AgentDaemon, Applier, FIELD_MANAGER, MANAGED_LABEL, kubeApi, loadX509, stampChecksum, validateAgentConfig } from '../agent/index.js';
+import type * as X509 from '@peculiar/x509';
 import { generateTokenKeys, signToken, tokenPrivateKey, tokenPublicKey, verifyToken } from '../wire/index.js';
 import { type FakeKube, startFakeKube } from './peers/kube-apiserver.js';
 
+const x509 = await loadX509();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms: number, detail: () => string = () => ''): Promise<void> {
   const deadline = Date.now() + ms;
@@ -61,7 +62,7 @@ class ControlStandIn {
   /** Answer 401 to the site token from now on (a factory reset). */
   revoked = new Set<string>();
   private waiters: (() => void)[] = [];
-  private ca!: { cert: x509.X509Certificate; keys: webcrypto.CryptoKeyPair };
+  private ca!: { cert: X509.X509Certificate; keys: webcrypto.CryptoKeyPair };
   checksumOverride: string | null = null;
 
   constructor() {
