@@ -73,7 +73,9 @@ async function main(): Promise<void> {
     `buffer: {max_bytes: ${BUFFER_MAX_BYTES}}`,
     '',
   ].join('\n'));
-  const child = spawn(process.execPath, [join(root, 'bin', 'fleetscope.js'), 'agent', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? '' } });
+  // BENCH_AGENT_ENTRY: another entry script taking the same arguments (e.g. one that loads only cli/agent.js).
+  const entry = process.env.BENCH_AGENT_ENTRY ?? join(root, 'bin', 'fleetscope.js');
+  const child = spawn(process.execPath, [entry, 'agent', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? '' } });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const pid = child.pid as number;
@@ -105,6 +107,7 @@ async function main(): Promise<void> {
     machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
     date: new Date().toISOString(),
     command: `node dist/agent/agent.bench.js ${seconds}`,
+    entry: `${process.env.BENCH_AGENT_ENTRY ?? 'bin/fleetscope.js'}${process.env.BENCH_NODE_OPTIONS ? ` with NODE_OPTIONS=${process.env.BENCH_NODE_OPTIONS}` : ''}`,
     workload: `${SERIES} series (bench/sim edge mix) scraped every ${INTERVAL_S} s, remote-write to a 204 sink, ${Math.round((t1 - started) / 1000)} s`,
     'fleetscope.cpu_percent_of_core': Number(cpuPercent.toFixed(3)),
     'fleetscope.peak_rss_mb': Number(Math.max(peakRss, s1.hwmMb).toFixed(1)),
@@ -120,7 +123,7 @@ async function main(): Promise<void> {
       buffer_bytes_per_hour: Math.round(bufferBytesPerHour),
     },
   };
-  await writeFile(join(root, 'bench', 'results', 'agent.json'), `${JSON.stringify(result, null, 2)}\n`);
+  if (process.env.BENCH_NO_WRITE === undefined) await writeFile(join(root, 'bench', 'results', 'agent.json'), `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }
 

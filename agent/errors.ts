@@ -13,7 +13,6 @@ export const agentErrors = {
   FS_AGENT_STATE_IO: { status: 500, message: 'state directory %s: %s' },
   FS_AGENT_CHECKSUM_MISMATCH: { status: 422, message: 'manifests of version %s: checksum %s expected, %s computed' },
   FS_AGENT_INVALID_MANIFESTS: { status: 422, message: 'manifests of version %s: %s' },
-  FS_AGENT_APPLY_FAILED: { status: 500, message: 'applying version %s: %s' },
 } as const;
 
 export type AgentErrorCode = keyof typeof agentErrors;
