@@ -14,3 +14,4 @@ export { Applier, type ApplyResult } from './apply.js';
 export { type ImagePuller, KubernetesPrePuller, type PullOutcome } from './prepull.js';
 export { Upgrader, type UpgradeState, type UpgradeStep } from './upgrade.js';
 export { loadX509 } from './reflect-metadata.js';
+export { type LockOutcome, RebootLock, type RebootLockOptions } from './reboot-lock.js';

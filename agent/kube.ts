@@ -14,8 +14,10 @@ import { type KubeObject, MANAGED_LABEL, MANAGED_VALUE, type ObjectRef } from '.
 export const FIELD_MANAGER = 'fleetscope-agent';
 
 export interface KubeApi {
-  /** Server-side apply with force (see README "Force conflicts"). */
+  /** Server-side apply with force as FIELD_MANAGER (see README "Force conflicts"). */
   apply(o: KubeObject): Promise<KubeObject>;
+  /** Server-side apply as another field manager, with or without force, optionally only at a resourceVersion (a precondition: 409 otherwise). */
+  applyWith(o: KubeObject, opts: { readonly fieldManager: string; readonly force: boolean; readonly resourceVersion?: string }): Promise<KubeObject>;
   /** The live object, or null when it does not exist. */
   read(ref: ObjectRef): Promise<KubeObject | null>;
   /** Deletes (background propagation); a missing object is not an error. */
@@ -72,15 +74,18 @@ export function kubeApiFrom(k: ClientModule, kc: KubeConfig): KubeApi {
   const client = k.KubernetesObjectApi.makeApiClient(kc);
   const { PatchStrategy } = k;
   const header = (ref: ObjectRef): KubeObject => ({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: ref.namespace === undefined ? { name: ref.name } : { name: ref.name, namespace: ref.namespace } });
+  const applyWith: KubeApi['applyWith'] = async (o, opts) => {
+    const spec = structuredClone(o);
+    spec.metadata.labels = { ...(spec.metadata.labels ?? {}), [MANAGED_LABEL]: MANAGED_VALUE };
+    // managedFields must not be sent in an apply; a resourceVersion turns it into a precondition.
+    delete spec.metadata.managedFields;
+    delete spec.metadata.resourceVersion;
+    if (opts.resourceVersion !== undefined) spec.metadata.resourceVersion = opts.resourceVersion;
+    return (await client.patch(spec, undefined, undefined, opts.fieldManager, opts.force, PatchStrategy.ServerSideApply)) as unknown as KubeObject;
+  };
   return {
-    async apply(o) {
-      const spec = structuredClone(o);
-      spec.metadata.labels = { ...(spec.metadata.labels ?? {}), [MANAGED_LABEL]: MANAGED_VALUE };
-      // managedFields must not be sent in an apply; resourceVersion would turn it into a precondition.
-      delete spec.metadata.managedFields;
-      delete spec.metadata.resourceVersion;
-      return (await client.patch(spec, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply)) as unknown as KubeObject;
-    },
+    apply: (o) => applyWith(o, { fieldManager: FIELD_MANAGER, force: true }),
+    applyWith,
     async read(ref) {
       try {
         return (await client.read(header(ref) as never)) as unknown as KubeObject;

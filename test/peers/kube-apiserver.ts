@@ -15,6 +15,7 @@
 //   - status subresource: .../status GET, PUT, and merge-patch
 //     (application/merge-patch+json); an apply to the main resource does
 //     not change status;
+//   - metadata.resourceVersion in an apply is a precondition (409 Conflict);
 //   - GET, LIST (labelSelector k=v[,k=v]), DELETE with Status bodies;
 //     a namespaced object in a missing Namespace is 404, as the real server
 //     answers; bearer-token authentication (401 otherwise).
@@ -395,6 +396,13 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
     if (ns !== undefined && !store.has(`v1/Namespace//${ns}`)) {
       send(res, 404, status(404, 'NotFound', `namespaces "${ns}" not found`, { name: ns, kind: 'namespaces' }));
       return 404;
+    }
+    // A resourceVersion in the applied object is a precondition (optimistic concurrency).
+    const wantRv = applied.metadata.resourceVersion;
+    if (wantRv !== undefined && (live === undefined || live.obj.metadata.resourceVersion !== wantRv)) {
+      const what = `${t.plural}${t.group ? `.${t.group}` : ''} "${name}"`;
+      send(res, 409, status(409, 'Conflict', live === undefined ? `${what} not found` : `Operation cannot be fulfilled on ${what}: the object has been modified; please apply your changes to the latest version and try again`));
+      return 409;
     }
     const config = structuredClone(applied) as Record<string, unknown>;
     if (t.hasStatus) delete config.status;
