@@ -100,3 +100,19 @@ test('waitForData wakes on an append', async () => {
   assert.equal((await b.peek())?.payload[0], 1);
   await b.close();
 });
+
+test('a record dropped by the bound while it is being sent: its acknowledgement skips nothing', async () => {
+  const b = await SegmentBuffer.open({ dir, segmentBytes: 300, maxBytes: 600 });
+  for (let i = 1; i <= 2; i++) await b.append(rec(i), i);
+  const sending = await b.peek();
+  assert.equal(sending?.payload[0], 1);
+  // Meanwhile the buffer fills and the bound drops the oldest segment, record 1 with it.
+  for (let i = 3; i <= 8; i++) await b.append(rec(i), i);
+  assert.ok(b.stats.droppedRecords > 0);
+  const left = b.stats.records;
+  // The sender acknowledges record 1, which is gone: the oldest surviving one must stay.
+  await b.commit();
+  assert.equal(b.stats.records, left);
+  assert.equal((await b.peek())?.payload[0], 8 - left + 1);
+  await b.close();
+});

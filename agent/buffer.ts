@@ -85,6 +85,8 @@ export class SegmentBuffer {
   private flushing: Promise<void> | null = null;
   private closed = false;
   private waiters: (() => void)[] = [];
+  /** The entry peek() last returned: commit() acknowledges it only if it is still the oldest (the bound may have dropped it meanwhile). */
+  private peeked: Entry | undefined;
   readonly stats: BufferStats = { bytes: 0, records: 0, droppedRecords: 0, droppedBytes: 0, corruptRecords: 0 };
 
   private constructor(opts: BufferOptions) {
@@ -130,6 +132,7 @@ export class SegmentBuffer {
   /** The oldest unacknowledged record, or null when there is none. */
   async peek(): Promise<BufferRecord | null> {
     const e = this.entries[this.head];
+    this.peeked = e;
     if (e === undefined) return null;
     const seg = this.segments.find((s) => s.id === e.segment);
     if (seg === undefined) throw new AgentError('FS_AGENT_BUFFER_IO', [this.dir, `segment ${e.segment} is missing`]);
@@ -143,7 +146,8 @@ export class SegmentBuffer {
   /** Acknowledges the record peek() returned; deletes segments wholly behind the cursor. */
   async commit(): Promise<void> {
     const e = this.entries[this.head];
-    if (e === undefined) return;
+    if (e === undefined || e !== this.peeked) return;
+    this.peeked = undefined;
     this.head++;
     this.stats.records--;
     if (this.head > 1024 && this.head * 2 > this.entries.length) {

@@ -65,50 +65,62 @@ export class Sender {
   }
 
   private async run(): Promise<void> {
-    const { buffer, metrics } = this.opts;
+    const { metrics } = this.opts;
     while (this.running) {
-      const rec = await buffer.peek();
-      if (rec === null) {
-        await buffer.waitForData(1000);
-        continue;
-      }
-      const dest = this.opts.destination();
-      if (dest === null) {
-        metrics.retries.inc({ reason: 'no_identity' });
-        await this.sleep(1000);
-        continue;
-      }
-      let status: number | undefined;
-      let retryAfter: string | null = null;
-      let detail = '';
       try {
-        const headers: Record<string, string> = { ...REMOTE_WRITE_HEADERS };
-        if (dest.token !== undefined) headers.Authorization = `Bearer ${dest.token}`;
-        const res = await httpRequest(dest.url, { method: 'POST', headers, body: rec.payload, timeoutMs: this.opts.timeoutMs, maxBytes: 64 * 1024 });
-        status = res.status;
-        retryAfter = res.header('retry-after') ?? null;
-        detail = status >= 300 ? res.text().slice(0, 512) : '';
+        await this.once();
       } catch (err) {
-        detail = (err as Error).message;
+        // A buffer read error (a segment dropped by the bound mid-read, a disk fault): count, wait, go on.
+        metrics.retries.inc({ reason: 'buffer_read' });
+        this.opts.onError?.('buffer_read', (err as Error).message);
+        await this.sleep(1000);
       }
-      const outcome = classifySend(status, retryAfter, this.attempt, this.opts.backoff, Math.random(), Date.now());
-      if (outcome.kind === 'ok') {
-        this.attempt = 0;
-        await buffer.commit();
-        metrics.recordsSent.inc();
-        metrics.bytesSent.inc(rec.payload.length);
-        metrics.lastSend.set(Date.now() / 1000);
-      } else if (outcome.kind === 'failed') {
-        this.attempt = 0;
-        await buffer.commit();
-        metrics.recordsFailed.inc({ reason: outcome.reason });
-        this.opts.onError?.(outcome.reason, detail);
-      } else {
-        this.attempt++;
-        metrics.retries.inc({ reason: outcome.reason });
-        this.opts.onError?.(outcome.reason, detail);
-        await this.sleep(outcome.afterMs);
-      }
+    }
+  }
+
+  private async once(): Promise<void> {
+    const { buffer, metrics } = this.opts;
+    const rec = await buffer.peek();
+    if (rec === null) {
+      await buffer.waitForData(1000);
+      return;
+    }
+    const dest = this.opts.destination();
+    if (dest === null) {
+      metrics.retries.inc({ reason: 'no_identity' });
+      await this.sleep(1000);
+      return;
+    }
+    let status: number | undefined;
+    let retryAfter: string | null = null;
+    let detail = '';
+    try {
+      const headers: Record<string, string> = { ...REMOTE_WRITE_HEADERS };
+      if (dest.token !== undefined) headers.Authorization = `Bearer ${dest.token}`;
+      const res = await httpRequest(dest.url, { method: 'POST', headers, body: rec.payload, timeoutMs: this.opts.timeoutMs, maxBytes: 64 * 1024 });
+      status = res.status;
+      retryAfter = res.header('retry-after') ?? null;
+      detail = status >= 300 ? res.text().slice(0, 512) : '';
+    } catch (err) {
+      detail = (err as Error).message;
+    }
+    const outcome = classifySend(status, retryAfter, this.attempt, this.opts.backoff, Math.random(), Date.now());
+    if (outcome.kind === 'ok') {
+      this.attempt = 0;
+      await buffer.commit();
+      metrics.recordsSent.inc();
+      metrics.bytesSent.inc(rec.payload.length);
+      metrics.lastSend.set(Date.now() / 1000);
+    } else if (outcome.kind === 'failed') {
+      this.attempt = 0;
+      await buffer.commit();
+      metrics.recordsFailed.inc({ reason: outcome.reason });
+      this.opts.onError?.(outcome.reason, detail);
+    } else {
+      this.attempt++;
+      metrics.retries.inc({ reason: outcome.reason });
+      this.opts.onError?.(outcome.reason, detail);
+      await this.sleep(outcome.afterMs);
     }
   }
 }
