@@ -40,6 +40,8 @@ interface ScrapeLoop {
   readonly intervalMs: number;
   timer: NodeJS.Timeout | null;
   running: Promise<void> | null;
+  /** Series the last scrape shipped after the edge rules. */
+  series: number;
 }
 
 const SELF_FILTER = MetricFilter.compile({ deny: { prefixes: ['fleetscope_agent_nodejs_'] } });
@@ -159,7 +161,7 @@ export class AgentDaemon {
   }
 
   private addLoop(job: string, scraper: TargetScraper, intervalMs: number, key: string): void {
-    const loop: ScrapeLoop = { job, scraper, intervalMs, timer: null, running: null };
+    const loop: ScrapeLoop = { job, scraper, intervalMs, timer: null, running: null, series: 0 };
     this.loops.push(loop);
     // Scrape times on a fixed grid (interval, offset per target): no drift, and evenly spread targets.
     const offset = offsetMs(key, intervalMs);
@@ -180,6 +182,7 @@ export class AgentDaemon {
 
   private async scrapeOnce(loop: ScrapeLoop, atMs: number): Promise<void> {
     const r = await loop.scraper.scrape(atMs);
+    loop.series = r.postRelabel;
     this.metrics.scrapes.inc({ job: loop.job, result: r.up ? 'ok' : 'failed' });
     for (const [reason, n] of Object.entries(r.dropped)) this.metrics.seriesDropped.inc({ job: loop.job, reason }, n);
     if (!r.up) this.log('warn', `scrape ${loop.job}: ${r.error ?? 'failed'}`);
@@ -273,6 +276,7 @@ export class AgentDaemon {
         metrics: this.metrics,
         log: this.log,
         onIdentityRevoked: () => void this.factoryReset(),
+        series: () => this.loops.reduce((n, l) => n + l.series, 0),
       });
       this.upgrader.start();
     }

@@ -52,7 +52,7 @@ class ControlStandIn {
   url = '';
   readonly registrationToken: string;
   readonly registrations: Registration[] = [];
-  readonly statuses: { version: string; state: string; reason?: string; at: string }[] = [];
+  readonly statuses: { version: string; state: string; reason?: string; at: string; series?: number }[] = [];
   readonly writes: { auth: string | undefined; bytes: number }[] = [];
   readonly releases = new Map<string, Release>();
   desired: Release | null = null;
@@ -320,6 +320,7 @@ test('registers zero-touch, ships with its site token, upgrades, prunes, rolls b
     control.publish('1.0.0', release('1.0.0', { image: 'app:1', withConfig: true, prepull: 'app:1,sidecar:1' }));
     await waitFor('v1 healthy', () => control.statuses.some((s) => s.version === '1.0.0' && s.state === 'healthy'), 15_000, states);
     assert.deepEqual(control.statuses.filter((s) => s.version === '1.0.0').map((s) => s.state), ['downloading', 'pre-pulling', 'applying', 'healthy']);
+    assert.ok(control.statuses.every((s) => typeof s.series === 'number' && s.series > 0 && !Number.isNaN(Date.parse(s.at))), 'each report carries the series shipped and an RFC 3339 time');
     const applies = kube.requests.slice(firstRequest).filter((r) => r.method === 'PATCH' && r.query.fieldManager === FIELD_MANAGER);
     const order = applies.map((r) => r.path).filter((p) => !p.includes('/default/'));
     const firstRelease = order.findIndex((p) => !p.includes('prepull') && !p.endsWith('/namespaces/fleetscope-system'));
