@@ -1,12 +1,13 @@
 // `fleetscope <command>`, the way promtool and vmctl work: one binary, one
 // subcommand per part, `--help` on each. Only commands that exist are listed.
+import { agentCommand } from './agent.js';
 import { collectorCommand } from './collector.js';
 import { dashboardsCommand } from './dashboards.js';
 import { type Command, type Io, EXIT_USAGE } from './command.js';
 import { demoCommand } from './demo.js';
 import { relabelCommand } from './relabel.js';
 
-export const COMMANDS: readonly Command[] = [collectorCommand, dashboardsCommand, demoCommand, relabelCommand];
+export const COMMANDS: readonly Command[] = [agentCommand, collectorCommand, dashboardsCommand, demoCommand, relabelCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

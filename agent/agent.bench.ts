@@ -1,0 +1,130 @@
+// The agent's footprint at the design's load: one target of 2,000 realistic
+// series (the fleet simulator's edge mix) scraped every 15 s, remote-written
+// to a sink that answers 204, for at least 60 s. The agent runs as its own
+// process, the way it ships (`node bin/fleetscope.js agent --config …`), so
+// its CPU time and peak RSS are read from /proc for that process alone:
+//   cpu_percent_of_core = (utime + stime over the steady window) / wall time
+//   peak_rss_mb         = VmHWM at the end
+//   buffer_hours_at_2000_series = buffer.max_bytes / (bytes buffered per hour),
+//     from the bytes of what it actually sent (every record goes through the buffer).
+// Writes bench/results/agent.json. Run: node dist/agent/agent.bench.js [seconds]
+// The bench (not agent/) imports bench/ for the simulator.
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_SITE, generateSite } from '../bench/index.js';
+import { formatSeries } from '../wire/index.js';
+
+const SERIES = 2000;
+const INTERVAL_S = 15;
+const BUFFER_MAX_BYTES = 512 * 1024 * 1024;
+const seconds = Math.max(60, Number(process.argv[2] ?? 90));
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CLK_TCK = 100;
+
+async function procStat(pid: number): Promise<{ cpuS: number; rssMb: number; hwmMb: number }> {
+  const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  const cpuS = (Number(stat[11]) + Number(stat[12])) / CLK_TCK;
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
+  return { cpuS, rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+}
+
+async function main(): Promise<void> {
+  const site = generateSite({ ...DEFAULT_SITE, series: SERIES });
+  const series = site.series.slice(0, SERIES);
+  let scrapes = 0;
+  const exposition = createServer((_req, res) => {
+    scrapes++;
+    const lines: string[] = [];
+    for (const s of series) {
+      if (s.type === 'counter' || s.labels.includes('__name__') && /_(total|count|sum|bucket)$/.test(s.family)) s.value += Math.floor(Math.random() * 10);
+      else s.value = Math.round(Math.random() * 1000);
+      lines.push(formatSeries(s.labels, s.value));
+    }
+    res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end(`${lines.join('\n')}\n`);
+  });
+  let received = 0;
+  let receivedBytes = 0;
+  const sink = createServer((req, res) => {
+    let n = 0;
+    req.on('data', (c: Buffer) => (n += c.length));
+    req.on('end', () => {
+      received++;
+      receivedBytes += n;
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => exposition.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+  const ePort = (exposition.address() as { port: number }).port;
+  const sPort = (sink.address() as { port: number }).port;
+  const dir = await mkdtemp(join(tmpdir(), 'fleetscope-agent-bench-'));
+  const config = join(dir, 'agent.yml');
+  await writeFile(config, [
+    `state_dir: ${join(dir, 'state')}`,
+    'listen: 127.0.0.1:0',
+    `scrape: {interval: ${INTERVAL_S}s, timeout: 10s}`,
+    `targets: [{job: edge, url: "http://127.0.0.1:${ePort}/metrics"}]`,
+    `remote_write: {url: "http://127.0.0.1:${sPort}/api/v1/write", bearer_token: bench-token}`,
+    `buffer: {max_bytes: ${BUFFER_MAX_BYTES}}`,
+    '',
+  ].join('\n'));
+  // BENCH_AGENT_ENTRY: another entry script taking the same arguments (e.g. one that loads only cli/agent.js).
+  const entry = process.env.BENCH_AGENT_ENTRY ?? join(root, 'bin', 'fleetscope.js');
+  const child = spawn(process.execPath, [entry, 'agent', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? '' } });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const pid = child.pid as number;
+  const started = Date.now();
+  // Steady state: from the second scrape on (start-up, module loading and the first scrape's cache filling excluded,
+  // and reported separately).
+  await new Promise((r) => setTimeout(r, 5000));
+  const s0 = await procStat(pid);
+  const t0 = Date.now();
+  let peakRss = s0.rssMb;
+  while (Date.now() - started < seconds * 1000) {
+    await new Promise((r) => setTimeout(r, 1000));
+    peakRss = Math.max(peakRss, (await procStat(pid)).rssMb);
+  }
+  const s1 = await procStat(pid);
+  const t1 = Date.now();
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  exposition.close();
+  sink.close();
+  await rm(dir, { recursive: true, force: true });
+  if (scrapes < 2 || received < 2) throw new Error(`agent did not run: ${scrapes} scrapes, ${received} writes\n${stderr}`);
+  const cpuPercent = ((s1.cpuS - s0.cpuS) / ((t1 - t0) / 1000)) * 100;
+  const bytesPerRequest = receivedBytes / received;
+  // Requests per hour: one per target scrape plus one per self-metrics scrape, each 24 bytes of buffer framing more.
+  const requestsPerHour = (3600 / INTERVAL_S) * (received / Math.max(1, scrapes));
+  const bufferBytesPerHour = (bytesPerRequest + 16) * requestsPerHour;
+  const result = {
+    machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
+    date: new Date().toISOString(),
+    command: `node dist/agent/agent.bench.js ${seconds}`,
+    entry: `${process.env.BENCH_AGENT_ENTRY ?? 'bin/fleetscope.js'}${process.env.BENCH_NODE_OPTIONS ? ` with NODE_OPTIONS=${process.env.BENCH_NODE_OPTIONS}` : ''}`,
+    workload: `${SERIES} series (bench/sim edge mix) scraped every ${INTERVAL_S} s, remote-write to a 204 sink, ${Math.round((t1 - started) / 1000)} s`,
+    'fleetscope.cpu_percent_of_core': Number(cpuPercent.toFixed(3)),
+    'fleetscope.peak_rss_mb': Number(Math.max(peakRss, s1.hwmMb).toFixed(1)),
+    'fleetscope.buffer_hours_at_2000_series': Number((BUFFER_MAX_BYTES / bufferBytesPerHour).toFixed(1)),
+    detail: {
+      cpu_seconds_steady: Number((s1.cpuS - s0.cpuS).toFixed(2)),
+      steady_window_s: Number(((t1 - t0) / 1000).toFixed(1)),
+      cpu_seconds_total_with_startup: Number(s1.cpuS.toFixed(2)),
+      scrapes,
+      remote_write_requests: received,
+      bytes_per_request: Math.round(bytesPerRequest),
+      buffer_max_bytes: BUFFER_MAX_BYTES,
+      buffer_bytes_per_hour: Math.round(bufferBytesPerHour),
+    },
+  };
+  if (process.env.BENCH_NO_WRITE === undefined) await writeFile(join(root, 'bench', 'results', 'agent.json'), `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+}
+
+await main();

@@ -1,0 +1,221 @@
+// The agent's YAML config, validated once at the edge with zod: shape and
+// defaults first, cross-field rules second, then frozen. An invalid file is
+// rejected whole with the file, the path inside it and the reason.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import yaml from 'js-yaml';
+import { z } from 'zod';
+import { MetricFilter, Relabeler, RelabelError } from '../relabel/index.js';
+import { AgentError } from './errors.js';
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const MIB = 1024 * 1024;
+
+/** "500ms", "30s", "5m", "1h", or a number of milliseconds. */
+const duration = z.union([
+  z.number().int().nonnegative(),
+  z.string().regex(/^\d+(ms|s|m|h)$/, 'a duration like 500ms, 30s, 5m or 1h').transform((s) => {
+    const m = /^(\d+)(ms|s|m|h)$/.exec(s) as RegExpExecArray;
+    return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  }),
+], { error: 'expected a duration like 500ms, 30s, 5m or 1h, or a number of milliseconds' });
+
+const labelsSchema = z.record(z.string(), z.string());
+
+const targetSchema = z
+  .object({
+    /** The `job` label of every series of this target. */
+    job: z.string().min(1),
+    /** http(s) URL of the exposition, e.g. http://127.0.0.1:9100/metrics. */
+    url: z.string().url(),
+    /** Overrides scrape.interval / scrape.timeout for this target. */
+    interval: duration.optional(),
+    timeout: duration.optional(),
+    /** Extra labels on every series of this target. */
+    labels: labelsSchema.default({}),
+    /** As Prometheus's honor_labels: when false (default), a scraped job/instance/... becomes exported_job. */
+    honor_labels: z.boolean().default(false),
+    /** As Prometheus's honor_timestamps (default true). */
+    honor_timestamps: z.boolean().default(true),
+  })
+  .strict();
+
+export const agentConfigSchema = z
+  .object({
+    /** Where identity, certificates, the buffer and upgrade state live (0700). */
+    state_dir: z.string().min(1).default('/var/lib/fleetscope-agent'),
+    /** host:port of the agent's own /metrics, /-/healthy; "" turns it off. */
+    listen: z.string().regex(/^([^:]*:\d+)?$/, 'host:port or ""').default('127.0.0.1:9310'),
+    /** Labels added to every series after relabeling (the collector sets tenant/site from the token). */
+    external_labels: labelsSchema.default({}),
+    scrape: z
+      .object({
+        interval: duration.default(15_000),
+        timeout: duration.default(10_000),
+        /** A body longer than this fails the scrape (up = 0). */
+        body_limit_bytes: z.number().int().positive().default(16 * MIB),
+        /** Series one scrape may yield after relabeling; over it the scrape fails (as Prometheus's sample_limit); 0 = none. */
+        sample_limit: z.number().int().nonnegative().default(0),
+      })
+      .strict()
+      .prefault({}),
+    targets: z.array(targetSchema).default([]),
+    /** Edge-side metric allowlist/denylist and label denylist (relabel/ MetricFilter), before metric_relabel_configs. */
+    filter: z.unknown().optional(),
+    /** Prometheus metric_relabel_configs, after the filter. */
+    metric_relabel_configs: z.array(z.unknown()).default([]),
+    remote_write: z
+      .object({
+        /** The collector's remote-write URL; from registration's endpoints when unset. */
+        url: z.string().url().optional(),
+        /** Bearer token (a site token); from the registered identity when unset. */
+        bearer_token: z.string().min(1).optional(),
+        bearer_token_file: z.string().min(1).optional(),
+        timeout: duration.default(30_000),
+        min_backoff: duration.default(250),
+        max_backoff: duration.default(30_000),
+      })
+      .strict()
+      .prefault({}),
+    buffer: z
+      .object({
+        /** Default <state_dir>/buffer. */
+        dir: z.string().min(1).optional(),
+        /** Disk bound; past it the oldest records are dropped and counted. */
+        max_bytes: z.number().int().positive().default(512 * MIB),
+        segment_bytes: z.number().int().positive().default(8 * MIB),
+        fsync: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
+    /** The agent's own fleetscope_agent_* metrics, shipped like a target. */
+    self_metrics: z
+      .object({ enabled: z.boolean().default(true), job: z.string().min(1).default('fleetscope-agent') })
+      .strict()
+      .prefault({}),
+    registration: z
+      .object({
+        control_url: z.string().url(),
+        /** Where the registration token is looked for, in this order. */
+        token_file: z.string().min(1).optional(),
+        token_env: z.string().min(1).default('FLEETSCOPE_REGISTRATION_TOKEN'),
+        cloud_init_user_data: z.string().min(1).default('/var/lib/cloud/instance/user-data.txt'),
+        /** Extra facts sent with the CSR (hostname and machine_id are always sent). */
+        facts: z.record(z.string(), z.string()).default({}),
+        /** Where machine_id is read from. */
+        machine_id_file: z.string().min(1).default('/etc/machine-id'),
+        /** Poll interval while pending when the server gives no poll_after_s. */
+        poll_interval: duration.default(10_000),
+      })
+      .strict()
+      .optional(),
+    upgrades: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** Path of a kubeconfig; in-cluster config when unset. */
+        kubeconfig: z.string().min(1).optional(),
+        /** Poll period when not notified (the design's 5 minutes), with ±jitter. */
+        poll_interval: duration.default(300_000),
+        jitter: z.number().min(0).max(1).default(0.2),
+        /** Seconds the control plane may hold a long-poll (?wait=); 0 = plain polling. */
+        long_poll_seconds: z.number().int().min(0).max(300).default(55),
+        /** How long a pessimistic apply waits for readiness before failing. */
+        ready_timeout: duration.default(300_000),
+        /** Attempts per API call for transient errors (5xx, 429, network). */
+        api_retries: z.number().int().min(0).max(20).default(4),
+        /** Largest manifests.yaml accepted. */
+        max_manifest_bytes: z.number().int().positive().default(8 * MIB),
+        /** Namespace of the pre-pull DaemonSet. */
+        prepull_namespace: z.string().min(1).default('fleetscope-system'),
+        prepull_timeout: duration.default(600_000),
+      })
+      .strict()
+      .prefault({}),
+    /** Handed as is to the log shipper (agent/logs/), when one is registered; see daemon.ts. */
+    logs: z.unknown().optional(),
+  })
+  .strict();
+
+export type AgentConfig = Readonly<z.output<typeof agentConfigSchema>>;
+export type TargetConfig = z.output<typeof targetSchema>;
+
+export interface LoadedAgentConfig {
+  readonly config: AgentConfig;
+  readonly file: string;
+  readonly filter: MetricFilter;
+  readonly relabeler: Relabeler;
+  readonly bufferDir: string;
+}
+
+function fail(file: string, path: readonly PropertyKey[], reason: string): never {
+  throw new AgentError('FS_AGENT_INVALID_CONFIG', [file, path.map(String).join('.') || '(root)', reason]);
+}
+
+/** Validates a parsed YAML document; `file` names it in errors. */
+export function validateAgentConfig(doc: unknown, file: string): LoadedAgentConfig {
+  const parsed = agentConfigSchema.safeParse(doc ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    fail(file, issue?.path ?? [], issue?.message ?? 'invalid');
+  }
+  const config = parsed.data;
+  const checkLabels = (labels: Record<string, string>, path: PropertyKey[]): void => {
+    for (const name of Object.keys(labels)) {
+      if (!LABEL_NAME.test(name) || name.startsWith('__')) fail(file, [...path, name], 'not a valid label name');
+    }
+  };
+  checkLabels(config.external_labels, ['external_labels']);
+  const seen = new Set<string>();
+  config.targets.forEach((t, i) => {
+    checkLabels(t.labels, ['targets', i, 'labels']);
+    const key = `${t.job}\u0000${t.url}`;
+    if (seen.has(key)) fail(file, ['targets', i], 'the same job and url twice');
+    seen.add(key);
+    const timeout = t.timeout ?? config.scrape.timeout;
+    const interval = t.interval ?? config.scrape.interval;
+    if (interval <= 0) fail(file, ['targets', i, 'interval'], 'must be positive');
+    if (timeout > interval) fail(file, ['targets', i, 'timeout'], 'must not exceed the scrape interval');
+  });
+  if (config.scrape.timeout > config.scrape.interval) fail(file, ['scrape', 'timeout'], 'must not exceed the scrape interval');
+  if (config.remote_write.bearer_token !== undefined && config.remote_write.bearer_token_file !== undefined) {
+    fail(file, ['remote_write', 'bearer_token_file'], 'give bearer_token or bearer_token_file, not both');
+  }
+  if (config.remote_write.url === undefined && config.registration === undefined) {
+    fail(file, ['remote_write', 'url'], 'required when there is no registration section');
+  }
+  if (config.remote_write.min_backoff > config.remote_write.max_backoff) fail(file, ['remote_write', 'min_backoff'], 'must not exceed max_backoff');
+  if (config.buffer.segment_bytes > config.buffer.max_bytes) fail(file, ['buffer', 'segment_bytes'], 'must not exceed max_bytes');
+  if (config.upgrades.enabled && config.registration === undefined) fail(file, ['upgrades', 'enabled'], 'upgrades need a registration section (the control plane)');
+  let filter: MetricFilter;
+  let relabeler: Relabeler;
+  try {
+    filter = MetricFilter.compile(config.filter ?? {});
+  } catch (err) {
+    if (err instanceof RelabelError) fail(file, ['filter'], err.message);
+    throw err;
+  }
+  try {
+    relabeler = Relabeler.compile(config.metric_relabel_configs);
+  } catch (err) {
+    if (err instanceof RelabelError) fail(file, ['metric_relabel_configs'], err.message);
+    throw err;
+  }
+  return { config: Object.freeze(config), file, filter, relabeler, bufferDir: config.buffer.dir ?? join(config.state_dir, 'buffer') };
+}
+
+/** Reads, parses and validates a config file. */
+export async function loadAgentConfig(file: string): Promise<LoadedAgentConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    fail(file, [], `cannot read: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = yaml.load(text, { filename: file });
+  } catch (err) {
+    fail(file, [], (err as Error).message);
+  }
+  return validateAgentConfig(doc, file);
+}

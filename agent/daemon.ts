@@ -1,0 +1,330 @@
+// The agent daemon: one process per site. Scrapes its targets on their
+// intervals into the disk buffer, drains the buffer to the collector,
+// registers with the control plane when it has no identity yet, follows
+// upgrades, serves its own /metrics, and starts the log shipper (agent/logs/)
+// through the hook in log-hook.ts when the config has a `logs:` section.
+//
+// Scraping never waits for the network: a scrape is durable in the buffer
+// before anything is sent, so samples taken before registration completes,
+// or while the collector is down, are sent once it is possible.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { type Server, createServer } from 'node:http';
+import { hostname } from 'node:os';
+import { MetricFilter, Relabeler } from '../relabel/index.js';
+import { SegmentBuffer } from './buffer.js';
+import type { LoadedAgentConfig, TargetConfig } from './config.js';
+import { AgentError } from './errors.js';
+import { type SiteIdentity, ensureStateDir, loadIdentity, wipeIdentity } from './identity.js';
+import type { LogShipper, LogShipperFactory } from './log-hook.js';
+import { AgentMetrics } from './metrics.js';
+import { type BodySource, type ScrapeResult, TargetScraper, httpSource, instanceOf } from './scrape.js';
+import { Sender } from './sender.js';
+import { Upgrader } from './upgrade.js';
+
+export type AgentLog = (level: 'info' | 'warn' | 'error', msg: string) => void;
+
+export interface AgentOptions {
+  /** Starts the log shipper when the config has `logs:` (see log-hook.ts). */
+  readonly logShipper?: LogShipperFactory;
+  readonly log?: AgentLog;
+  /** Called after each scrape's result is durable in the buffer (tests, the bench). */
+  readonly onScrape?: (job: string, atMs: number, result: ScrapeResult) => void;
+  /** Environment for the registration token lookup (default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+interface ScrapeLoop {
+  readonly job: string;
+  readonly scraper: TargetScraper;
+  readonly intervalMs: number;
+  timer: NodeJS.Timeout | null;
+  running: Promise<void> | null;
+  /** Series the last scrape shipped after the edge rules. */
+  series: number;
+}
+
+const SELF_FILTER = MetricFilter.compile({ deny: { prefixes: ['fleetscope_agent_nodejs_'] } });
+const NO_RULES = Relabeler.compile([]);
+
+/** A stable offset within the interval per target, as Prometheus spreads its scrapes. */
+function offsetMs(key: string, intervalMs: number): number {
+  return createHash('sha256').update(key).digest().readUInt32BE(0) % intervalMs;
+}
+
+export class AgentDaemon {
+  readonly metrics: AgentMetrics;
+  private buffer!: SegmentBuffer;
+  private sender!: Sender;
+  private loops: ScrapeLoop[] = [];
+  private server: Server | null = null;
+  private identity: SiteIdentity | null = null;
+  private staticToken: string | undefined;
+  private identityListeners = new Set<(id: SiteIdentity | null) => void>();
+  private registering: Promise<void> | null = null;
+  private readonly abort = new AbortController();
+  private logShipper: LogShipper | null = null;
+  private upgrader: Upgrader | null = null;
+  private stopped = false;
+  private readonly log: AgentLog;
+  /** The address /metrics is served on, e.g. http://127.0.0.1:9310. */
+  url = '';
+
+  private constructor(readonly loaded: LoadedAgentConfig, private readonly opts: AgentOptions) {
+    this.log = opts.log ?? ((level, msg) => process.stderr.write(`${new Date().toISOString()} ${level} ${msg}\n`));
+    this.metrics = new AgentMetrics(() => this.buffer);
+  }
+
+  static async start(loaded: LoadedAgentConfig, opts: AgentOptions = {}): Promise<AgentDaemon> {
+    const d = new AgentDaemon(loaded, opts);
+    await d.init();
+    return d;
+  }
+
+  /** The current site identity, or null (static-token agents have none). */
+  currentIdentity(): SiteIdentity | null {
+    return this.identity;
+  }
+
+  /** Scrape results land here; exposed for tests and the bench. */
+  get bufferStats(): SegmentBuffer['stats'] {
+    return this.buffer.stats;
+  }
+
+  private async init(): Promise<void> {
+    const { config } = this.loaded;
+    await ensureStateDir(config.state_dir);
+    const b = config.buffer;
+    this.buffer = await SegmentBuffer.open({ dir: this.loaded.bufferDir, maxBytes: b.max_bytes, segmentBytes: b.segment_bytes, fsync: b.fsync });
+    if (config.remote_write.bearer_token !== undefined) this.staticToken = config.remote_write.bearer_token;
+    if (config.remote_write.bearer_token_file !== undefined) {
+      try {
+        this.staticToken = (await readFile(config.remote_write.bearer_token_file, 'utf8')).trim();
+      } catch (err) {
+        throw new AgentError('FS_AGENT_INVALID_CONFIG', [this.loaded.file, 'remote_write.bearer_token_file', (err as Error).message], { cause: err });
+      }
+    }
+    if (config.registration !== undefined) this.identity = await loadIdentity(config.state_dir);
+    this.metrics.registered.set(this.identity !== null || this.staticToken !== undefined ? 1 : 0);
+
+    let lastError = '';
+    let lastErrorAt = 0;
+    this.sender = new Sender({
+      buffer: this.buffer,
+      destination: () => this.destination(),
+      timeoutMs: config.remote_write.timeout,
+      backoff: { minMs: config.remote_write.min_backoff, maxMs: config.remote_write.max_backoff },
+      metrics: this.metrics,
+      onError: (reason, detail) => {
+        // At most one line per reason a minute: an outage of hours must not flood the log.
+        const now = Date.now();
+        if (reason !== lastError || now - lastErrorAt > 60_000) {
+          this.log('warn', `remote write: ${reason} ${detail}`.trim());
+          lastError = reason;
+          lastErrorAt = now;
+        }
+      },
+    });
+    this.sender.start();
+
+    for (const t of config.targets) this.addLoop(t.job, this.targetScraper(t), t.interval ?? config.scrape.interval, `${t.job}|${t.url}`);
+    if (config.self_metrics.enabled) {
+      const registry = this.metrics.registry;
+      const source: BodySource = async () => ({ body: await registry.metrics(), contentType: registry.contentType });
+      const instance = config.listen !== '' ? config.listen : hostname();
+      // The edge filter and rules are for the site's targets; the agent's own health always ships, less Node's runtime detail.
+      const scraper = new TargetScraper({ job: config.self_metrics.job, instance, source, timeoutMs: config.scrape.timeout, targetLabels: {}, externalLabels: config.external_labels, honorLabels: false, honorTimestamps: true, sampleLimit: 0, filter: SELF_FILTER, relabeler: NO_RULES });
+      this.addLoop(config.self_metrics.job, scraper, config.scrape.interval, 'self');
+    }
+    if (config.listen !== '') await this.listen(config.listen);
+    if (config.registration !== undefined && this.identity === null) this.startRegistration();
+    if (this.identity !== null) this.onRegistered();
+    if (config.logs !== undefined) await this.startLogs();
+  }
+
+  private destination(): { url: string; token: string | undefined } | null {
+    const rw = this.loaded.config.remote_write;
+    const url = rw.url ?? this.identity?.endpoints.remote_write_url;
+    const token = this.staticToken ?? this.identity?.site_token;
+    if (url === undefined || (token === undefined && this.loaded.config.registration !== undefined)) return null;
+    return { url, token };
+  }
+
+  private targetScraper(t: TargetConfig): TargetScraper {
+    const timeout = t.timeout ?? this.loaded.config.scrape.timeout;
+    return this.makeScraper(t.job, instanceOf(t.url), httpSource(t.url, timeout, this.loaded.config.scrape.body_limit_bytes), timeout, t.labels, t.honor_labels, t.honor_timestamps);
+  }
+
+  private makeScraper(job: string, instance: string, source: BodySource, timeoutMs: number, labels: Record<string, string>, honorLabels: boolean, honorTimestamps: boolean): TargetScraper {
+    const { config, filter, relabeler } = this.loaded;
+    return new TargetScraper({ job, instance, source, timeoutMs, targetLabels: labels, externalLabels: config.external_labels, honorLabels, honorTimestamps, sampleLimit: config.scrape.sample_limit, filter, relabeler });
+  }
+
+  private addLoop(job: string, scraper: TargetScraper, intervalMs: number, key: string): void {
+    const loop: ScrapeLoop = { job, scraper, intervalMs, timer: null, running: null, series: 0 };
+    this.loops.push(loop);
+    // Scrape times on a fixed grid (interval, offset per target): no drift, and evenly spread targets.
+    const offset = offsetMs(key, intervalMs);
+    const schedule = (): void => {
+      if (this.stopped) return;
+      const now = Date.now();
+      const next = now - ((now - offset) % intervalMs) + intervalMs;
+      loop.timer = setTimeout(() => {
+        // A scrape still running (a slow target) makes this tick skip, as Prometheus does: scrapes never overlap.
+        if (loop.running === null) loop.running = this.scrapeOnce(loop, next).finally(() => (loop.running = null));
+        schedule();
+      }, next - now);
+    };
+    // The first scrape at once, then on the grid.
+    loop.running = this.scrapeOnce(loop, Date.now()).finally(() => (loop.running = null));
+    schedule();
+  }
+
+  private async scrapeOnce(loop: ScrapeLoop, atMs: number): Promise<void> {
+    const r = await loop.scraper.scrape(atMs);
+    loop.series = r.postRelabel;
+    this.metrics.scrapes.inc({ job: loop.job, result: r.up ? 'ok' : 'failed' });
+    for (const [reason, n] of Object.entries(r.dropped)) this.metrics.seriesDropped.inc({ job: loop.job, reason }, n);
+    if (!r.up) this.log('warn', `scrape ${loop.job}: ${r.error ?? 'failed'}`);
+    try {
+      await this.buffer.append(r.body, atMs);
+      this.metrics.samplesScraped.inc({ job: loop.job }, r.samples);
+      this.opts.onScrape?.(loop.job, atMs, r);
+    } catch (err) {
+      this.metrics.bufferAppendErrors.inc();
+      this.log('error', `buffer: ${(err as Error).message}`);
+    }
+  }
+
+  private async listen(address: string): Promise<void> {
+    const i = address.lastIndexOf(':');
+    const host = address.slice(0, i) || '0.0.0.0';
+    const port = Number(address.slice(i + 1));
+    const registry = this.metrics.registry;
+    this.server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { Allow: 'GET, HEAD' }).end();
+        return;
+      }
+      if (path === '/metrics') {
+        registry.metrics().then(
+          (text) => res.writeHead(200, { 'Content-Type': registry.contentType }).end(text),
+          (err: Error) => res.writeHead(500).end(err.message),
+        );
+      } else if (path === '/-/healthy' || path === '/-/ready') {
+        res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok\n');
+      } else {
+        res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
+      }
+    });
+    this.server.requestTimeout = 10_000;
+    this.server.headersTimeout = 5_000;
+    this.server.maxHeadersCount = 50;
+    await new Promise<void>((resolve, reject) => {
+      this.server?.once('error', reject);
+      this.server?.listen(port, host, () => resolve());
+    });
+    const addr = this.server.address();
+    if (addr !== null && typeof addr === 'object') this.url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  }
+
+  private startRegistration(): void {
+    const reg = this.loaded.config.registration;
+    if (reg === undefined || this.registering !== null || this.stopped) return;
+    const run = async (): Promise<void> => {
+      while (!this.stopped) {
+        try {
+          // Loaded only when needed: @peculiar/x509 and its dependencies cost ~25 MB of RSS.
+          const { register } = await import('./registration.js');
+          this.identity = await register({
+            controlUrl: reg.control_url,
+            stateDir: this.loaded.config.state_dir,
+            tokenFile: reg.token_file,
+            tokenEnv: reg.token_env,
+            cloudInitUserData: reg.cloud_init_user_data,
+            env: this.opts.env ?? process.env,
+            facts: reg.facts,
+            machineIdFile: reg.machine_id_file,
+            pollIntervalMs: reg.poll_interval,
+            signal: this.abort.signal,
+            log: this.log,
+          });
+          this.onRegistered();
+          return;
+        } catch (err) {
+          if (this.stopped) return;
+          // No token yet, or rejected: keep looking; an operator may provide a new token.
+          this.log('error', (err as Error).message);
+          await new Promise((r) => setTimeout(r, Math.max(reg.poll_interval, 1000) * 6).unref());
+        }
+      }
+    };
+    this.registering = run().finally(() => (this.registering = null));
+  }
+
+  private onRegistered(): void {
+    this.metrics.registered.set(1);
+    for (const l of this.identityListeners) l(this.identity);
+    this.sender.poke();
+    const up = this.loaded.config.upgrades;
+    if (up.enabled && this.identity !== null && this.upgrader === null) {
+      this.upgrader = new Upgrader({
+        config: up,
+        stateDir: this.loaded.config.state_dir,
+        identity: () => this.identity,
+        metrics: this.metrics,
+        log: this.log,
+        onIdentityRevoked: () => void this.factoryReset(),
+        series: () => this.loops.reduce((n, l) => n + l.series, 0),
+      });
+      this.upgrader.start();
+    }
+  }
+
+  /** The control plane no longer knows this identity (factory reset, decommission): forget it and register again. */
+  async factoryReset(): Promise<void> {
+    this.log('warn', 'the control plane no longer accepts this site identity: factory reset, registering again');
+    await this.upgrader?.stop();
+    this.upgrader = null;
+    this.identity = null;
+    this.metrics.registered.set(this.staticToken !== undefined ? 1 : 0);
+    await wipeIdentity(this.loaded.config.state_dir);
+    for (const l of this.identityListeners) l(null);
+    this.startRegistration();
+  }
+
+  private async startLogs(): Promise<void> {
+    const factory = this.opts.logShipper;
+    if (factory === undefined) {
+      this.log('warn', 'the config has a logs: section but this build has no log shipper; logs are not shipped');
+      return;
+    }
+    this.logShipper = await factory({
+      config: this.loaded.config.logs,
+      configFile: this.loaded.file,
+      stateDir: this.loaded.config.state_dir,
+      identity: () => this.identity,
+      onIdentity: (listener) => {
+        this.identityListeners.add(listener);
+        return () => this.identityListeners.delete(listener);
+      },
+      registry: this.metrics.registry,
+      log: this.log,
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.abort.abort();
+    for (const l of this.loops) if (l.timer !== null) clearTimeout(l.timer);
+    await Promise.all(this.loops.map((l) => l.running?.catch(() => undefined)));
+    await this.upgrader?.stop();
+    await this.logShipper?.stop();
+    await this.registering?.catch(() => undefined);
+    await this.sender.stop();
+    await this.buffer.close();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}

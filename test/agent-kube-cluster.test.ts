@@ -1,0 +1,62 @@
+// The apply path against a real Kubernetes cluster: the one named by
+// KUBECONFIG. No cluster can be installed on the build machine, so:
+//   - KUBECONFIG unset: not applicable, and the test says so by name;
+//   - KUBECONFIG set but the API server unreachable: a failure under CI=true
+//     (a CI job that provides a cluster must not pass without it), otherwise
+//     a skip that names the reason;
+//   - reachable: server-side apply with the agent's field manager, readiness
+//     (a CRD Established, a ConfigMap), prune, and cleanup, in a namespace of
+//     its own.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { Applier, FIELD_MANAGER, MANAGED_LABEL, type KubeObject, kubeApi } from '../agent/index.js';
+
+const kubeconfig = process.env.KUBECONFIG?.split(':')[0];
+
+if (kubeconfig === undefined || kubeconfig === '') {
+  test('real cluster: not applicable (KUBECONFIG is unset; the in-test API server covers the apply path in agent-control.test.ts)', (t) => {
+    t.diagnostic('set KUBECONFIG to run the apply path against a real cluster');
+  });
+} else {
+  test(`real cluster (${kubeconfig}): server-side apply, readiness, prune`, async (t) => {
+    const api = await kubeApi(kubeconfig);
+    try {
+      await api.read({ apiVersion: 'v1', kind: 'Namespace', name: 'default' });
+    } catch (err) {
+      const why = `KUBECONFIG=${kubeconfig} is set but its API server is unreachable: ${(err as Error).message}`;
+      if (process.env.CI === 'true') assert.fail(why);
+      t.skip(why);
+      return;
+    }
+    const ns = `fleetscope-agent-test-${randomBytes(4).toString('hex')}`;
+    const group = `t${randomBytes(3).toString('hex')}.fleetscope.io`;
+    const objs = (version: string, withConfig: boolean): KubeObject[] => [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, annotations: { 'fleetscope.io/version': version } } },
+      {
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: { name: `widgets.${group}` },
+        spec: { group, scope: 'Namespaced', names: { plural: 'widgets', singular: 'widget', kind: 'Widget' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }] },
+      },
+      { apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: 'w', namespace: ns, annotations: { 'fleetscope.io/apply-mode': 'optimistic' } }, spec: { size: Number(version) } } as KubeObject,
+      ...(withConfig ? [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: ns }, data: { version } } as KubeObject] : []),
+    ];
+    const applier = new Applier(api, { readyTimeoutMs: 60_000, retries: 4 });
+    try {
+      const v1 = await applier.apply(objs('1', true), []);
+      assert.equal(v1.ok, true, JSON.stringify(v1));
+      const cm = await api.read({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'c' });
+      assert.equal(cm?.metadata.labels?.[MANAGED_LABEL], 'fleetscope-agent');
+      const managers = ((cm?.metadata.managedFields ?? []) as { manager: string; operation: string }[]).map((m) => `${m.manager}/${m.operation}`);
+      assert.ok(managers.includes(`${FIELD_MANAGER}/Apply`), managers.join(','));
+      const v2 = await applier.apply(objs('2', false), v1.inventory);
+      assert.equal(v2.ok, true, JSON.stringify(v2));
+      assert.equal(v2.ok && v2.pruned, 1);
+      assert.equal(await api.read({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'c' }), null);
+    } finally {
+      await api.delete({ apiVersion: 'v1', kind: 'Namespace', name: ns }).catch(() => undefined);
+      await api.delete({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: `widgets.${group}` }).catch(() => undefined);
+    }
+  });
+}
