@@ -1,0 +1,239 @@
+// The log pipeline, per record: enrichment with the sender's identity
+// (`tenant`, `site`, never trusted from the payload) and the region (`re`),
+// the tenant's drop filters, redaction, then the Elasticsearch `_source` as
+// JSON with a deterministic document id and its target index. Rules are
+// compiled once per config; nothing is built per record that is not kept.
+import { createHash } from 'node:crypto';
+import type { ElasticsearchConfig, LogsConfig, LogsTenantConfig } from './config.js';
+import { indexDay, rfc3339FromMs } from './timestamp.js';
+
+/** Who sent a record: fixed by authentication, never by the payload. */
+export interface LogIdentity {
+  readonly tenant: string;
+  readonly site: string;
+  readonly group?: string | undefined;
+}
+
+/** CONTRACTS.md §4: what the pipeline emits, `doc` being exactly the `_source` indexed. */
+export interface LogRecordOut {
+  readonly timestampMs: number;
+  readonly tenant: string;
+  readonly site: string;
+  readonly doc: Record<string, unknown>;
+}
+
+/** Drop reasons (metric label `reason`). */
+export const LOG_DROP_FILTER = 'filter';
+export const LOG_DROP_NOT_OBJECT = 'not_an_object';
+export const LOG_DROP_NON_LOG_SIGNAL = 'non_log_signal';
+export const LOG_DROP_NO_ELASTICSEARCH = 'no_elasticsearch';
+export const LOG_DROP_BUFFER_FULL = 'buffer_full';
+
+interface DropRule {
+  readonly path: readonly string[];
+  readonly equals: string | undefined;
+  readonly matches: RegExp | undefined;
+}
+
+interface CompiledTenant {
+  readonly drop: readonly DropRule[];
+  readonly maskPaths: readonly (readonly string[])[];
+  readonly mask: string;
+  readonly patterns: readonly { readonly re: RegExp; readonly replacement: string }[];
+}
+
+const NO_RULES: CompiledTenant = { drop: [], maskPaths: [], mask: '[REDACTED]', patterns: [] };
+/** Fields the pipeline sets itself; redaction patterns do not touch them. */
+const OWN_FIELDS = new Set(['@timestamp', 'tenant', 're', 'site']);
+
+function compileTenant(t: LogsTenantConfig): CompiledTenant {
+  return {
+    drop: t.drop.map((r) => ({ path: r.field.split('.'), equals: r.equals, matches: r.matches === undefined ? undefined : new RegExp(r.matches) })),
+    maskPaths: t.redact.fields.map((f) => f.split('.')),
+    mask: t.redact.mask,
+    patterns: t.redact.patterns.map((p) => ({ re: new RegExp(p.regex, 'g'), replacement: p.replacement })),
+  };
+}
+
+function getPath(doc: Record<string, unknown>, path: readonly string[]): unknown {
+  // A dotted name may also be one flat key, as Elasticsearch reads `a.b`.
+  if (path.length > 1 && path.join('.') in doc) return doc[path.join('.')];
+  let v: unknown = doc;
+  for (const k of path) {
+    if (typeof v !== 'object' || v === null) return undefined;
+    v = (v as Record<string, unknown>)[k];
+  }
+  return v;
+}
+
+function maskPath(doc: Record<string, unknown>, path: readonly string[], mask: string): void {
+  const flat = path.join('.');
+  if (path.length > 1 && flat in doc) {
+    doc[flat] = mask;
+    return;
+  }
+  let v: Record<string, unknown> = doc;
+  for (let i = 0; i < path.length - 1; i++) {
+    const next = v[path[i] as string];
+    if (typeof next !== 'object' || next === null) return;
+    v = next as Record<string, unknown>;
+  }
+  const last = path[path.length - 1] as string;
+  if (last in v) v[last] = mask;
+}
+
+function redactStrings(v: unknown, patterns: CompiledTenant['patterns'], depth: number): unknown {
+  if (typeof v === 'string') {
+    let s = v;
+    for (const p of patterns) s = s.replace(p.re, p.replacement);
+    return s;
+  }
+  if (depth > 16 || typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = redactStrings(v[i], patterns, depth + 1);
+    return v;
+  }
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (depth > 0 || !OWN_FIELDS.has(k)) o[k] = redactStrings(o[k], patterns, depth + 1);
+  return o;
+}
+
+function asText(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return undefined;
+}
+
+/** What one request (a forward frame, a bulk body) becomes. */
+export class LogBatch {
+  /** Buffer lines: `op \t index \t id \t source-JSON`. */
+  readonly lines: string[] = [];
+  /** Per line: the id (bulk answers name it). */
+  readonly ids: string[] = [];
+  /** The records for onLogRecords listeners; null when nobody listens. */
+  readonly out: LogRecordOut[] | null;
+  received = 0;
+  readonly dropped = new Map<string, number>();
+  private readonly seen = new Set<string>();
+
+  constructor(
+    readonly identity: LogIdentity,
+    keepRecords: boolean,
+  ) {
+    this.out = keepRecords ? [] : null;
+  }
+
+  drop(reason: string, n = 1): void {
+    this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + n);
+  }
+
+  /** A unique id within this batch: identical records sent together stay distinct, and stay so on a resend. */
+  uniqueId(base: string): string {
+    let id = base;
+    for (let k = 1; this.seen.has(id); k++) id = `${base}.${k}`;
+    this.seen.add(id);
+    return id;
+  }
+
+  /** The buffer record: lines joined by newlines (JSON never holds a raw newline). */
+  encode(): Buffer {
+    return Buffer.from(this.lines.join('\n'), 'utf8');
+  }
+}
+
+export class LogPipeline {
+  private readonly tenants = new Map<string, CompiledTenant>();
+  private readonly op: 'index' | 'create';
+  private readonly opCode: string;
+  private readonly elasticsearch: ElasticsearchConfig | undefined;
+
+  constructor(
+    config: LogsConfig,
+    /** The region, `external_labels.re` of the collector. */
+    private readonly re: string | undefined,
+  ) {
+    for (const [name, t] of Object.entries(config.tenants)) this.tenants.set(name, compileTenant(t));
+    this.elasticsearch = config.elasticsearch;
+    this.op = config.elasticsearch?.data_stream !== undefined ? 'create' : 'index';
+    this.opCode = this.op === 'create' ? 'c' : 'i';
+  }
+
+  /** Whether records are stored at all (an Elasticsearch target is configured). */
+  get stores(): boolean {
+    return this.elasticsearch !== undefined;
+  }
+
+  indexFor(tenant: string, ms: number): string {
+    const es = this.elasticsearch;
+    if (!es) return '';
+    if (es.data_stream !== undefined) return es.per_tenant ? `${es.data_stream}-${tenant.toLowerCase()}` : es.data_stream;
+    return es.per_tenant ? `${es.index_prefix}-${tenant.toLowerCase()}-${indexDay(ms)}` : `${es.index_prefix}-${indexDay(ms)}`;
+  }
+
+  /**
+   * Runs one record through the pipeline into `batch`. `record` is taken
+   * over (mutated into the document). `iso` is the RFC 3339 form of
+   * `timestampMs` when the caller has a more precise one (EventTime's
+   * nanoseconds). `clientId` is an id the sender gave (bulk `_id`); without
+   * one the id is a hash of the site and the document.
+   */
+  add(batch: LogBatch, record: Record<string, unknown>, timestampMs: number, iso: string | undefined, clientId: string | undefined): boolean {
+    batch.received++;
+    const id = batch.identity;
+    const rules = this.tenants.get(id.tenant) ?? NO_RULES;
+    record['@timestamp'] = iso ?? rfc3339FromMs(timestampMs);
+    record.tenant = id.tenant;
+    if (this.re !== undefined) record.re = this.re;
+    else delete record.re;
+    record.site = id.site;
+    for (const r of rules.drop) {
+      const v = asText(getPath(record, r.path));
+      if (v !== undefined && (r.equals !== undefined ? v === r.equals : (r.matches as RegExp).test(v))) {
+        batch.drop(LOG_DROP_FILTER);
+        return false;
+      }
+    }
+    for (const p of rules.maskPaths) maskPath(record, p, rules.mask);
+    if (rules.patterns.length > 0) redactStrings(record, rules.patterns, 0);
+    batch.out?.push({ timestampMs, tenant: id.tenant, site: id.site, doc: record });
+    if (!this.elasticsearch) {
+      batch.drop(LOG_DROP_NO_ELASTICSEARCH);
+      return true;
+    }
+    const json = JSON.stringify(record);
+    const h = createHash('sha1').update(id.tenant).update('\0').update(id.site).update('\0');
+    const docId = batch.uniqueId((clientId === undefined ? h.update(json) : h.update('id\0').update(clientId)).digest('base64url'));
+    batch.ids.push(docId);
+    batch.lines.push(`${this.opCode}\t${this.indexFor(id.tenant, timestampMs)}\t${docId}\t${json}`);
+    return true;
+  }
+}
+
+/** One buffered document, as the egress reads it back. */
+export interface BufferedDoc {
+  readonly op: 'index' | 'create';
+  readonly index: string;
+  readonly id: string;
+  readonly source: string;
+}
+
+/** Parses a buffer record back into its documents. */
+export function decodeBufferRecord(rec: Buffer): BufferedDoc[] {
+  const text = rec.toString('utf8');
+  const out: BufferedDoc[] = [];
+  let at = 0;
+  while (at < text.length) {
+    let end = text.indexOf('\n', at);
+    if (end < 0) end = text.length;
+    const t1 = text.indexOf('\t', at);
+    const t2 = text.indexOf('\t', t1 + 1);
+    const t3 = text.indexOf('\t', t2 + 1);
+    if (t1 < 0 || t3 < 0 || t3 > end) throw new Error(`malformed buffer line at ${at}`);
+    out.push({ op: text[at] === 'c' ? 'create' : 'index', index: text.slice(t1 + 1, t2), id: text.slice(t2 + 1, t3), source: text.slice(t3 + 1, end) });
+    at = end + 1;
+  }
+  return out;
+}
+
+/** Resolves a site token (static list or signed) to the site's identity; undefined when unknown. */
+export type Authenticate = (token: string) => LogIdentity | undefined;
