@@ -55,7 +55,7 @@ export interface EntryTime {
   metadata: Record<string, unknown> | undefined;
 }
 
-export type EntrySink = (time: EntryTime, record: Record<string, unknown>) => void;
+export type EntrySink = (time: EntryTime, record: Record<string, unknown>, tag: string) => void;
 
 const toBytes = (v: unknown): Uint8Array => (typeof v === 'string' ? Buffer.from(v, 'utf8') : (v as Uint8Array));
 
@@ -127,11 +127,11 @@ export class ForwardDecoder {
     return false;
   }
 
-  private entry(e: unknown, n: number, sink: EntrySink): void {
+  private entry(e: unknown, n: number, sink: EntrySink, tag: string): void {
     if (!Array.isArray(e) || e.length !== 2) throw new FrameMalformed(`entry ${n} is not a [time, record] array`);
     if (!this.setTime(e[0])) throw new FrameMalformed(`entry ${n} has no valid time (EventTime, integer, or [time, metadata])`);
     if (!isRecord(e[1])) throw new FrameMalformed(`entry ${n}'s record is not a map`);
-    sink(this.time, normalize(e[1], 0) as Record<string, unknown>);
+    sink(this.time, normalize(e[1], 0) as Record<string, unknown>, tag);
   }
 
   /**
@@ -196,13 +196,13 @@ export class ForwardDecoder {
         throw new FrameMalformed(`entries stream: ${(err as Error).message}`);
       }
       this.checkEntries(entries);
-      for (let i = 0; i < entries.length; i++) this.entry(entries[i], i, sink);
+      for (let i = 0; i < entries.length; i++) this.entry(entries[i], i, sink, tag);
       return { kind: 'events', mode, tag, chunk, signal, entries: entries.length };
     }
     if (isArray) {
       const entries = this.decode(el(1)) as unknown[];
       this.checkEntries(entries);
-      for (let i = 0; i < entries.length; i++) this.entry(entries[i], i, sink);
+      for (let i = 0; i < entries.length; i++) this.entry(entries[i], i, sink, tag);
       return { kind: 'events', mode: 'forward', tag, chunk, signal, entries: entries.length };
     }
     // Message mode: [tag, time, record, option?]
@@ -211,7 +211,7 @@ export class ForwardDecoder {
     const record = this.decode(el(2));
     if (!this.setTime(time)) throw new FrameMalformed('message mode: the time is not EventTime, an integer or [time, metadata]');
     if (!isRecord(record)) throw new FrameMalformed('message mode: the record is not a map');
-    sink(this.time, normalize(record, 0) as Record<string, unknown>);
+    sink(this.time, normalize(record, 0) as Record<string, unknown>, tag);
     return { kind: 'events', mode: 'message', tag, chunk, signal, entries: 1 };
   }
 

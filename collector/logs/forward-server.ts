@@ -102,8 +102,10 @@ export class ForwardServer {
 
     const handle = (frame: Buffer): void => {
       const batch = identity ? this.ingest.begin(identity) : null;
-      const f = decoder.frame(frame, (t, record) => {
+      const f = decoder.frame(frame, (t, record, tag) => {
         if (!batch) return;
+        // The tag under `tag`, as Fluentd's include_tag_key names it, unless the record has its own.
+        if (!('tag' in record)) record.tag = tag;
         if (t.metadata !== undefined) record.fluent_metadata = t.metadata;
         this.ingest.pipeline.add(batch, record, t.ms, t.iso, undefined);
       });

@@ -132,8 +132,8 @@ export function registerLogRoutes(app: FastifyInstance, ingest: LogIngest, authe
       }
     };
 
+    // GET / (and the HEAD fastify derives from it) answers like a cluster: clients' version and product checks.
     scope.get('/', async () => CLUSTER_INFO);
-    scope.head('/', async (_req, reply) => reply.code(200).send());
 
     const bulk = async (req: FastifyRequest<{ Params: { index?: string } }>, reply: FastifyReply): Promise<unknown> => {
       const t0 = Date.now();
