@@ -21,7 +21,7 @@ export interface LogsHarness {
   stop(): Promise<void>;
 }
 
-export function logsConfigDoc(dir: string, esUrl: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function logsConfigDoc(dir: string, esUrl: string, extra: Record<string, unknown> = {}, esExtra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     queue: { dir: join(dir, 'queue') },
     external_labels: { re: 'eu-west-1' },
@@ -43,16 +43,16 @@ export function logsConfigDoc(dir: string, esUrl: string, extra: Record<string, 
           redact: { fields: ['password', 'user.email'], patterns: [{ regex: '\\b\\d{4}-\\d{4}-\\d{4}-\\d{4}\\b', replacement: '[CARD]' }] },
         },
       },
-      elasticsearch: { nodes: [esUrl], min_backoff: 10, max_backoff: 200, dead_letter_file: join(dir, 'dead-letter.ndjson'), batch_max_docs: 50 },
+      elasticsearch: { nodes: [esUrl], min_backoff: 10, max_backoff: 200, dead_letter_file: join(dir, 'dead-letter.ndjson'), batch_max_docs: 50, ...esExtra },
       ...extra,
     },
   };
 }
 
-export async function startLogsHarness(opts: ResponderOptions = {}, extra: Record<string, unknown> = {}): Promise<LogsHarness> {
+export async function startLogsHarness(opts: ResponderOptions = {}, extra: Record<string, unknown> = {}, esExtra: Record<string, unknown> = {}): Promise<LogsHarness> {
   const dir = await mkdtemp(join(tmpdir(), 'fleetscope-logs-'));
   const es = await startElasticsearchResponder(opts);
-  const loaded = validateCollectorConfig(logsConfigDoc(dir, es.url, extra), 'test.yml');
+  const loaded = validateCollectorConfig(logsConfigDoc(dir, es.url, extra, esExtra), 'test.yml');
   const collector = await Collector.start(loaded, { listen: '127.0.0.1:0', logger: pino({ level: 'silent' }) });
   const addr = collector.logs?.forwardAddress as string;
   const sep = addr.lastIndexOf(':');

@@ -182,14 +182,15 @@ export function registerLogRoutes(app: FastifyInstance, ingest: LogIngest, authe
         }
         i++;
         let doc: unknown;
+        let parseError: string | undefined;
         try {
           doc = JSON.parse(src.text);
         } catch (err) {
-          doc = err;
+          parseError = (err as Error).message;
         }
-        if (!isObject(doc)) {
+        if (parseError !== undefined || !isObject(doc)) {
           errors = true;
-          const reason = doc instanceof Error ? `failed to parse: ${doc.message}` : 'the source is not a JSON object';
+          const reason = parseError !== undefined ? `failed to parse: ${parseError}` : 'the source is not a JSON object';
           items.push({ [op]: { _index: pipeline.indexFor(id.tenant, now), _id: clientId ?? null, status: 400, error: { type: 'document_parsing_exception', reason: `[${src.n}:1] ${reason}` } } });
           continue;
         }
