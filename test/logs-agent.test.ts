@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { type AgentLogsConfig, agentLogsConfigSchema, startLogShipper } from '../agent/logs/index.js';
+import { type AgentLogsConfig, agentLogsConfigSchema, startLogShipper } from '../agent/index.js';
 import { GLOBAL_KEY, SITE_TOKEN, startLogsHarness, storedSources, waitFor } from './logs-harness.js';
 import { freePort } from './peers/prometheus.js';
 
