@@ -5,6 +5,8 @@
 // once, and commits the buffer only when every document is stored or
 // dead-lettered; a crash before the commit resends them, and deterministic
 // ids make the resend overwrite (index) or answer 409 (create), never duplicate.
+// Answers are filtered to what per-item handling reads (filter_path), which
+// keeps a 5,000-item answer small.
 import { Client, errors as esErrors } from '@elastic/elasticsearch';
 import type { Logger } from 'pino';
 import type { DurableQueue } from '../queue.js';
@@ -147,7 +149,7 @@ export class ElasticsearchEgress {
       let message = '';
       const end = this.metrics.bulkDuration.startTimer();
       try {
-        const res = await this.client.bulk({ operations: ops }, { headers: this.headers, signal, maxRetries: 0, requestTimeout: this.cfg.timeout });
+        const res = await this.client.bulk({ operations: ops, filter_path: 'errors,items.*.status,items.*.error' }, { headers: this.headers, signal, maxRetries: 0, requestTimeout: this.cfg.timeout });
         status = 200;
         items = res.items as unknown as { [op: string]: BulkItem }[];
         failedItems = res.errors;
