@@ -61,7 +61,7 @@ function buildLive(loaded: LoadedConfig): Live {
 
 /** Settings a reload cannot apply to a running collector. */
 function restartOnly(c: CollectorConfig): Record<string, unknown> {
-  return { listen: c.listen, queue: c.queue, remote_write: c.remote_write, 'limits.max_body_bytes': c.limits.max_body_bytes };
+  return { listen: c.listen, queue: c.queue, remote_write: c.remote_write, 'limits.max_body_bytes': c.limits.max_body_bytes, logs: c.logs /* collector/logs/: applied at start only */ };
 }
 
 export class Collector {

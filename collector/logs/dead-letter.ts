@@ -4,7 +4,7 @@
 import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LogsError } from './errors.js';
-import type { BufferedDoc } from './pipeline.js';
+import { type BufferedDoc, describeDoc } from './pipeline.js';
 
 export interface DeadItem {
   readonly doc: BufferedDoc;
@@ -22,7 +22,10 @@ export class DeadLetterFile {
   write(items: readonly DeadItem[]): Promise<void> {
     const at = new Date().toISOString();
     const text = items
-      .map((i) => `{"at":${JSON.stringify(at)},"status":${i.status ?? null},"reason":${JSON.stringify(i.reason)},"message":${JSON.stringify(i.message.slice(0, 2000))},"op":"${i.doc.op}","index":${JSON.stringify(i.doc.index)},"id":${JSON.stringify(i.doc.id)},"doc":${i.doc.source}}\n`)
+      .map((i) => {
+        const d = describeDoc(i.doc);
+        return `{"at":${JSON.stringify(at)},"status":${i.status ?? null},"reason":${JSON.stringify(i.reason)},"message":${JSON.stringify(i.message.slice(0, 2000))},"op":"${i.doc.op}","index":${JSON.stringify(d.index)},"id":${JSON.stringify(d.id)},"doc":${d.source}}\n`;
+      })
       .join('');
     const next = this.chain.then(async () => {
       try {

@@ -7,7 +7,7 @@
 // ids make the resend overwrite (index) or answer 409 (create), never duplicate.
 // Answers are filtered to what per-item handling reads (filter_path), which
 // keeps a 5,000-item answer small.
-import { Client, errors as esErrors } from '@elastic/elasticsearch';
+import { Client, type estypes, errors as esErrors } from '@elastic/elasticsearch';
 import type { Logger } from 'pino';
 import type { DurableQueue } from '../queue.js';
 import { backoffMs } from '../retry.js';
@@ -16,6 +16,9 @@ import type { ElasticsearchConfig } from './config.js';
 import { type DeadItem, DeadLetterFile } from './dead-letter.js';
 import type { LogsMetrics } from './metrics.js';
 import { type BufferedDoc, decodeBufferRecord } from './pipeline.js';
+
+/** The client takes a Buffer body as is (transport: not serialized); its types only know arrays. */
+type BulkOperations = estypes.BulkRequest['operations'];
 
 interface BulkItem {
   readonly status?: number;
@@ -104,7 +107,7 @@ export class ElasticsearchEgress {
     let bytes = 0;
     for (const rec of records) {
       for (const d of decodeBufferRecord(rec)) {
-        const size = d.source.length + d.index.length + d.id.length + 40;
+        const size = d.bytes.length;
         if (current.length > 0 && (current.length >= this.cfg.batch_max_docs || bytes + size > this.cfg.batch_max_bytes)) {
           batches.push(current);
           current = [];
@@ -137,19 +140,15 @@ export class ElasticsearchEgress {
     let pending = docs;
     for (let attempt = 0; ; attempt++) {
       if (signal.aborted) return false;
-      const ops: string[] = new Array(pending.length * 2);
-      for (let i = 0; i < pending.length; i++) {
-        const d = pending[i] as BufferedDoc;
-        ops[2 * i] = `{"${d.op}":{"_index":${JSON.stringify(d.index)},"_id":"${d.id}"}}`;
-        ops[2 * i + 1] = d.source;
-      }
+      // The buffered bytes are the bulk body already: no parsing, no string building.
+      const body = pending.length === 1 ? (pending[0] as BufferedDoc).bytes : Buffer.concat(pending.map((d) => d.bytes));
       let status: number | undefined;
       let items: { [op: string]: BulkItem }[] = [];
       let failedItems = false;
       let message = '';
       const end = this.metrics.bulkDuration.startTimer();
       try {
-        const res = await this.client.bulk({ operations: ops, filter_path: 'errors,items.*.status,items.*.error' }, { headers: this.headers, signal, maxRetries: 0, requestTimeout: this.cfg.timeout });
+        const res = await this.client.bulk({ operations: body as unknown as BulkOperations, filter_path: 'errors,items.*.status,items.*.error' }, { headers: this.headers, signal, maxRetries: 0, requestTimeout: this.cfg.timeout });
         status = 200;
         items = res.items as unknown as { [op: string]: BulkItem }[];
         failedItems = res.errors;

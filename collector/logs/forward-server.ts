@@ -11,6 +11,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { Encoder } from '@msgpack/msgpack';
 import type { Logger } from 'pino';
 import type { ForwardConfig } from './config.js';
+import { LogsError } from './errors.js';
 import { ForwardDecoder } from './forward-decode.js';
 import { type Handshake, checkPing, newHandshake } from './forward-auth.js';
 import type { LogIngest } from './ingest.js';
@@ -116,7 +117,7 @@ export class ForwardServer {
         socket.write(outcome.pong);
         if (!outcome.ok) {
           this.metrics.requests.inc({ input: 'forward', code: '401' });
-          fail('auth', `handshake refused: ${outcome.reason}`);
+          fail('auth', new LogsError('FS_COLLECTOR_LOGS_FORWARD_AUTH', [outcome.reason]).message);
           return;
         }
         identity = outcome.identity;
@@ -170,11 +171,15 @@ export class ForwardServer {
       } catch (err) {
         if (err instanceof FrameTooLarge) {
           this.metrics.requests.inc({ input: 'forward', code: '413' });
-          fail('limit', `frame over a limit: ${err.message}`);
+          fail('limit', new LogsError('FS_COLLECTOR_LOGS_FORWARD_LIMIT', [err.message]).message);
         } else if (err instanceof FrameMalformed) {
           this.metrics.requests.inc({ input: 'forward', code: '400' });
-          fail('malformed', `malformed frame: ${err.message}`);
-        } else throw err;
+          fail('malformed', new LogsError('FS_COLLECTOR_LOGS_FORWARD_FRAME', [err.message]).message);
+        } else {
+          // Never let one sender's input take the process down: close its connection, keep the rest.
+          this.metrics.requests.inc({ input: 'forward', code: '500' });
+          fail('internal', `frame could not be processed: ${(err as Error).message}`);
+        }
       }
       if (start === end) {
         start = 0;

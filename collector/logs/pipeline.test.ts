@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { logsConfigSchema } from './config.js';
-import { LogBatch, LogPipeline, decodeBufferRecord } from './pipeline.js';
+import { LogBatch, LogPipeline, decodeBufferRecord, describeDoc } from './pipeline.js';
 
 const config = logsConfigSchema.parse({
   tenants: { acme: { drop: [{ field: 'k8s.ns', matches: '^kube-' }, { field: 'level', equals: 'debug' }], redact: { fields: ['secret', 'a.b'], patterns: [{ regex: 'token=\\w+', replacement: 'token=***' }] } } },
@@ -19,7 +19,7 @@ test('enrichment, filters, redaction, ids and indices', () => {
   assert.equal(p.add(b, { message: 'w', level: 'info' }, t, '2026-12-01T08:00:00.000000001Z', undefined), true);
   assert.equal(b.received, 5);
   assert.equal(b.dropped.get('filter'), 3);
-  const docs = decodeBufferRecord(b.encode());
+  const docs = decodeBufferRecord(b.encode()).map((d) => ({ op: d.op, ...describeDoc(d) }));
   assert.equal(docs.length, 2);
   assert.equal(docs[0]?.index, 'fleetscope-logs-acme-2026.12.01');
   assert.equal(docs[0]?.op, 'index');
@@ -46,7 +46,7 @@ test('data streams use create and per-tenant names; no Elasticsearch: nothing bu
   const ds = new LogPipeline(logsConfigSchema.parse({ elasticsearch: { nodes: ['http://es:9200'], data_stream: 'logs-fleet' } }), undefined);
   const b = new LogBatch({ tenant: 'Acme', site: 's' }, false);
   ds.add(b, { m: 1 }, 0, undefined, undefined);
-  assert.deepEqual(decodeBufferRecord(b.encode()).map((d) => [d.op, d.index]), [['create', 'logs-fleet']]);
+  assert.deepEqual(decodeBufferRecord(b.encode()).map((d) => [d.op, describeDoc(d).index]), [['create', 'logs-fleet']]);
   const none = new LogPipeline(logsConfigSchema.parse({}), undefined);
   const n = new LogBatch({ tenant: 'a', site: 's' }, true);
   assert.equal(none.add(n, { m: 1 }, 0, undefined, undefined), true);

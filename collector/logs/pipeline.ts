@@ -106,7 +106,7 @@ function asText(v: unknown): string | undefined {
 
 /** What one request (a forward frame, a bulk body) becomes. */
 export class LogBatch {
-  /** Buffer lines: `op \t index \t id \t source-JSON`. */
+  /** Per document, its bulk lines: the action line, a newline, the source JSON. */
   readonly lines: string[] = [];
   /** Per line: the id (bulk answers name it). */
   readonly ids: string[] = [];
@@ -138,16 +138,22 @@ export class LogBatch {
     return id;
   }
 
-  /** The buffer record: lines joined by newlines (JSON never holds a raw newline). */
+  /**
+   * The buffer record: exactly the bulk request body for these documents
+   * (JSON never holds a raw newline, so every second newline ends a
+   * document), which the egress sends without parsing it again.
+   */
   encode(): Buffer {
-    return Buffer.from(this.lines.join('\n'), 'utf8');
+    this.lines.push('');
+    const b = Buffer.from(this.lines.join('\n'), 'utf8');
+    this.lines.pop();
+    return b;
   }
 }
 
 export class LogPipeline {
   private readonly tenants = new Map<string, CompiledTenant>();
   private readonly op: 'index' | 'create';
-  private readonly opCode: string;
   private readonly elasticsearch: ElasticsearchConfig | undefined;
 
   constructor(
@@ -158,7 +164,6 @@ export class LogPipeline {
     for (const [name, t] of Object.entries(config.tenants)) this.tenants.set(name, compileTenant(t));
     this.elasticsearch = config.elasticsearch;
     this.op = config.elasticsearch?.data_stream !== undefined ? 'create' : 'index';
-    this.opCode = this.op === 'create' ? 'c' : 'i';
   }
 
   /** Whether records are stored at all (an Elasticsearch target is configured). */
@@ -207,35 +212,38 @@ export class LogPipeline {
     // One-shot hashing: a Hash object per record costs more than the digest.
     const docId = batch.uniqueId(hash('sha1', clientId === undefined ? batch.idPrefix + json : `${batch.idPrefix}id\0${clientId}`, 'base64url'));
     batch.ids.push(docId);
-    batch.lines.push(`${this.opCode}\t${this.indexFor(id.tenant, timestampMs)}\t${docId}\t${json}`);
+    // Index names (validated) and base64url ids need no JSON escaping.
+    batch.lines.push(`{"${this.op}":{"_index":"${this.indexFor(id.tenant, timestampMs)}","_id":"${docId}"}}\n${json}`);
     return true;
   }
 }
 
-/** One buffered document, as the egress reads it back. */
+/** One buffered document, as the egress reads it back: its two bulk lines, as bytes. */
 export interface BufferedDoc {
   readonly op: 'index' | 'create';
-  readonly index: string;
-  readonly id: string;
-  readonly source: string;
+  readonly bytes: Buffer;
 }
 
-/** Parses a buffer record back into its documents. */
+/** Splits a buffer record into its documents (views into it, no copies). */
 export function decodeBufferRecord(rec: Buffer): BufferedDoc[] {
-  const text = rec.toString('utf8');
   const out: BufferedDoc[] = [];
-  let at = 0;
-  while (at < text.length) {
-    let end = text.indexOf('\n', at);
-    if (end < 0) end = text.length;
-    const t1 = text.indexOf('\t', at);
-    const t2 = text.indexOf('\t', t1 + 1);
-    const t3 = text.indexOf('\t', t2 + 1);
-    if (t1 < 0 || t3 < 0 || t3 > end) throw new Error(`malformed buffer line at ${at}`);
-    out.push({ op: text[at] === 'c' ? 'create' : 'index', index: text.slice(t1 + 1, t2), id: text.slice(t2 + 1, t3), source: text.slice(t3 + 1, end) });
-    at = end + 1;
+  let start = 0;
+  while (start < rec.length) {
+    const a = rec.indexOf(10, start);
+    const b = a < 0 ? -1 : rec.indexOf(10, a + 1);
+    if (b < 0) throw new Error(`malformed buffer record at byte ${start}`);
+    out.push({ op: rec[start + 2] === 0x63 ? 'create' : 'index', bytes: rec.subarray(start, b + 1) });
+    start = b + 1;
   }
   return out;
+}
+
+/** A buffered document's index, id and source JSON (for dead letters). */
+export function describeDoc(d: BufferedDoc): { index: string; id: string; source: string } {
+  const nl = d.bytes.indexOf(10);
+  const action = JSON.parse(d.bytes.toString('utf8', 0, nl)) as Record<string, { _index: string; _id: string }>;
+  const meta = action[d.op] as { _index: string; _id: string };
+  return { index: meta._index, id: meta._id, source: d.bytes.toString('utf8', nl + 1, d.bytes.length - 1) };
 }
 
 /** Resolves a site token (static list or signed) to the site's identity; undefined when unknown. */
