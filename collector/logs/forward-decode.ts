@@ -135,9 +135,9 @@ export class ForwardDecoder {
   }
 
   /**
-   * Decodes one complete frame. Event entries go to `sink` (which is
-   * called only after the whole frame validated: a frame is taken whole or
-   * not at all).
+   * Decodes one complete frame; event entries go to `sink` as they decode.
+   * When it throws, entries already handed over must be discarded by the
+   * caller (the forward server drops the frame's batch uncommitted).
    */
   frame(buf: Uint8Array, sink: EntrySink): ForwardFrame {
     if (buf.length === 1 && buf[0] === 0xc0) return { kind: 'heartbeat' };
@@ -184,24 +184,23 @@ export class ForwardDecoder {
           throw new FrameMalformed(`gzip entries: ${(err as Error).message}`);
         }
       }
-      // Decode all first, then hand over: the frame is taken whole or not at all.
-      const entries: unknown[] = [];
+      // Entries go to the sink as they decode, so each record dies young; the
+      // caller discards its batch when a later entry throws: a frame is still
+      // taken whole or not at all.
+      let count = 0;
       try {
         for (const e of this.decoder.decodeMulti(stream)) {
-          if (entries.length >= this.limits.maxEntries) throw new FrameTooLarge(`more than ${this.limits.maxEntries} entries`);
-          entries.push(e);
+          if (count >= this.limits.maxEntries) throw new FrameTooLarge(`more than ${this.limits.maxEntries} entries`);
+          this.entry(e, count++, sink, tag);
         }
       } catch (err) {
         if (err instanceof FrameMalformed || err instanceof FrameTooLarge) throw err;
         throw new FrameMalformed(`entries stream: ${(err as Error).message}`);
       }
-      this.checkEntries(entries);
-      for (let i = 0; i < entries.length; i++) this.entry(entries[i], i, sink, tag);
-      return { kind: 'events', mode, tag, chunk, signal, entries: entries.length };
+      return { kind: 'events', mode, tag, chunk, signal, entries: count };
     }
     if (isArray) {
       const entries = this.decode(el(1)) as unknown[];
-      this.checkEntries(entries);
       for (let i = 0; i < entries.length; i++) this.entry(entries[i], i, sink, tag);
       return { kind: 'events', mode: 'forward', tag, chunk, signal, entries: entries.length };
     }
@@ -213,15 +212,5 @@ export class ForwardDecoder {
     if (!isRecord(record)) throw new FrameMalformed('message mode: the record is not a map');
     sink(this.time, normalize(record, 0) as Record<string, unknown>, tag);
     return { kind: 'events', mode: 'message', tag, chunk, signal, entries: 1 };
-  }
-
-  /** Validates every entry's shape before any reaches the sink. */
-  private checkEntries(entries: unknown[]): void {
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i];
-      if (!Array.isArray(e) || e.length !== 2 || !isRecord(e[1])) throw new FrameMalformed(`entry ${i} is not a [time, record] array with a map record`);
-      const t = Array.isArray(e[0]) ? (e[0] as unknown[])[0] : e[0];
-      if (!(t instanceof EventTime) && !(typeof t === 'number' && Number.isFinite(t) && t >= 0)) throw new FrameMalformed(`entry ${i} has no valid time (EventTime, integer, or [time, metadata])`);
-    }
   }
 }

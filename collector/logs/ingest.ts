@@ -29,7 +29,7 @@ export class LogIngest {
     const { tenant, site } = batch.identity;
     if (batch.received > 0) this.metrics.received.inc({ tenant, site, input }, batch.received);
     for (const [reason, n] of batch.dropped) this.metrics.dropped.inc({ tenant, site, reason }, n);
-    if (batch.lines.length > 0 && this.buffer) {
+    if (batch.docs > 0 && this.buffer) {
       try {
         await this.buffer.append(batch.encode());
       } catch (err) {

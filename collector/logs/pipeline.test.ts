@@ -50,7 +50,7 @@ test('data streams use create and per-tenant names; no Elasticsearch: nothing bu
   const none = new LogPipeline(logsConfigSchema.parse({}), undefined);
   const n = new LogBatch({ tenant: 'a', site: 's' }, true);
   assert.equal(none.add(n, { m: 1 }, 0, undefined, undefined), true);
-  assert.equal(n.lines.length, 0);
+  assert.equal(n.docs, 0);
   assert.equal(n.out?.length, 1);
   assert.equal(n.dropped.get('no_elasticsearch'), 1);
 });

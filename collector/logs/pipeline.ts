@@ -106,8 +106,9 @@ function asText(v: unknown): string | undefined {
 
 /** What one request (a forward frame, a bulk body) becomes. */
 export class LogBatch {
-  /** Per document, its bulk lines: the action line, a newline, the source JSON. */
-  readonly lines: string[] = [];
+  /** The documents' bulk lines (action line, newline, source JSON, newline), written as UTF-8 straight into one buffer. */
+  private body = Buffer.allocUnsafe(16 * 1024);
+  private length = 0;
   /** Per line: the id (bulk answers name it). */
   readonly ids: string[] = [];
   /** The records for onLogRecords listeners; null when nobody listens. */
@@ -138,16 +139,38 @@ export class LogBatch {
     return id;
   }
 
+  /** Documents to store. */
+  get docs(): number {
+    return this.ids.length;
+  }
+
+  appendDoc(prefix: string, index: string, middle: string, id: string, suffix: string, json: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    const need = this.length + 3 * (prefix.length + index.length + middle.length + id.length + suffix.length + json.length) + 1;
+    if (need > this.body.length) {
+      const next = Buffer.allocUnsafe(Math.max(need, this.body.length * 2));
+      this.body.copy(next, 0, 0, this.length);
+      this.body = next;
+    }
+    const b = this.body;
+    let at = this.length;
+    at += b.write(prefix, at, 'latin1');
+    at += b.write(index, at, 'latin1');
+    at += b.write(middle, at, 'latin1');
+    at += b.write(id, at, 'latin1');
+    at += b.write(suffix, at, 'latin1');
+    at += b.write(json, at, 'utf8');
+    b[at++] = 10;
+    this.length = at;
+  }
+
   /**
    * The buffer record: exactly the bulk request body for these documents
    * (JSON never holds a raw newline, so every second newline ends a
    * document), which the egress sends without parsing it again.
    */
   encode(): Buffer {
-    this.lines.push('');
-    const b = Buffer.from(this.lines.join('\n'), 'utf8');
-    this.lines.pop();
-    return b;
+    return this.body.subarray(0, this.length);
   }
 }
 
@@ -155,6 +178,7 @@ export class LogPipeline {
   private readonly tenants = new Map<string, CompiledTenant>();
   private readonly op: 'index' | 'create';
   private readonly elasticsearch: ElasticsearchConfig | undefined;
+  private readonly actionPrefix: string;
 
   constructor(
     config: LogsConfig,
@@ -164,6 +188,7 @@ export class LogPipeline {
     for (const [name, t] of Object.entries(config.tenants)) this.tenants.set(name, compileTenant(t));
     this.elasticsearch = config.elasticsearch;
     this.op = config.elasticsearch?.data_stream !== undefined ? 'create' : 'index';
+    this.actionPrefix = `{"${this.op}":{"_index":"`;
   }
 
   /** Whether records are stored at all (an Elasticsearch target is configured). */
@@ -212,8 +237,8 @@ export class LogPipeline {
     // One-shot hashing: a Hash object per record costs more than the digest.
     const docId = batch.uniqueId(hash('sha1', clientId === undefined ? batch.idPrefix + json : `${batch.idPrefix}id\0${clientId}`, 'base64url'));
     batch.ids.push(docId);
-    // Index names (validated) and base64url ids need no JSON escaping.
-    batch.lines.push(`{"${this.op}":{"_index":"${this.indexFor(id.tenant, timestampMs)}","_id":"${docId}"}}\n${json}`);
+    // Index names (validated) and base64url ids are ASCII and need no JSON escaping.
+    batch.appendDoc(this.actionPrefix, this.indexFor(id.tenant, timestampMs), '","_id":"', docId, '"}}\n', json);
     return true;
   }
 }
