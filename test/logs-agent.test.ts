@@ -5,6 +5,7 @@
 // from the positions file; while the collector is unreachable batches wait
 // in the spool and arrive, in order, once it is back.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { appendFile, mkdir, mkdtemp, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,6 +100,47 @@ test('tail, rotate, truncate, multiline, restart and outage: every line once, in
     assert.equal(doc.site, 'ce-0001');
     assert.equal(doc.file, app);
     assert.equal(doc.offset, 'first 0\nfirst 1\nfirst 2\n'.length);
+  } finally {
+    await h.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('forward over TLS with gzip (CompressedPackedForward), and the HTTP JSON-lines output', { timeout: 60_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fleetscope-agent-tls-'));
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  assert.equal(gen.status, 0, gen.stderr);
+  const h = await startLogsHarness({}, { forward: { listen: '127.0.0.1:0', tls: { cert_file: cert, key_file: key }, shared_keys: [{ key: GLOBAL_KEY }] } });
+  const logger = pino({ level: 'silent' });
+  try {
+    await mkdir(join(dir, 'in'));
+    await writeFile(join(dir, 'in', 'a.log'), lines('tls', 0, 300));
+    const base = {
+      inputs: [{ paths: [join(dir, 'in', '*.log')] }],
+      positions_file: join(dir, 'positions.json'),
+      spool: { dir: join(dir, 'spool') },
+      poll_interval: '50ms',
+    };
+    const tls = await startLogShipper(agentLogsConfigSchema.parse({ ...base, output: { forward: { host: '127.0.0.1', port: h.forward.port, tls: true, ca_file: cert, shared_key: GLOBAL_KEY, token: SITE_TOKEN, gzip: true } } }), { logger });
+    await waitFor('300 over TLS', () => h.es.docs.size === 300);
+    await tls.stop();
+    await appendFile(join(dir, 'in', 'a.log'), lines('http', 0, 100));
+    const http = await startLogShipper(agentLogsConfigSchema.parse({ ...base, output: { http: { url: `${h.collector.url}/api/v1/logs`, token: SITE_TOKEN } } }), { logger });
+    await waitFor('100 more over HTTP', () => h.es.docs.size === 400);
+    await http.stop();
+    const docs = storedSources(h.es);
+    assert.equal(new Set(docs.map((d) => d.message)).size, 400);
+    assert.ok(docs.every((d) => d.site === 'ce-0001'));
+    const viaHttp = docs.find((d) => d.message === 'http 7') as Record<string, unknown>;
+    assert.equal(viaHttp.tag, 'fleetscope.logs');
+    assert.match(String(viaHttp['@timestamp']), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z$/);
+    // A plain-TCP client cannot speak to the TLS port.
+    const plain = await startLogShipper(agentLogsConfigSchema.parse({ ...base, positions_file: join(dir, 'p2.json'), spool: { dir: join(dir, 'spool2') }, output: { forward: { host: '127.0.0.1', port: h.forward.port, shared_key: GLOBAL_KEY, token: SITE_TOKEN, ack_timeout: '1s' } } }), { logger });
+    await waitFor('a failed send', () => plain.stats.sendFailures > 0);
+    assert.equal(plain.stats.recordsSent, 0);
+    await plain.stop();
   } finally {
     await h.stop();
     await rm(dir, { recursive: true, force: true });
