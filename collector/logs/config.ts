@@ -41,6 +41,8 @@ const forwardSchema = z
     max_decompressed_bytes: z.number().int().positive().default(64 * 1024 ** 2),
     /** Frames of one connection being made durable at once before the socket is paused. */
     max_inflight_frames: z.number().int().positive().default(8),
+    /** Open connections at most; more are closed at once (counted, reason too_many_connections). */
+    max_connections: z.number().int().positive().default(10_000),
     /** A connection silent this long (handshake included) is closed. */
     idle_timeout: duration.default(300_000),
   })

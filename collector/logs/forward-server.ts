@@ -68,6 +68,11 @@ export class ForwardServer {
   }
 
   private connection(socket: Socket): void {
+    if (this.sockets.size >= this.cfg.max_connections) {
+      this.metrics.forwardErrors.inc({ reason: 'too_many_connections' });
+      socket.destroy();
+      return;
+    }
     this.sockets.add(socket);
     this.metrics.forwardConnections.inc();
     const cfg = this.cfg;
