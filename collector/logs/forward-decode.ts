@@ -113,6 +113,7 @@ export class ForwardDecoder {
     const time = this.time;
     time.metadata = isRecord(meta) && Object.keys(meta).length > 0 ? (normalize(meta, 1) as Record<string, unknown>) : undefined;
     if (t instanceof EventTime) {
+      if (t.nsec >= 1e9) return false;
       time.ms = t.sec * 1000 + Math.floor(t.nsec / 1e6);
       time.iso = rfc3339FromSecNs(t.sec, t.nsec);
       return true;

@@ -91,8 +91,11 @@ function recordTime(doc: Record<string, unknown>, now: number): { ms: number; is
   const ts = doc['@timestamp'] ?? doc.timestamp;
   const ms = parseTimestampMs(ts);
   if (Number.isNaN(ms)) return { ms: now, iso: undefined };
-  return { ms, iso: typeof ts === 'string' && doc['@timestamp'] === ts ? ts : undefined };
+  // An RFC 3339 @timestamp is kept as sent (its precision and offset); anything else Date.parse read is rewritten as RFC 3339.
+  return { ms, iso: typeof ts === 'string' && doc['@timestamp'] === ts && RFC3339.test(ts) ? ts : undefined };
 }
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
