@@ -55,8 +55,35 @@ export class EntryWriter {
     }
   }
 
-  /** One entry: time, the line, its file and byte offset, and the input's fields. */
-  add(sec: number, nsec: number, message: string, file: string, offset: number, fields: readonly (readonly [string, string])[]): void {
+  private rawStr(src: Buffer, start: number, end: number): void {
+    const n = end - start;
+    this.ensure(n + 5);
+    const b = this.buf;
+    if (n < 32) b[this.len++] = 0xa0 | n;
+    else if (n < 256) {
+      b[this.len++] = 0xd9;
+      b[this.len++] = n;
+    } else if (n < 65536) {
+      b[this.len++] = 0xda;
+      b.writeUInt16BE(n, this.len);
+      this.len += 2;
+    } else {
+      b[this.len++] = 0xdb;
+      b.writeUInt32BE(n, this.len);
+      this.len += 4;
+    }
+    src.copy(b, this.len, start, end);
+    this.len += n;
+  }
+
+  /** One entry whose message is raw bytes of the file (copied, never decoded: the fast path for single lines). */
+  addRaw(sec: number, nsec: number, src: Buffer, start: number, end: number, file: string, offset: number, fields: readonly (readonly [string, string])[]): void {
+    this.head(sec, nsec, fields.length);
+    this.rawStr(src, start, end);
+    this.tail(file, offset, fields);
+  }
+
+  private head(sec: number, nsec: number, nFields: number): void {
     this.ensure(12);
     const b = this.buf;
     b[this.len++] = 0x92;
@@ -65,7 +92,7 @@ export class EntryWriter {
     b.writeUInt32BE(sec, this.len);
     b.writeUInt32BE(nsec, this.len + 4);
     this.len += 8;
-    const n = 3 + fields.length;
+    const n = 3 + nFields;
     if (n < 16) b[this.len++] = 0x80 | n;
     else {
       this.ensure(3);
@@ -74,7 +101,9 @@ export class EntryWriter {
       this.len += 2;
     }
     this.str('message');
-    this.str(message);
+  }
+
+  private tail(file: string, offset: number, fields: readonly (readonly [string, string])[]): void {
     this.str('file');
     this.str(file);
     this.str('offset');
@@ -84,6 +113,13 @@ export class EntryWriter {
       this.str(v);
     }
     this.count++;
+  }
+
+  /** One entry: time, the line, its file and byte offset, and the input's fields. */
+  add(sec: number, nsec: number, message: string, file: string, offset: number, fields: readonly (readonly [string, string])[]): void {
+    this.head(sec, nsec, fields.length);
+    this.str(message);
+    this.tail(file, offset, fields);
   }
 
   /** The spool payload: [u16 tag length][tag][u32 entries][entries stream]; then resets. */

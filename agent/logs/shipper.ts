@@ -70,6 +70,9 @@ export async function startLogShipper(config: AgentLogsConfig, deps: LogShipperD
   const tailer = new FileTailer(config.inputs, positions, (input, path, offset, text) => {
     (writers[input] as EntryWriter).add(sec, nsec, text, path, offset, fields[input] as [string, string][]);
     stats.linesRead++;
+  }, (input, path, offset, src, start, end) => {
+    (writers[input] as EntryWriter).addRaw(sec, nsec, src, start, end, path, offset, fields[input] as [string, string][]);
+    stats.linesRead++;
   }, Math.min(config.batch_max_bytes, 4 * 1024 * 1024));
   const sender: Sender = 'forward' in config.output ? new ForwardClient(config.output.forward) : new HttpLinesClient(config.output.http);
   const stopping = new AbortController();

@@ -10,6 +10,8 @@ import { expandGlob, globMatcher } from './glob.js';
 import type { FilePosition } from './positions.js';
 
 export type RecordSink = (input: number, path: string, offset: number, text: string) => void;
+/** Single lines (no multiline) as raw bytes `src[start, end)`, never decoded. */
+export type RawLineSink = (input: number, path: string, offset: number, src: Buffer, start: number, end: number) => void;
 
 interface Pending {
   offset: number;
@@ -43,6 +45,7 @@ export class FileTailer {
     inputs: readonly LogInput[],
     private readonly positions: Map<string, FilePosition>,
     private readonly sink: RecordSink,
+    private readonly rawSink: RawLineSink,
     /** Bytes read per file per poll. */
     private readonly readBytes: number,
   ) {
@@ -125,13 +128,15 @@ export class FileTailer {
       if (bytesRead < buf.length) return 0; // a partial line: wait for its end
       last = bytesRead - 1; // a line longer than the read buffer: emitted in pieces
     }
+    const multiline = (this.inputs[t.input] as CompiledInput).start !== undefined;
     let at = 0;
     while (at <= last) {
       let end = buf.indexOf(10, at);
       if (end < 0 || end > last) end = last + 1;
       let stop = end;
       if (stop > at && buf[stop - 1] === 13) stop--;
-      this.line(t, t.offset + at, buf.toString('utf8', at, stop), now);
+      if (multiline) this.line(t, t.offset + at, buf.toString('utf8', at, stop), now);
+      else this.rawSink(t.input, t.path, t.offset + at, buf, at, stop);
       at = end + 1;
     }
     t.offset += last + 1;
