@@ -1,8 +1,8 @@
 // A forward protocol client (spec v1): the HELO/PING/PONG handshake with
 // the shared key (and the site token as username and password), then
 // PackedForward frames (CompressedPackedForward with gzip) carrying a
-// `chunk` id, each confirmed by the server's {"ack": chunk}. One frame is in
-// flight at a time, which keeps batches in order.
+// `chunk` id, each confirmed by the server's {"ack": chunk}. Several frames
+// may be in flight on the one connection; the server takes them in order.
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { type Socket, connect as netConnect } from 'node:net';
@@ -26,6 +26,15 @@ export class ForwardClient {
   constructor(private readonly cfg: ForwardOutput) {}
 
   private async connect(): Promise<void> {
+    try {
+      await this.open();
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  private async open(): Promise<void> {
     const cfg = this.cfg;
     const s = cfg.tls
       ? tlsConnect({ host: cfg.host, port: cfg.port, servername: cfg.host, ...(cfg.ca_file ? { ca: readFileSync(cfg.ca_file) } : {}) })
@@ -42,14 +51,17 @@ export class ForwardClient {
     void (async () => {
       try {
         for await (const m of decodeMultiStream(s)) {
+          if (this.socket !== s) break; // a connection we already gave up
           this.inbox.push(m);
           this.waiter?.();
         }
       } catch {
         // the connection broke
       }
-      this.closed = true;
-      this.waiter?.();
+      if (this.socket === s) {
+        this.closed = true;
+        this.waiter?.();
+      }
     })();
     const helo = (await this.next(cfg.ack_timeout)) as [string, { nonce?: Uint8Array | string; auth?: Uint8Array | string }];
     if (!Array.isArray(helo) || helo[0] !== 'HELO') throw new Error('the server sent no HELO: is shared_key set on it?');
@@ -83,9 +95,55 @@ export class ForwardClient {
     return this.inbox.shift();
   }
 
-  /** Sends one batch of entries; resolves once the server acknowledged it. Throws on any failure (the caller retries). */
+  /** Frames sent and not yet acknowledged, by chunk id. */
+  private readonly acks = new Map<string, { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private readerDone: Promise<void> = Promise.resolve();
+  private connecting: Promise<void> | null = null;
+
+  /** After the handshake, acks are matched to their frames by chunk id (one reader per connection). */
+  private startAckReader(): void {
+    this.readerDone = (async () => {
+      try {
+        while (!this.closed) {
+          const m = (await this.next(24 * 3600_000)) as { ack?: unknown };
+          const w = typeof m?.ack === 'string' ? this.acks.get(m.ack) : undefined;
+          if (!w) throw new Error(`an answer that acknowledges no frame in flight: ${JSON.stringify(m)}`);
+          this.acks.delete(m.ack as string);
+          clearTimeout(w.timer);
+          w.resolve();
+        }
+      } catch (err) {
+        this.failAll(err as Error);
+      }
+    })();
+  }
+
+  private failAll(err: Error): void {
+    this.close();
+    for (const w of this.acks.values()) {
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
+    this.acks.clear();
+  }
+
+  /**
+   * Sends one batch of entries; resolves once the server acknowledged it,
+   * rejects on any failure (the caller resends from its spool). Several may
+   * be in flight: frames on one connection are taken in order.
+   */
   async send(tag: string, count: number, entries: Buffer): Promise<void> {
-    if (this.closed || !this.socket) await this.connect();
+    // One connection at a time: frames sent while it is being set up wait for it, so they stay in order.
+    this.connecting ??= this.closed || !this.socket
+      ? (async () => {
+          await this.readerDone; // the last connection's reader has let go
+          await this.connect();
+          this.startAckReader();
+        })().finally(() => {
+          this.connecting = null;
+        })
+      : null;
+    if (this.connecting) await this.connecting;
     const chunk = randomBytes(16).toString('base64');
     const body = this.cfg.gzip ? gzipSync(entries) : entries;
     const options: Record<string, unknown> = { chunk, size: count };
@@ -103,21 +161,20 @@ export class ForwardClient {
     head.writeUInt32BE(body.length, at);
     at += 4;
     const s = this.socket as Socket;
+    const acked = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => this.failAll(new Error(`no ack in ${this.cfg.ack_timeout} ms`)), this.cfg.ack_timeout);
+      this.acks.set(chunk, { resolve, reject, timer });
+    });
     s.write(head.subarray(0, at));
     s.write(body);
     s.write(encode(options));
-    try {
-      const ack = (await this.next(this.cfg.ack_timeout)) as { ack?: unknown };
-      if (ack?.ack !== chunk) throw new Error(`expected {"ack": "${chunk}"}, got ${JSON.stringify(ack)}`);
-    } catch (err) {
-      this.close();
-      throw err;
-    }
+    await acked;
   }
 
   close(): void {
     this.socket?.destroy();
     this.socket = null;
     this.closed = true;
+    this.waiter?.();
   }
 }

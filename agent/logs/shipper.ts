@@ -2,7 +2,7 @@
 // → send in order → commit the spool on the collector's acknowledgement.
 // While the region is unreachable batches wait in the spool (bounded,
 // drops counted) and the tailer keeps reading; when it comes back they go
-// out oldest first. A restart resumes from the positions file and the spool.
+// out oldest first, the spool committed strictly in order. A restart resumes from the positions file and the spool.
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AgentLogsConfig } from './config.js';
@@ -10,7 +10,7 @@ import { EntryWriter, readSpooledBatch } from './entry.js';
 import { ForwardClient } from './forward-client.js';
 import { HttpLinesClient } from './http-client.js';
 import { loadPositions, savePositions } from './positions.js';
-import { Spool } from './spool.js';
+import { Spool, type SpoolPosition } from './spool.js';
 import { FileTailer } from './tailer.js';
 
 export interface LogShipperDeps {
@@ -118,15 +118,28 @@ export async function startLogShipper(config: AgentLogsConfig, deps: LogShipperD
     }
   };
 
+  // Forward keeps up to 4 frames in flight on its one connection (taken in order);
+  // HTTP sends one at a time, since concurrent requests may be taken out of order.
+  const window = 'forward' in config.output ? 4 : 1;
   const sendLoop = async (): Promise<void> => {
     let failures = 0;
+    const inflight: { next: SpoolPosition; count: number; done: Promise<unknown> }[] = [];
+    let from: SpoolPosition | undefined;
     while (!signal.aborted) {
       stats.spoolPendingBatches = spool.pending;
       stats.spoolDroppedBatches = spool.dropped;
       mPending.set(spool.pending);
       mDropped.set(spool.dropped);
-      const next = await spool.peek();
-      if (!next) {
+      while (inflight.length < window) {
+        const next = await spool.peek(from);
+        if (!next) break;
+        const batch = readSpooledBatch(next.payload);
+        const done = sender.send(batch.tag, batch.count, batch.entries).then(() => undefined, (err: unknown) => err as Error);
+        inflight.push({ next: next.next, count: batch.count, done });
+        from = next.next;
+      }
+      const head = inflight[0];
+      if (!head) {
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, 1000);
           wakeSender = () => {
@@ -137,23 +150,27 @@ export async function startLogShipper(config: AgentLogsConfig, deps: LogShipperD
         wakeSender = null;
         continue;
       }
-      const batch = readSpooledBatch(next.payload);
-      try {
-        await sender.send(batch.tag, batch.count, batch.entries);
-      } catch (err) {
+      const err = await head.done;
+      if (err instanceof Error) {
+        // Everything in flight is sent again from the last acknowledged batch (the collector's ids make a resend harmless).
+        await Promise.all(inflight.map((f) => f.done));
+        inflight.length = 0;
+        from = undefined;
+        sender.close();
         failures++;
         stats.sendFailures++;
         mFail.inc({ reason: 'send' });
-        if (failures === 1 || failures % 20 === 0) log.warn({ err: (err as Error).message, failures }, 'log shipping failed; the batch stays spooled, retrying');
+        if (failures === 1 || failures % 20 === 0) log.warn({ err: err.message, failures }, 'log shipping failed; the batch stays spooled, retrying');
         const cap = Math.min(config.max_backoff, config.min_backoff * 2 ** Math.min(failures, 20));
         await sleep(Math.max(config.min_backoff, Math.floor(cap * Math.random())), signal);
         continue;
       }
       failures = 0;
-      await spool.commit(next.next);
-      stats.recordsSent += batch.count;
+      inflight.shift();
+      await spool.commit(head.next);
+      stats.recordsSent += head.count;
       stats.batchesSent++;
-      mSent.inc(batch.count);
+      mSent.inc(head.count);
     }
   };
 

@@ -79,9 +79,11 @@ export class Spool {
     }
   }
 
-  /** The oldest unacknowledged batch and the position after it, or null when empty. */
-  async peek(): Promise<{ payload: Buffer; next: SpoolPosition } | null> {
-    let pos = this.cursor;
+  /** The batch at `from` (default: the oldest unacknowledged) and the position after it, or null when there is none. */
+  async peek(from?: SpoolPosition): Promise<{ payload: Buffer; next: SpoolPosition } | null> {
+    let pos = from ?? this.cursor;
+    const first = this.segments[0];
+    if (first && pos.segment < first.id) pos = { segment: first.id, offset: 0 };
     for (;;) {
       const seg = this.segments.find((s) => s.id === pos.segment) ?? this.segments.find((s) => s.id > pos.segment);
       if (!seg) return null;
