@@ -37,6 +37,9 @@ describe('Elasticsearch-compatible ingest', () => {
       // Every answer carries the product header; the egress speaks compatible-with=8 (the stand-in refuses 9 as Elasticsearch 8 does).
       const r = await fetch(`${h.collector.url}/`);
       assert.equal(r.headers.get('x-elastic-product'), 'Elasticsearch');
+      const head = await fetch(`${h.collector.url}/`, { method: 'HEAD' });
+      assert.equal(head.status, 200);
+      assert.equal(head.headers.get('x-elastic-product'), 'Elasticsearch');
       assert.ok(h.es.requests.every((q) => /compatible-with=8/.test(String(q.headers.accept))));
       await client.close();
     } finally {
