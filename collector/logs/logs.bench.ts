@@ -19,6 +19,9 @@ import { decodeMultiStream, encode } from '@msgpack/msgpack';
 import yaml from 'js-yaml';
 import { pino } from 'pino';
 import { agentLogsConfigSchema, startLogShipper } from '../../agent/index.js';
+import { logsConfigSchema } from './config.js';
+import { ForwardDecoder } from './forward-decode.js';
+import { LogBatch, LogPipeline } from './pipeline.js';
 
 const SECONDS = Number(process.argv[2] ?? 10);
 const RECORD_BYTES = 500;
@@ -140,7 +143,33 @@ async function forwardConnection(port: number, stopAt: number, onAck: () => void
   s.destroy();
 }
 
+/** The ingest path alone, in this process: frame decode → pipeline → bulk lines (no I/O). */
+function ingestOnly(seconds: number): { events_per_s_per_core: number; mb_per_s_per_core: number } {
+  const decoder = new ForwardDecoder({ maxEntries: 100_000, maxDecompressedBytes: 64 * 1024 ** 2, maxFrameBytes: 16 * 1024 ** 2 });
+  const pipeline = new LogPipeline(logsConfigSchema.parse({ elasticsearch: { nodes: ['http://es:9200'] } }), 'bench');
+  const { frame } = buildFrame();
+  const start = process.cpuUsage();
+  const until = Date.now() + seconds * 1000;
+  let events = 0;
+  let bytes = 0;
+  while (Date.now() < until) {
+    const batch = new LogBatch({ tenant: 'bench', site: 'ce-bench' }, false);
+    decoder.frame(frame, (t, record, tag) => {
+      record.tag = tag;
+      pipeline.add(batch, record, t.ms, t.iso, undefined);
+    });
+    bytes += batch.encode().length;
+    events += batch.docs;
+  }
+  const cpu = process.cpuUsage(start);
+  const cpuS = (cpu.user + cpu.system) / 1e6;
+  void bytes;
+  return { events_per_s_per_core: events / cpuS, mb_per_s_per_core: (events * RECORD_BYTES) / 1e6 / cpuS };
+}
+
 async function main(): Promise<void> {
+  const ingest = ingestOnly(Math.min(5, SECONDS));
+  console.log('ingest path alone (decode → pipeline → bulk lines), in process:', ingest);
   const dir = await mkdtemp(join(tmpdir(), 'fleetscope-logs-bench-'));
   const es = await startCounter();
   const httpPort = await freePort();
@@ -229,6 +258,7 @@ async function main(): Promise<void> {
     machine: 'shared 2-core machine (other engineers\' tests running): numbers are a floor',
     record_bytes: RECORD_BYTES,
     fleetscope: { events_per_s_per_core: Math.round(collectorResult.events_per_s_per_core), mb_per_s_per_core: Number(collectorResult.mb_per_s_per_core.toFixed(1)), peak_rss_mb: Math.round(collectorResult.peak_rss_mb), rss_mb_each_second: rssSamples, events_per_s: Math.round(collectorResult.events_per_s), collector_cpu_seconds: cpu, seconds: elapsed },
+    ingest_only: { events_per_s_per_core: Math.round(ingest.events_per_s_per_core), mb_per_s_per_core: Number(ingest.mb_per_s_per_core.toFixed(1)) },
     agent: { mb_per_s: Number(agent.mb_per_s.toFixed(1)), lines_per_s: Math.round(agent.lines_per_s) },
     target_mb_per_s_per_core: 50,
   }, null, 2)}\n`);
