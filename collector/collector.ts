@@ -10,6 +10,7 @@ import { RemoteWriteReader, type RemoteWriteLimits, WireError, snappyUncompress 
 import { type CollectorConfig, type LoadedConfig, loadCollectorConfig } from './config.js';
 import { CollectorError } from './errors.js';
 import { CollectorMetrics } from './metrics.js';
+import { LogsService } from './logs/index.js';
 import { type Identity, PushPipeline } from './pipeline.js';
 import { DurableQueue } from './queue.js';
 import { encodeQueuedWrite } from './record.js';
@@ -24,6 +25,8 @@ export interface CollectorOptions {
   readonly listen?: string;
   /** The file the config came from: what SIGHUP and POST /-/reload read again. */
   readonly configFile?: string;
+  /** Overrides `logs.forward.listen` (tests use port 0). */
+  readonly forwardListen?: string;
 }
 
 /** What a reload can change while the collector runs: identities, pipelines, limits. */
@@ -58,10 +61,13 @@ function buildLive(loaded: LoadedConfig): Live {
 
 /** Settings a reload cannot apply to a running collector. */
 function restartOnly(c: CollectorConfig): Record<string, unknown> {
-  return { listen: c.listen, queue: c.queue, remote_write: c.remote_write, 'limits.max_body_bytes': c.limits.max_body_bytes };
+  return { listen: c.listen, queue: c.queue, remote_write: c.remote_write, 'limits.max_body_bytes': c.limits.max_body_bytes, logs: c.logs /* collector/logs/: applied at start only */ };
 }
 
 export class Collector {
+  /** The log path (collector/logs/), when the config has a `logs:` section: `collector.logs?.onLogRecords(...)`. */
+  logs: LogsService | undefined = undefined;
+
   private constructor(
     private readonly holder: { live: Live },
     private readonly log: Logger,
@@ -154,6 +160,18 @@ export class Collector {
     });
 
     app.get('/-/ready', async (_req, reply) => (state.ready ? 'OK\n' : reply.code(503).send('starting\n')));
+    // --- logs (collector/logs/): the optional log path: its routes on this app, its forward server ---
+    const logs = config.logs
+      ? await LogsService.start(config.logs, {
+          app,
+          registry: metrics.registry,
+          logger: log,
+          authenticate: () => (token) => holder.live.identities.get(tokenKey(token)),
+          re: config.external_labels.re,
+          ...(opts.forwardListen === undefined ? {} : { forwardListen: opts.forwardListen }),
+        })
+      : undefined;
+    // --- end logs ---
     const listen = opts.listen ?? config.listen;
     const sep = listen.lastIndexOf(':');
     const address = await app.listen({ host: listen.slice(0, sep) || '0.0.0.0', port: Number(listen.slice(sep + 1)) });
@@ -170,6 +188,7 @@ export class Collector {
     state.ready = true;
     log.info({ address, targets: config.remote_write.map((t) => new URL(t.url).host), sites: config.sites.length }, 'collector ready');
     self.collector = new Collector(holder, log, opts.configFile, app, queues, senders, sweepTimer, state, metrics, address);
+    self.collector.logs = logs;
     return self.collector;
   }
 
@@ -205,6 +224,7 @@ export class Collector {
     this.state.ready = false;
     clearInterval(this.sweepTimer);
     await this.app.close();
+    await this.logs?.stop();
     await Promise.all(this.senders.map((s) => s.stop()));
     await Promise.all(this.queues.map((q) => q.close()));
   }

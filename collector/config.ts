@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { DEFAULT_REMOTE_WRITE_LIMITS } from '../wire/index.js';
 import { MetricFilter, Relabeler, RelabelError } from '../relabel/index.js';
 import { CollectorError } from './errors.js';
+import { checkLogsConfig, logsConfigSchema } from './logs/index.js';
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
@@ -99,6 +100,8 @@ export const collectorConfigSchema = z
     /** Per tenant: its pipeline, and per site group, overrides of it. */
     tenants: z.record(z.string(), z.object({ pipeline: pipelineSchema.default({}), groups: z.record(z.string(), pipelineSchema).default({}) }).strict()).default({}),
     remote_write: z.array(remoteWriteSchema).default([]),
+    /** The log path (collector/logs/README.md); absent: no log endpoints. */
+    logs: logsConfigSchema.optional(),
   })
   .strict();
 
@@ -163,6 +166,10 @@ export function validateCollectorConfig(doc: unknown, file: string): LoadedConfi
   for (const name of Object.keys(config.external_labels)) {
     if (!LABEL_NAME.test(name)) fail(file, ['external_labels', name], 'not a valid label name');
     if (name === 'tenant' || name === 'site') fail(file, ['external_labels', name], 'tenant and site come from the sender\'s identity');
+  }
+  if (config.logs) {
+    const problem = checkLogsConfig(config.logs);
+    if (problem) fail(file, ['logs', ...problem.path], problem.reason);
   }
   const pipelines = new Map<string, CompiledPipeline>();
   for (const [tenant, t] of Object.entries(config.tenants)) {

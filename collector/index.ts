@@ -4,3 +4,5 @@ export { type CollectorConfig, type LoadedConfig, collectorConfigSchema, loadCol
 export { DurableQueue, type QueueOptions, type QueuePosition, type QueueStats } from './queue.js';
 export { type Identity, PushPipeline, SERIES_LIMIT } from './pipeline.js';
 export { CollectorError, type CollectorErrorCode, collectorErrors } from './errors.js';
+// The log path (collector/logs/README.md): `collector.logs?.onLogRecords(...)`, its errors for the registry test.
+export { LogsService, type LogRecordOut, type LogRecordsListener, LogsError, type LogsErrorCode, logsErrors } from './logs/index.js';

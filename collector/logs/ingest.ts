@@ -1,0 +1,57 @@
+// Where every input hands its records: counts them, makes the batch durable
+// in the buffer (the caller acknowledges only after commit() resolves), then
+// offers the records to onLogRecords listeners (CONTRACTS.md §4).
+import type { Logger } from 'pino';
+import type { DurableQueue } from '../queue.js';
+import { LogsError } from './errors.js';
+import type { LogsMetrics } from './metrics.js';
+import { LogBatch, type LogIdentity, type LogPipeline, type LogRecordOut } from './pipeline.js';
+
+export type LogRecordsListener = (batch: readonly LogRecordOut[]) => void;
+
+export class LogIngest {
+  private readonly listeners = new Set<LogRecordsListener>();
+
+  constructor(
+    readonly pipeline: LogPipeline,
+    private readonly buffer: DurableQueue | null,
+    private readonly metrics: LogsMetrics,
+    private readonly log: Logger,
+    private readonly wake: () => void,
+  ) {}
+
+  begin(identity: LogIdentity): LogBatch {
+    return new LogBatch(identity, this.listeners.size > 0);
+  }
+
+  /** Resolves once the batch is durable; throws FS_COLLECTOR_LOGS_BUFFER_UNAVAILABLE otherwise (nothing acknowledged). */
+  async commit(batch: LogBatch, input: string): Promise<void> {
+    const { tenant, site } = batch.identity;
+    if (batch.received > 0) this.metrics.received.inc({ tenant, site, input }, batch.received);
+    for (const [reason, n] of batch.dropped) this.metrics.dropped.inc({ tenant, site, reason }, n);
+    if (batch.docs > 0 && this.buffer) {
+      try {
+        await this.buffer.append(batch.encode());
+      } catch (err) {
+        throw new LogsError('FS_COLLECTOR_LOGS_BUFFER_UNAVAILABLE', [(err as Error).message], { cause: err });
+      }
+      this.wake();
+    }
+    if (batch.out && batch.out.length > 0) {
+      for (const l of this.listeners) {
+        try {
+          l(batch.out);
+        } catch (err) {
+          this.log.error({ err }, 'a log records listener threw; the records stay stored');
+        }
+      }
+    }
+  }
+
+  onLogRecords(listener: LogRecordsListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+}
