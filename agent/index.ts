@@ -15,4 +15,4 @@ export { type ImagePuller, KubernetesPrePuller, type PullOutcome } from './prepu
 export { Upgrader, type UpgradeState, type UpgradeStep } from './upgrade.js';
 export { loadX509 } from './reflect-metadata.js';
 export { type LockOutcome, RebootLock, type RebootLockOptions } from './reboot-lock.js';
-export { type AgentLogsConfig, type LogShipper, type LogShipperDeps, type LogShipperStats, agentLogsConfigSchema, startLogShipper } from './logs/index.js';
+export { type AgentLogsConfig, type LogShipper as FileLogShipper, type LogShipperDeps, type LogShipperStats, agentLogsConfigSchema, startLogShipper } from './logs/index.js';
