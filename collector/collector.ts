@@ -2,21 +2,19 @@
 // the push pipeline, one durable queue and sender per remote-write target,
 // and /metrics, /-/healthy, /-/ready. A push is acknowledged (204) only once
 // what survived the pipeline is durable in every target's queue.
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { RemoteWriteReader, type RemoteWriteLimits, WireError, snappyUncompress } from '../wire/index.js';
+import { SiteAuthenticator } from './auth.js';
 import { type CollectorConfig, type LoadedConfig, loadCollectorConfig } from './config.js';
 import { CollectorError } from './errors.js';
 import { CollectorMetrics } from './metrics.js';
-import { type Identity, PushPipeline } from './pipeline.js';
+import { PushPipeline } from './pipeline.js';
 import { DurableQueue } from './queue.js';
 import { encodeQueuedWrite } from './record.js';
 import { targetsForSite } from './shard.js';
 import { RemoteWriteSender } from './sender.js';
-
-const tokenKey = (token: string): string => createHash('sha256').update(token).digest('hex');
 
 export interface CollectorOptions {
   readonly logger?: Logger;
@@ -29,7 +27,7 @@ export interface CollectorOptions {
 /** What a reload can change while the collector runs: identities, pipelines, limits. */
 interface Live {
   readonly config: CollectorConfig;
-  readonly identities: ReadonlyMap<string, Identity>;
+  readonly auth: SiteAuthenticator;
   readonly pipeline: PushPipeline;
   readonly readerLimits: Partial<RemoteWriteLimits>;
 }
@@ -39,7 +37,7 @@ function buildLive(loaded: LoadedConfig): Live {
   const l = config.limits;
   return {
     config,
-    identities: new Map(config.sites.map((s) => [tokenKey(s.token), { tenant: s.tenant, site: s.site, group: s.group }])),
+    auth: new SiteAuthenticator(config.sites, loaded.siteTokenKeys, new Set(Object.keys(config.tenants))),
     // A new pipeline starts with empty series caches: cached outputs were made by the old rules.
     pipeline: new PushPipeline(
       loaded.pipelines,
@@ -105,10 +103,9 @@ export class Collector {
         return reply.code(status).send({ error });
       };
       const live = holder.live;
-      const auth = req.headers.authorization;
-      const token = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined;
-      const id = token === undefined ? undefined : live.identities.get(tokenKey(token));
-      if (!id) return answer(401, new CollectorError('FS_COLLECTOR_UNAUTHORIZED', ['a site token is required: Authorization: Bearer <token>']).message);
+      const who = live.auth.identify(req.headers.authorization, Date.now());
+      if (!who.ok) return answer(who.status, new CollectorError(who.status === 401 ? 'FS_COLLECTOR_UNAUTHORIZED' : 'FS_COLLECTOR_UNKNOWN_TENANT', [who.reason]).message);
+      const id = who.identity;
       if (req.headers['content-encoding'] !== 'snappy') {
         return answer(415, new CollectorError('FS_COLLECTOR_UNSUPPORTED_ENCODING', ['remote-write bodies must be snappy-compressed (Content-Encoding: snappy)']).message);
       }

@@ -1,10 +1,13 @@
 // The collector's YAML config, validated once at the edge with zod: shape and
 // defaults first, cross-field rules second, then frozen. An invalid file is
 // rejected whole with the file, the path inside it and the reason.
+import { type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import yaml from 'js-yaml';
 import { z } from 'zod';
-import { DEFAULT_REMOTE_WRITE_LIMITS } from '../wire/index.js';
+import { DEFAULT_REMOTE_WRITE_LIMITS, tokenPublicKey } from '../wire/index.js';
 import { MetricFilter, Relabeler, RelabelError } from '../relabel/index.js';
 import { CollectorError } from './errors.js';
 
@@ -96,6 +99,8 @@ export const collectorConfigSchema = z
     series_idle_timeout: duration.default(600_000),
     /** Each site's identity, by the bearer token it sends. */
     sites: z.array(siteSchema).default([]),
+    /** Control-plane public keys (PEM text, or a file holding it) that signed site tokens verify against. */
+    site_token_public_keys: z.array(z.string().min(1)).default([]),
     /** Per tenant: its pipeline, and per site group, overrides of it. */
     tenants: z.record(z.string(), z.object({ pipeline: pipelineSchema.default({}), groups: z.record(z.string(), pipelineSchema).default({}) }).strict()).default({}),
     remote_write: z.array(remoteWriteSchema).default([]),
@@ -136,6 +141,28 @@ export interface LoadedConfig {
   readonly config: CollectorConfig;
   /** Compiled pipelines by "tenant" and "tenant/group". */
   readonly pipelines: ReadonlyMap<string, CompiledPipeline>;
+  /** site_token_public_keys, loaded. */
+  readonly siteTokenKeys: readonly KeyObject[];
+}
+
+/** A PEM given inline, or read from a file (relative to the config file's folder). */
+function loadPublicKey(file: string, index: number, value: string): KeyObject {
+  let pem = value;
+  if (!value.includes('-----BEGIN')) {
+    try {
+      pem = readFileSync(resolve(dirname(file), value), 'utf8');
+    } catch (err) {
+      fail(file, ['site_token_public_keys', index], `cannot read key file: ${(err as Error).message}`);
+    }
+  }
+  try {
+    const key = tokenPublicKey(pem);
+    if (key.asymmetricKeyType !== 'ed25519') fail(file, ['site_token_public_keys', index], `an Ed25519 public key is needed, not ${key.asymmetricKeyType ?? 'unknown'}`);
+    return key;
+  } catch (err) {
+    if (err instanceof CollectorError) throw err;
+    return fail(file, ['site_token_public_keys', index], `not a PEM public key: ${(err as Error).message}`);
+  }
 }
 
 /** Validates a parsed YAML document; `file` names it in errors. */
@@ -170,7 +197,8 @@ export function validateCollectorConfig(doc: unknown, file: string): LoadedConfi
     pipelines.set(tenant, base);
     for (const [group, g] of Object.entries(t.groups)) pipelines.set(`${tenant}/${group}`, compilePipeline(file, ['tenants', tenant, 'groups', group], g, base));
   }
-  return { config: Object.freeze(config), pipelines };
+  const siteTokenKeys = config.site_token_public_keys.map((k, i) => loadPublicKey(file, i, k));
+  return { config: Object.freeze(config), pipelines, siteTokenKeys };
 }
 
 /** Reads, parses and validates a config file. */
