@@ -12,8 +12,8 @@ import { CollectorError } from './errors.js';
 import { CollectorMetrics } from './metrics.js';
 import { PushPipeline } from './pipeline.js';
 import { DurableQueue } from './queue.js';
-import { encodeQueuedWrite } from './record.js';
-import { targetsForSite } from './shard.js';
+import { Intake } from './intake.js';
+import { ScrapeManager } from './scrape-manager.js';
 import { RemoteWriteSender } from './sender.js';
 
 export interface CollectorOptions {
@@ -67,6 +67,8 @@ export class Collector {
     private readonly app: FastifyInstance,
     private readonly queues: readonly DurableQueue[],
     private readonly senders: readonly RemoteWriteSender[],
+    /** The scrape loops (tests look at them). */
+    readonly scraper: ScrapeManager,
     private readonly sweepTimer: NodeJS.Timeout,
     private readonly state: { ready: boolean },
     readonly metrics: CollectorMetrics,
@@ -89,6 +91,8 @@ export class Collector {
     const state = { ready: false };
     const metrics = new CollectorMetrics();
     const senders = config.remote_write.map((t, i) => new RemoteWriteSender(t, queues[i] as DurableQueue, metrics, log));
+    const intake = new Intake(config.remote_write, queues, senders, metrics, log);
+    const scraper = new ScrapeManager({ pipeline: () => holder.live.pipeline, accept: (id, r) => intake.accept(id, r) }, metrics, log);
 
     app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limits.max_body_bytes }, (_req, body, done) => done(null, body));
     app.setErrorHandler((err, _req, reply) => {
@@ -118,22 +122,9 @@ export class Collector {
         if (err instanceof WireError) return answer(err.status, `${err.code}: ${err.message}`);
         throw err;
       }
-      metrics.samplesReceived.inc({ tenant: id.tenant, site: id.site }, result.samplesIn);
-      for (const [reason, n] of result.dropped) metrics.samplesDropped.inc({ tenant: id.tenant, site: id.site, reason }, n);
-      const targets = targetsForSite(id.site, config.remote_write);
-      if (result.samplesOut > 0 && targets.length === 0) {
-        metrics.samplesDropped.inc({ tenant: id.tenant, site: id.site, reason: 'no_remote_write' }, result.samplesOut);
-      } else if (result.samplesOut > 0) {
-        const rec = encodeQueuedWrite({ tenant: id.tenant, samples: result.samplesOut, body: result.body });
-        try {
-          await Promise.all(targets.map((i) => (queues[i] as DurableQueue).append(rec)));
-        } catch (err) {
-          // Not durable everywhere: not acknowledged. The site retries; a duplicate sample is harmless downstream.
-          log.error({ err }, 'queue append failed');
-          return answer(503, (err as Error).message);
-        }
-        for (const s of senders) s.wake();
-      }
+      // Not durable everywhere: not acknowledged. The site retries; a duplicate sample is harmless downstream.
+      const taken = await intake.accept(id, result);
+      if (!taken.ok) return answer(503, taken.error.message);
       metrics.requests.inc({ code: '204' });
       return reply.code(204).send();
     });
@@ -155,6 +146,7 @@ export class Collector {
     const sep = listen.lastIndexOf(':');
     const address = await app.listen({ host: listen.slice(0, sep) || '0.0.0.0', port: Number(listen.slice(sep + 1)) });
     for (const s of senders) s.start();
+    await scraper.apply(config.scrape_configs, new Set(Object.keys(config.tenants)));
     const sweepTimer = setInterval(() => {
       const { pipeline } = holder.live;
       pipeline.sweep(Date.now());
@@ -166,7 +158,7 @@ export class Collector {
     sweepTimer.unref();
     state.ready = true;
     log.info({ address, targets: config.remote_write.map((t) => new URL(t.url).host), sites: config.sites.length }, 'collector ready');
-    self.collector = new Collector(holder, log, opts.configFile, app, queues, senders, sweepTimer, state, metrics, address);
+    self.collector = new Collector(holder, log, opts.configFile, app, queues, senders, scraper, sweepTimer, state, metrics, address);
     return self.collector;
   }
 
@@ -191,6 +183,7 @@ export class Collector {
     const after = restartOnly(loaded.config);
     const restartNeeded = Object.keys(before).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
     this.holder.live = buildLive(loaded);
+    await this.scraper.apply(loaded.config.scrape_configs, new Set(Object.keys(loaded.config.tenants)));
     this.metrics.reloads.inc({ result: 'success' });
     this.metrics.lastReloadSuccessful.set(1);
     this.log.info({ sites: loaded.config.sites.length, restartNeeded }, 'config reloaded');
@@ -202,6 +195,7 @@ export class Collector {
     this.state.ready = false;
     clearInterval(this.sweepTimer);
     await this.app.close();
+    await this.scraper.stop();
     await Promise.all(this.senders.map((s) => s.stop()));
     await Promise.all(this.queues.map((q) => q.close()));
   }

@@ -9,18 +9,12 @@ import yaml from 'js-yaml';
 import { z } from 'zod';
 import { DEFAULT_REMOTE_WRITE_LIMITS, tokenPublicKey } from '../wire/index.js';
 import { MetricFilter, Relabeler, RelabelError } from '../relabel/index.js';
+import { duration } from './duration.js';
 import { CollectorError } from './errors.js';
+import { scrapeJobSchema } from './scrape-config.js';
+import { targetsFromGroup } from './targets.js';
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-
-/** "500ms", "30s", "5m", "1h", or a number of milliseconds. */
-const duration = z.union([
-  z.number().int().nonnegative(),
-  z.string().regex(/^\d+(ms|s|m|h)$/, 'a duration like 500ms, 30s, 5m or 1h').transform((s) => {
-    const m = /^(\d+)(ms|s|m|h)$/.exec(s) as RegExpExecArray;
-    return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-  }),
-], { error: 'expected a duration like 500ms, 30s, 5m or 1h, or a number of milliseconds' });
 
 const pipelineSchema = z
   .object({
@@ -104,6 +98,8 @@ export const collectorConfigSchema = z
     /** Per tenant: its pipeline, and per site group, overrides of it. */
     tenants: z.record(z.string(), z.object({ pipeline: pipelineSchema.default({}), groups: z.record(z.string(), pipelineSchema).default({}) }).strict()).default({}),
     remote_write: z.array(remoteWriteSchema).default([]),
+    /** Targets to scrape (Prometheus's scrape_configs, with tenant and site per target group). */
+    scrape_configs: z.array(scrapeJobSchema).default([]),
   })
   .strict();
 
@@ -191,6 +187,17 @@ export function validateCollectorConfig(doc: unknown, file: string): LoadedConfi
     if (!LABEL_NAME.test(name)) fail(file, ['external_labels', name], 'not a valid label name');
     if (name === 'tenant' || name === 'site') fail(file, ['external_labels', name], 'tenant and site come from the sender\'s identity');
   }
+  const jobs = new Set<string>();
+  const tenantNames = new Set(Object.keys(config.tenants));
+  config.scrape_configs.forEach((job, i) => {
+    if (jobs.has(job.job_name)) fail(file, ['scrape_configs', i, 'job_name'], `job "${job.job_name}" is defined twice`);
+    jobs.add(job.job_name);
+    if (job.scrape_timeout > job.scrape_interval) fail(file, ['scrape_configs', i, 'scrape_timeout'], 'must not be longer than scrape_interval');
+    job.static_configs.forEach((g, j) => {
+      const { errors } = targetsFromGroup(job, g, tenantNames);
+      if (errors.length > 0) fail(file, ['scrape_configs', i, 'static_configs', j], errors[0] as string);
+    });
+  });
   const pipelines = new Map<string, CompiledPipeline>();
   for (const [tenant, t] of Object.entries(config.tenants)) {
     const base = compilePipeline(file, ['tenants', tenant, 'pipeline'], t.pipeline);

@@ -15,6 +15,9 @@ export class CollectorMetrics {
   readonly queueBytes = new Gauge({ name: 'fleetscope_collector_queue_bytes', help: 'Bytes in the durable queue.', labelNames: ['remote'], registers: [this.registry] });
   readonly queuePending = new Gauge({ name: 'fleetscope_collector_queue_pending_records', help: 'Records in the durable queue not yet delivered.', labelNames: ['remote'], registers: [this.registry] });
   readonly queueDropped = new Gauge({ name: 'fleetscope_collector_queue_dropped_records', help: 'Records dropped because the queue was full, since start.', labelNames: ['remote'], registers: [this.registry] });
+  readonly scrapes = new Counter({ name: 'fleetscope_collector_scrapes_total', help: 'Scrapes, by job and result (ok, failed).', labelNames: ['job', 'result'], registers: [this.registry] });
+  readonly scrapeTargets = new Gauge({ name: 'fleetscope_collector_scrape_targets', help: 'Targets being scraped, per job.', labelNames: ['job'], registers: [this.registry] });
+  readonly scrapeSdErrors = new Counter({ name: 'fleetscope_collector_scrape_sd_errors_total', help: 'Targets files rejected, or target groups in them left out, per job.', labelNames: ['job'], registers: [this.registry] });
 
   readonly reloads = new Counter({ name: 'fleetscope_collector_config_reloads_total', help: 'Config reloads, by result.', labelNames: ['result'], registers: [this.registry] });
   readonly lastReloadSuccessful = new Gauge({ name: 'fleetscope_collector_config_last_reload_successful', help: '1 if the last config reload succeeded (or none was tried), else 0.', registers: [this.registry] });

@@ -62,14 +62,8 @@ export class PushPipeline {
    * cache and counts change only when the whole request is good.
    */
   process(id: Identity, reader: RemoteWriteReader, now: number): PushResult {
-    const pipeline = this.pipelines.get(id.group === undefined ? id.tenant : `${id.tenant}/${id.group}`) ?? this.pipelines.get(id.tenant);
-    if (pipeline === undefined) throw new Error(`no pipeline for tenant ${id.tenant}`);
-    const siteKey = `${id.tenant}\u0000${id.site}`;
-    let site = this.sites.get(siteKey);
-    if (!site) {
-      site = { cache: new Map(), active: 0 };
-      this.sites.set(siteKey, site);
-    }
+    const pipeline = this.pipelineFor(id);
+    const site = this.siteFor(id);
     const batch = this.batch;
     batch.reset();
     const dropped = new Map<string, number>();
@@ -105,6 +99,53 @@ export class PushPipeline {
     for (const [key, entry] of fresh) site.cache.set(key, entry);
     site.active += admitted;
     return { body: Buffer.from(batch.finish()), samplesIn, samplesOut: batch.sampleCount, dropped, newSeries: fresh.size };
+  }
+
+  /** The compiled pipeline of an identity: its group's, else its tenant's. */
+  private pipelineFor(id: Identity): CompiledPipeline {
+    const pipeline = (id.group === undefined ? undefined : this.pipelines.get(`${id.tenant}/${id.group}`)) ?? this.pipelines.get(id.tenant);
+    if (pipeline === undefined) throw new Error(`no pipeline for tenant ${id.tenant}`);
+    return pipeline;
+  }
+
+  private siteFor(id: Identity): SiteState {
+    const siteKey = `${id.tenant}\u0000${id.site}`;
+    let site = this.sites.get(siteKey);
+    if (!site) {
+      site = { cache: new Map(), active: 0 };
+      this.sites.set(siteKey, site);
+    }
+    return site;
+  }
+
+  /**
+   * A scraped series seen for the first time (its target labels already
+   * merged): its encoded output labels, or null and why it is dropped. An
+   * admitted series counts against the site's limit (as pushed ones do)
+   * until releaseScraped(); the scrape loop keeps its own cache.
+   */
+  admitScraped(id: Identity, labels: Labels, now: number): { readonly labels: Buffer | null; readonly reason: string } {
+    const pipeline = this.pipelineFor(id);
+    const entry = this.evaluate(id, pipeline, labels, now);
+    if (entry.labels === null) return entry;
+    const site = this.siteFor(id);
+    if (site.active >= pipeline.seriesLimit) return { labels: null, reason: SERIES_LIMIT };
+    site.active++;
+    return entry;
+  }
+
+  /** Scraped series that went away (stale, or their target did): they stop counting against the limit. */
+  releaseScraped(id: Identity, n: number): void {
+    if (n > 0) this.siteFor(id).active -= n;
+  }
+
+  /** Labels that skip the rules (a scrape's `up` and `scrape_*` series): external and identity labels added, encoded. */
+  encodeReport(id: Identity, labels: Labels): Buffer {
+    const b = this.builder.reset(labels);
+    for (const [name, value] of this.external) b.set(name, value);
+    b.set('tenant', id.tenant);
+    b.set('site', id.site);
+    return encodeLabels(b.labels());
   }
 
   /** Forgets series not seen for the idle timeout, so they stop counting against the limit. */

@@ -1,0 +1,46 @@
+// Where every ingest path hands over what survived the pipeline: counted per
+// tenant and site (received, dropped by reason), then appended durably to the
+// queue of every remote-write target that takes the site (shard.ts), and the
+// senders woken. Pushes and scrapes both go through here.
+import type { Logger } from 'pino';
+import type { RemoteWriteTarget } from './config.js';
+import type { CollectorMetrics } from './metrics.js';
+import type { Identity, PushResult } from './pipeline.js';
+import type { DurableQueue } from './queue.js';
+import { encodeQueuedWrite } from './record.js';
+import type { RemoteWriteSender } from './sender.js';
+import { targetsForSite } from './shard.js';
+
+export type IntakeOutcome = { readonly ok: true } | { readonly ok: false; readonly error: Error };
+
+export class Intake {
+  constructor(
+    private readonly targets: readonly RemoteWriteTarget[],
+    private readonly queues: readonly DurableQueue[],
+    private readonly senders: readonly RemoteWriteSender[],
+    private readonly metrics: CollectorMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  /** Counts a pipeline result and makes its samples durable; ok only once they are on disk for every target. */
+  async accept(id: Identity, result: PushResult): Promise<IntakeOutcome> {
+    const m = this.metrics;
+    m.samplesReceived.inc({ tenant: id.tenant, site: id.site }, result.samplesIn);
+    for (const [reason, n] of result.dropped) m.samplesDropped.inc({ tenant: id.tenant, site: id.site, reason }, n);
+    if (result.samplesOut === 0) return { ok: true };
+    const targets = targetsForSite(id.site, this.targets);
+    if (targets.length === 0) {
+      m.samplesDropped.inc({ tenant: id.tenant, site: id.site, reason: 'no_remote_write' }, result.samplesOut);
+      return { ok: true };
+    }
+    const rec = encodeQueuedWrite({ tenant: id.tenant, samples: result.samplesOut, body: result.body });
+    try {
+      await Promise.all(targets.map((i) => (this.queues[i] as DurableQueue).append(rec)));
+    } catch (err) {
+      this.log.error({ err }, 'queue append failed');
+      return { ok: false, error: err as Error };
+    }
+    for (const s of this.senders) s.wake();
+    return { ok: true };
+  }
+}
