@@ -12,6 +12,7 @@ import { CollectorError } from './errors.js';
 import { CollectorMetrics } from './metrics.js';
 import { PushPipeline } from './pipeline.js';
 import { DurableQueue } from './queue.js';
+import { Aggregator } from './aggregator.js';
 import { Intake } from './intake.js';
 import { ScrapeManager } from './scrape-manager.js';
 import { RemoteWriteSender } from './sender.js';
@@ -69,6 +70,7 @@ export class Collector {
     private readonly senders: readonly RemoteWriteSender[],
     /** The scrape loops (tests look at them). */
     readonly scraper: ScrapeManager,
+    private readonly aggregator: Aggregator,
     private readonly sweepTimer: NodeJS.Timeout,
     private readonly state: { ready: boolean },
     readonly metrics: CollectorMetrics,
@@ -92,6 +94,11 @@ export class Collector {
     const metrics = new CollectorMetrics();
     const senders = config.remote_write.map((t, i) => new RemoteWriteSender(t, queues[i] as DurableQueue, metrics, log));
     const intake = new Intake(config.remote_write, queues, senders, metrics, log);
+    const aggregator = await Aggregator.open(
+      { dir: join(config.queue.dir, 'aggregate'), maxBytes: config.queue.max_bytes, segmentBytes: config.queue.segment_bytes },
+      loaded.pipelines, metrics, log, (tenant, shardKey, body, samples) => intake.enqueue(tenant, shardKey, body, samples),
+    );
+    intake.aggregator = aggregator;
     const scraper = new ScrapeManager({ pipeline: () => holder.live.pipeline, accept: (id, r) => intake.accept(id, r) }, metrics, log);
 
     app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limits.max_body_bytes }, (_req, body, done) => done(null, body));
@@ -146,6 +153,7 @@ export class Collector {
     const sep = listen.lastIndexOf(':');
     const address = await app.listen({ host: listen.slice(0, sep) || '0.0.0.0', port: Number(listen.slice(sep + 1)) });
     for (const s of senders) s.start();
+    aggregator.start();
     await scraper.apply(config.scrape_configs, new Set(Object.keys(config.tenants)));
     const sweepTimer = setInterval(() => {
       const { pipeline } = holder.live;
@@ -158,7 +166,7 @@ export class Collector {
     sweepTimer.unref();
     state.ready = true;
     log.info({ address, targets: config.remote_write.map((t) => new URL(t.url).host), sites: config.sites.length }, 'collector ready');
-    self.collector = new Collector(holder, log, opts.configFile, app, queues, senders, scraper, sweepTimer, state, metrics, address);
+    self.collector = new Collector(holder, log, opts.configFile, app, queues, senders, scraper, aggregator, sweepTimer, state, metrics, address);
     return self.collector;
   }
 
@@ -183,6 +191,7 @@ export class Collector {
     const after = restartOnly(loaded.config);
     const restartNeeded = Object.keys(before).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
     this.holder.live = buildLive(loaded);
+    this.aggregator.setRules(loaded.pipelines);
     await this.scraper.apply(loaded.config.scrape_configs, new Set(Object.keys(loaded.config.tenants)));
     this.metrics.reloads.inc({ result: 'success' });
     this.metrics.lastReloadSuccessful.set(1);
@@ -196,6 +205,8 @@ export class Collector {
     clearInterval(this.sweepTimer);
     await this.app.close();
     await this.scraper.stop();
+    // Its last windows go to the queues before the senders stop.
+    await this.aggregator.stop();
     await Promise.all(this.senders.map((s) => s.stop()));
     await Promise.all(this.queues.map((q) => q.close()));
   }

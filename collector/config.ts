@@ -9,6 +9,7 @@ import yaml from 'js-yaml';
 import { z } from 'zod';
 import { DEFAULT_REMOTE_WRITE_LIMITS, tokenPublicKey } from '../wire/index.js';
 import { MetricFilter, Relabeler, RelabelError } from '../relabel/index.js';
+import { type AggregateRule, aggregateRuleSchema, compileAggregateRule } from './aggregate-config.js';
 import { duration } from './duration.js';
 import { CollectorError } from './errors.js';
 import { scrapeJobSchema } from './scrape-config.js';
@@ -24,6 +25,8 @@ const pipelineSchema = z
     relabel_configs: z.array(z.unknown()).optional(),
     /** Active series one site may have; over it, new series are dropped and counted. */
     series_limit_per_site: z.number().int().positive().optional(),
+    /** Pre-aggregation rules (aggregate-config.ts), after the filter and rules. */
+    aggregate: z.array(aggregateRuleSchema).optional(),
   })
   .strict();
 
@@ -108,7 +111,10 @@ export type RemoteWriteTarget = z.output<typeof remoteWriteSchema>;
 
 /** The compiled pipeline of one tenant, or of one of its site groups. */
 export interface CompiledPipeline {
+  /** "tenant" or "tenant/group": the pipeline's name, which aggregation state is kept under. */
+  readonly key: string;
   readonly filter: MetricFilter;
+  readonly aggregations: readonly AggregateRule[];
   readonly relabeler: Relabeler;
   readonly seriesLimit: number;
 }
@@ -120,9 +126,21 @@ function fail(file: string, path: readonly PropertyKey[], reason: string): never
 }
 
 /** Compiles a pipeline, naming `path` in errors. */
-function compilePipeline(file: string, path: string[], p: z.output<typeof pipelineSchema>, base?: CompiledPipeline): CompiledPipeline {
+function compilePipeline(file: string, path: string[], p: z.output<typeof pipelineSchema>, key: string, externalLabels: readonly string[], base?: CompiledPipeline): CompiledPipeline {
+  const tenant = key.split('/')[0] as string;
+  const aggregations = p.aggregate === undefined && base
+    ? base.aggregations
+    : (p.aggregate ?? []).map((r, i) => {
+      try {
+        return compileAggregateRule(r, tenant, `${key}#${i}`, externalLabels);
+      } catch (err) {
+        return fail(file, [...path, 'aggregate', i], (err as Error).message);
+      }
+    });
   try {
     return {
+      key,
+      aggregations,
       filter: p.filter === undefined && base ? base.filter : MetricFilter.compile(p.filter ?? {}),
       relabeler: p.relabel_configs === undefined && base ? base.relabeler : Relabeler.compile(p.relabel_configs ?? []),
       seriesLimit: p.series_limit_per_site ?? base?.seriesLimit ?? DEFAULT_SERIES_LIMIT,
@@ -200,9 +218,10 @@ export function validateCollectorConfig(doc: unknown, file: string): LoadedConfi
   });
   const pipelines = new Map<string, CompiledPipeline>();
   for (const [tenant, t] of Object.entries(config.tenants)) {
-    const base = compilePipeline(file, ['tenants', tenant, 'pipeline'], t.pipeline);
+    const external = [...Object.keys(config.external_labels), ...(config.ha ? ['cluster', '__replica__'] : [])];
+    const base = compilePipeline(file, ['tenants', tenant, 'pipeline'], t.pipeline, tenant, external);
     pipelines.set(tenant, base);
-    for (const [group, g] of Object.entries(t.groups)) pipelines.set(`${tenant}/${group}`, compilePipeline(file, ['tenants', tenant, 'groups', group], g, base));
+    for (const [group, g] of Object.entries(t.groups)) pipelines.set(`${tenant}/${group}`, compilePipeline(file, ['tenants', tenant, 'groups', group], g, `${tenant}/${group}`, external, base));
   }
   const siteTokenKeys = config.site_token_public_keys.map((k, i) => loadPublicKey(file, i, k));
   return { config: Object.freeze(config), pipelines, siteTokenKeys };

@@ -13,7 +13,15 @@ import { targetsForSite } from './shard.js';
 
 export type IntakeOutcome = { readonly ok: true } | { readonly ok: false; readonly error: Error };
 
+/** Where the series that pre-aggregation rules take go (the Aggregator): durably, before a push is acknowledged. */
+export interface AggregateInput {
+  append(pipelineKey: string, body: Buffer, receivedAt: number): Promise<void>;
+}
+
 export class Intake {
+  /** Set once the aggregator is open. */
+  aggregator: AggregateInput | null = null;
+
   constructor(
     private readonly targets: readonly RemoteWriteTarget[],
     private readonly queues: readonly DurableQueue[],
@@ -27,13 +35,28 @@ export class Intake {
     const m = this.metrics;
     m.samplesReceived.inc({ tenant: id.tenant, site: id.site }, result.samplesIn);
     for (const [reason, n] of result.dropped) m.samplesDropped.inc({ tenant: id.tenant, site: id.site, reason }, n);
-    if (result.samplesOut === 0) return { ok: true };
-    const targets = targetsForSite(id.site, this.targets);
+    const agg = result.aggregate;
+    const aggregated = agg !== undefined && this.aggregator !== null ? this.aggregator.append(agg.pipelineKey, agg.body, Date.now()) : undefined;
+    const forwarded = result.samplesOut === 0 ? ({ ok: true } as const) : this.enqueue(id.tenant, id.site, result.body, result.samplesOut, id.site);
+    try {
+      await aggregated;
+    } catch (err) {
+      this.log.error({ err }, 'aggregation queue append failed');
+      await forwarded;
+      return { ok: false, error: err as Error };
+    }
+    if (agg !== undefined) m.samplesAggregated.inc({ tenant: id.tenant, site: id.site }, agg.samples);
+    return forwarded;
+  }
+
+  /** Appends one tenant's WriteRequest body to the queue of every target that takes `shardKey` (a site). */
+  async enqueue(tenant: string, shardKey: string, body: Buffer, samples: number, site = ''): Promise<IntakeOutcome> {
+    const targets = targetsForSite(shardKey, this.targets);
     if (targets.length === 0) {
-      m.samplesDropped.inc({ tenant: id.tenant, site: id.site, reason: 'no_remote_write' }, result.samplesOut);
+      this.metrics.samplesDropped.inc({ tenant, site, reason: 'no_remote_write' }, samples);
       return { ok: true };
     }
-    const rec = encodeQueuedWrite({ tenant: id.tenant, samples: result.samplesOut, body: result.body });
+    const rec = encodeQueuedWrite({ tenant, samples, body });
     try {
       await Promise.all(targets.map((i) => (this.queues[i] as DurableQueue).append(rec)));
     } catch (err) {

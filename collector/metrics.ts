@@ -18,6 +18,10 @@ export class CollectorMetrics {
   readonly scrapes = new Counter({ name: 'fleetscope_collector_scrapes_total', help: 'Scrapes, by job and result (ok, failed).', labelNames: ['job', 'result'], registers: [this.registry] });
   readonly scrapeTargets = new Gauge({ name: 'fleetscope_collector_scrape_targets', help: 'Targets being scraped, per job.', labelNames: ['job'], registers: [this.registry] });
   readonly scrapeSdErrors = new Counter({ name: 'fleetscope_collector_scrape_sd_errors_total', help: 'Targets files rejected, or target groups in them left out, per job.', labelNames: ['job'], registers: [this.registry] });
+  readonly samplesAggregated = new Counter({ name: 'fleetscope_collector_samples_aggregated_total', help: 'Samples taken by pre-aggregation rules (not forwarded as they are unless a rule keeps its input).', labelNames: ['tenant', 'site'], registers: [this.registry] });
+  readonly aggregateOutputs = new Counter({ name: 'fleetscope_collector_aggregation_output_samples_total', help: 'Aggregated samples written to the remote-write queues.', labelNames: ['tenant'], registers: [this.registry] });
+  readonly aggregateDropped = new Counter({ name: 'fleetscope_collector_aggregation_dropped_samples_total', help: 'Samples pre-aggregation did not count, by reason (too_late, too_early, duplicate).', labelNames: ['tenant', 'reason'], registers: [this.registry] });
+  readonly aggregateSources = new Gauge({ name: 'fleetscope_collector_aggregation_source_series', help: 'Source series whose state pre-aggregation keeps.', registers: [this.registry] });
 
   readonly reloads = new Counter({ name: 'fleetscope_collector_config_reloads_total', help: 'Config reloads, by result.', labelNames: ['result'], registers: [this.registry] });
   readonly lastReloadSuccessful = new Gauge({ name: 'fleetscope_collector_config_last_reload_successful', help: '1 if the last config reload succeeded (or none was tried), else 0.', registers: [this.registry] });

@@ -43,6 +43,9 @@ interface Entry {
   /** Encoded output labels, or null when dropped. */
   readonly labels: Buffer | null;
   readonly reason: string;
+  /** A pre-aggregation rule takes it; and whether it also goes on as it is. */
+  readonly aggregate: boolean;
+  readonly forward: boolean;
   /** The scrape that last saw it. */
   seen: number;
   /** Its last sample carried a timestamp: no staleness marker for it. */
@@ -70,6 +73,7 @@ export class ScrapeLoop {
   private pipelineRef: PushPipeline | null = null;
   private report: Buffer[] = [];
   private readonly batch = new RemoteWriteBatch();
+  private readonly aggBatch = new RemoteWriteBatch();
   private readonly builder = new LabelsBuilder();
   private timer: NodeJS.Timeout | null = null;
   private inflight: Promise<void> | null = null;
@@ -123,7 +127,8 @@ export class ScrapeLoop {
     const pipeline = this.pipelineRef;
     const now = Date.now();
     this.batch.reset();
-    for (const e of this.prev) if (e.labels !== null && !e.explicit) this.batch.add(e.labels, STALE_NAN, now);
+    this.aggBatch.reset();
+    for (const e of this.prev) if (e.labels !== null && e.forward && !e.explicit) this.batch.add(e.labels, STALE_NAN, now);
     if (this.reported) for (const l of this.report) this.batch.add(l, STALE_NAN, now);
     pipeline.releaseScraped(this.target.identity, this.admittedInCache());
     this.cache.clear();
@@ -145,6 +150,7 @@ export class ScrapeLoop {
     if (this.stopped) return this.fail(start, 'stopped');
     const pipeline = this.sink.pipeline();
     this.batch.reset();
+    this.aggBatch.reset();
     if (pipeline !== this.pipelineRef) this.newPipeline(pipeline, start);
     const seq = ++this.seq;
     const prev = this.prev;
@@ -164,7 +170,7 @@ export class ScrapeLoop {
         let e = guess !== undefined && guess.key === key ? guess : this.cache.get(key);
         if (e === undefined) {
           const out = pipeline.admitScraped(t.identity, this.merge(p.labels()), start);
-          e = { key: fresh(key), labels: out.labels, reason: out.reason, seen: 0, explicit: false };
+          e = { key: fresh(key), labels: out.labels, reason: out.reason, aggregate: out.aggregate, forward: out.forward, seen: 0, explicit: false };
           // Over the limit: not remembered, so the series is admitted once room frees up.
           if (out.reason !== SERIES_LIMIT) {
             this.cache.set(e.key, e);
@@ -184,7 +190,8 @@ export class ScrapeLoop {
         }
         const ts = t.job.honor_timestamps ? p.timestamp() : undefined;
         e.explicit = ts !== undefined;
-        this.batch.add(e.labels, p.value(), ts ?? start);
+        if (e.forward) this.batch.add(e.labels, p.value(), ts ?? start);
+        if (e.aggregate) this.aggBatch.add(e.labels, p.value(), ts ?? start);
         kept++;
       }
     } catch (err) {
@@ -204,7 +211,7 @@ export class ScrapeLoop {
     for (const e of prev) {
       if (e.seen === seq) continue;
       if (e.labels !== null) {
-        if (!e.explicit) this.batch.add(e.labels, STALE_NAN, start);
+        if (e.forward && !e.explicit) this.batch.add(e.labels, STALE_NAN, start);
         released++;
       }
       this.cache.delete(e.key);
@@ -264,8 +271,9 @@ export class ScrapeLoop {
     this.lastError = reason;
     const pipeline = this.sink.pipeline();
     this.batch.reset();
+    this.aggBatch.reset();
     if (pipeline !== this.pipelineRef) this.newPipeline(pipeline, start);
-    for (const e of this.prev) if (e.labels !== null && !e.explicit) this.batch.add(e.labels, STALE_NAN, start);
+    for (const e of this.prev) if (e.labels !== null && e.forward && !e.explicit) this.batch.add(e.labels, STALE_NAN, start);
     pipeline.releaseScraped(t.identity, this.admittedInCache());
     this.cache.clear();
     this.prev = [];
@@ -279,7 +287,7 @@ export class ScrapeLoop {
    * The old outputs are marked stale, and the cache starts afresh.
    */
   private newPipeline(pipeline: PushPipeline, now: number): void {
-    for (const e of this.prev) if (e.labels !== null && !e.explicit) this.batch.add(e.labels, STALE_NAN, now);
+    for (const e of this.prev) if (e.labels !== null && e.forward && !e.explicit) this.batch.add(e.labels, STALE_NAN, now);
     // The old pipeline's counts went with it.
     this.cache.clear();
     this.prev = [];
@@ -330,7 +338,12 @@ export class ScrapeLoop {
   }
 
   private async hand(counts: { samplesIn: number; kept: number; dropped: Map<string, number> }): Promise<void> {
-    const result: PushResult = { body: Buffer.from(this.batch.finish()), samplesIn: counts.samplesIn, samplesOut: this.batch.sampleCount, dropped: counts.dropped, newSeries: 0 };
+    const agg = this.aggBatch;
+    const aggregate = agg.sampleCount > 0 && this.pipelineRef !== null
+      ? { pipelineKey: this.pipelineRef.pipelineFor(this.target.identity).key, body: Buffer.from(agg.finish()), samples: agg.sampleCount }
+      : undefined;
+    agg.reset();
+    const result: PushResult = { body: Buffer.from(this.batch.finish()), samplesIn: counts.samplesIn, samplesOut: this.batch.sampleCount, dropped: counts.dropped, newSeries: 0, ...(aggregate ? { aggregate } : {}) };
     const outcome = await this.sink.accept(this.target.identity, result);
     if (!outcome.ok) {
       // Nobody to answer with a 503: the scrape's samples are lost, and counted as such.
