@@ -51,6 +51,13 @@ const remoteWriteSchema = z
     max_backoff: duration.default(5000),
     /** Records of the queue read per send cycle. */
     max_records_per_send: z.number().int().positive().default(64),
+    /** Samples per request, about (a request holds whole queue records). */
+    max_samples_per_send: z.number().int().positive().default(10_000),
+    /** How long a batch smaller than max_samples_per_send waits for more. */
+    batch_send_deadline: duration.default(1000),
+    /** Concurrent requests (shards) per target: they grow with the backlog and shrink when it is gone. */
+    min_shards: z.number().int().positive().default(1),
+    max_shards: z.number().int().positive().default(8),
     /** Targets sharing a shard group split sites between them by consistent hash of `site`; without one, a target receives everything. */
     shard_group: z.string().min(1).optional(),
   })
@@ -205,6 +212,9 @@ export function validateCollectorConfig(doc: unknown, file: string): LoadedConfi
     if (!LABEL_NAME.test(name)) fail(file, ['external_labels', name], 'not a valid label name');
     if (name === 'tenant' || name === 'site') fail(file, ['external_labels', name], 'tenant and site come from the sender\'s identity');
   }
+  config.remote_write.forEach((t, i) => {
+    if (t.min_shards > t.max_shards) fail(file, ['remote_write', i, 'min_shards'], 'must not be more than max_shards');
+  });
   const jobs = new Set<string>();
   const tenantNames = new Set(Object.keys(config.tenants));
   config.scrape_configs.forEach((job, i) => {

@@ -12,6 +12,7 @@ export class CollectorMetrics {
   readonly samplesFailed = new Counter({ name: 'fleetscope_collector_samples_failed_total', help: 'Samples a remote-write target refused for good (not retried), by reason.', labelNames: ['remote', 'reason'], registers: [this.registry] });
   readonly retries = new Counter({ name: 'fleetscope_collector_send_retries_total', help: 'Send attempts retried, by reason.', labelNames: ['remote', 'reason'], registers: [this.registry] });
   readonly sendDuration = new Histogram({ name: 'fleetscope_collector_send_duration_seconds', help: 'Duration of remote-write sends.', labelNames: ['remote'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry] });
+  readonly shards = new Gauge({ name: 'fleetscope_collector_send_shards', help: 'Concurrent send shards per remote-write target.', labelNames: ['remote'], registers: [this.registry] });
   readonly queueBytes = new Gauge({ name: 'fleetscope_collector_queue_bytes', help: 'Bytes in the durable queue.', labelNames: ['remote'], registers: [this.registry] });
   readonly queuePending = new Gauge({ name: 'fleetscope_collector_queue_pending_records', help: 'Records in the durable queue not yet delivered.', labelNames: ['remote'], registers: [this.registry] });
   readonly queueDropped = new Gauge({ name: 'fleetscope_collector_queue_dropped_records', help: 'Records dropped because the queue was full, since start.', labelNames: ['remote'], registers: [this.registry] });

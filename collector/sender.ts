@@ -17,6 +17,9 @@ export class RemoteWriteSender {
   private wakeUp: (() => void) | null = null;
   private lastFailureLog = 0;
   private suppressedFailures = 0;
+  private shards: number;
+  /** When the batch now waiting for more data was first read (0: none). */
+  private batchSince = 0;
   readonly remote: string;
 
   constructor(
@@ -26,6 +29,8 @@ export class RemoteWriteSender {
     private readonly log: Logger,
   ) {
     this.remote = new URL(target.url).host;
+    this.shards = target.min_shards;
+    metrics.shards.set({ remote: this.remote }, this.shards);
   }
 
   start(): void {
@@ -65,34 +70,87 @@ export class RemoteWriteSender {
   /** One read-send-commit cycle; false when stopping. */
   private async cycle(): Promise<boolean> {
     const signal = this.stopping.signal;
+    const t = this.target;
     this.metrics.queueBytes.set({ remote: this.remote }, this.queue.stats.bytes);
     this.metrics.queuePending.set({ remote: this.remote }, this.queue.stats.pending);
     this.metrics.queueDropped.set({ remote: this.remote }, this.queue.stats.droppedRecords);
-    const { records, next } = await this.queue.read(this.target.max_records_per_send);
+    const { records, next } = await this.queue.read(t.max_records_per_send);
     if (records.length === 0) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 1000);
-        this.wakeUp = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.wakeUp = null;
+      this.batchSince = 0;
+      this.resize(false, 0);
+      await this.waitForData(1000);
       return !signal.aborted;
     }
-    const byTenant = new Map<string, { bodies: Buffer[]; samples: number }>();
+    const groups = new Map<string, { tenant: string; shard: number; bodies: Buffer[]; samples: number }[]>();
+    let total = 0;
+    const shards = this.shards;
     for (const rec of records) {
       const w = decodeQueuedWrite(rec);
-      const g = byTenant.get(w.tenant) ?? { bodies: [], samples: 0 };
+      total += w.samples;
+      // One site's records always go to the same shard: its series stay in order.
+      const shard = shards === 1 ? 0 : shardOf(w.shardKey, shards);
+      const key = `${shard}\u0000${w.tenant}`;
+      let list = groups.get(key);
+      if (list === undefined) {
+        list = [];
+        groups.set(key, list);
+      }
+      let g = list[list.length - 1];
+      if (g === undefined || (g.samples > 0 && g.samples + w.samples > t.max_samples_per_send)) {
+        g = { tenant: w.tenant, shard, bodies: [], samples: 0 };
+        list.push(g);
+      }
       g.bodies.push(w.body);
       g.samples += w.samples;
-      byTenant.set(w.tenant, g);
     }
-    for (const [tenant, g] of byTenant) {
-      if (!(await this.deliver(tenant, Buffer.concat(g.bodies), g.samples))) return false; // stopping: nothing committed
+    // A small batch waits for more, up to the deadline: fewer, fuller requests.
+    const now = Date.now();
+    if (this.batchSince === 0) this.batchSince = now;
+    if (records.length < t.max_records_per_send && total < t.max_samples_per_send && now - this.batchSince < t.batch_send_deadline) {
+      await this.waitForData(t.batch_send_deadline - (now - this.batchSince));
+      return !signal.aborted;
     }
+    this.batchSince = 0;
+    const perShard: { tenant: string; bodies: Buffer[]; samples: number }[][] = Array.from({ length: shards }, () => []);
+    for (const list of groups.values()) for (const g of list) (perShard[g.shard] as typeof perShard[number]).push(g);
+    const started = Date.now();
+    const results = await Promise.all(perShard.map(async (list) => {
+      for (const g of list) if (!(await this.deliver(g.tenant, Buffer.concat(g.bodies), g.samples))) return false;
+      return true;
+    }));
+    if (results.includes(false)) return false; // stopping: nothing committed
     await this.queue.commit(next);
+    this.resize(records.length === t.max_records_per_send, Date.now() - started);
     return true;
+  }
+
+  /**
+   * More shards while the queue has a backlog (a full read), fewer once it
+   * is gone, between min_shards and max_shards.
+   */
+  private resize(backlog: boolean, _sendMs: number): void {
+    const t = this.target;
+    const before = this.shards;
+    if (backlog) this.shards = Math.min(t.max_shards, this.shards * 2);
+    else if (this.shards > t.min_shards) this.shards--;
+    if (this.shards !== before) this.log.debug({ remote: this.remote, shards: this.shards }, 'remote-write shards resized');
+    this.metrics.shards.set({ remote: this.remote }, this.shards);
+  }
+
+  /** Current number of concurrent send shards. */
+  get shardCount(): number {
+    return this.shards;
+  }
+
+  private async waitForData(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wakeUp = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+    this.wakeUp = null;
   }
 
   /** Sends until delivered or refused for good; false only when stopping. */
@@ -140,6 +198,13 @@ export class RemoteWriteSender {
       await sleep(outcome.afterMs, signal);
     }
   }
+}
+
+/** FNV-1a of the shard key, modulo the shard count. */
+function shardOf(key: string, shards: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % shards;
 }
 
 /** Waits `ms`, or less if `signal` aborts; leaves no listener behind either way. */
