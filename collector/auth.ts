@@ -26,14 +26,31 @@ interface CachedToken {
 }
 
 export interface StaticSite {
-  readonly token: string;
+  readonly token?: string | undefined;
+  readonly certificate_name?: string | undefined;
   readonly tenant: string;
   readonly site: string;
   readonly group?: string | undefined;
 }
 
+/** What the listener takes from a client certificate that verified against client_ca_file. */
+export interface VerifiedCertificate {
+  readonly cn: string | undefined;
+  readonly o: string | undefined;
+  readonly ou: string | undefined;
+  readonly dnsNames: readonly string[];
+}
+
+/** Reads the names of a peer certificate (node:tls getPeerCertificate()). */
+export function certificateNames(cert: { subject?: Record<string, string | string[] | undefined>; subjectaltname?: string | undefined }): VerifiedCertificate {
+  const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+  const dnsNames = (cert.subjectaltname ?? '').split(',').map((s) => s.trim()).filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4));
+  return { cn: one(cert.subject?.CN), o: one(cert.subject?.O), ou: one(cert.subject?.OU), dnsNames };
+}
+
 export class SiteAuthenticator {
-  private readonly staticSites: ReadonlyMap<string, Identity>;
+  private readonly staticSites = new Map<string, Identity>();
+  private readonly byCertificate = new Map<string, Identity>();
   private readonly verified = new Map<string, CachedToken>();
 
   constructor(
@@ -41,17 +58,40 @@ export class SiteAuthenticator {
     private readonly publicKeys: readonly KeyObject[],
     /** Tenants this collector has a pipeline for: a signed token naming another is refused. */
     private readonly tenants: ReadonlySet<string>,
+    /** Take a verified client certificate's subject as the identity (O tenant, CN site, OU group). */
+    private readonly identityFromCertificate = false,
   ) {
-    this.staticSites = new Map(sites.map((s) => [tokenKey(s.token), { tenant: s.tenant, site: s.site, group: s.group }]));
+    for (const s of sites) {
+      const id = { tenant: s.tenant, site: s.site, group: s.group };
+      if (s.token !== undefined) this.staticSites.set(tokenKey(s.token), id);
+      if (s.certificate_name !== undefined) this.byCertificate.set(s.certificate_name, id);
+    }
   }
 
-  /** The identity behind an `Authorization` header value. Never throws. */
-  identify(authorization: string | undefined, nowMs: number): AuthOutcome {
+  /**
+   * The identity behind an `Authorization` header value or, without one, a
+   * client certificate the TLS layer verified against client_ca_file. Never throws.
+   */
+  identify(authorization: string | undefined, nowMs: number, certificate?: VerifiedCertificate): AuthOutcome {
     const token = authorization?.startsWith('Bearer ') ? authorization.slice(7).trim() : undefined;
+    if ((token === undefined || token === '') && certificate !== undefined) return this.fromCertificate(certificate);
     if (token === undefined || token === '') return { ok: false, status: 401, reason: 'a site token is required: Authorization: Bearer <token>' };
     if (this.publicKeys.length > 0 && token.startsWith(`${TOKEN_PREFIX}.`)) return this.signed(token, nowMs);
     const id = this.staticSites.get(tokenKey(token));
     return id ? { ok: true, identity: id } : { ok: false, status: 401, reason: 'unknown site token' };
+  }
+
+  private fromCertificate(cert: VerifiedCertificate): AuthOutcome {
+    for (const name of [cert.cn, ...cert.dnsNames]) {
+      if (name === undefined) continue;
+      const id = this.byCertificate.get(name);
+      if (id) return { ok: true, identity: id };
+    }
+    if (this.identityFromCertificate && cert.cn !== undefined && cert.o !== undefined) {
+      if (!this.tenants.has(cert.o)) return { ok: false, status: 403, reason: `tenant "${cert.o}" of this client certificate is not configured on this collector` };
+      return { ok: true, identity: { tenant: cert.o, site: cert.cn, group: cert.ou } };
+    }
+    return { ok: false, status: 401, reason: `client certificate "${cert.cn ?? '?'}" is not a known site` };
   }
 
   private signed(token: string, nowMs: number): AuthOutcome {

@@ -3,10 +3,11 @@
 // and /metrics, /-/healthy, /-/ready. A push is acknowledged (204) only once
 // what survived the pipeline is durable in every target's queue.
 import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { RemoteWriteReader, type RemoteWriteLimits, WireError, snappyUncompress } from '../wire/index.js';
-import { SiteAuthenticator } from './auth.js';
+import { SiteAuthenticator, certificateNames } from './auth.js';
 import { type CollectorConfig, type LoadedConfig, loadCollectorConfig } from './config.js';
 import { CollectorError } from './errors.js';
 import { CollectorMetrics } from './metrics.js';
@@ -38,7 +39,7 @@ function buildLive(loaded: LoadedConfig): Live {
   const l = config.limits;
   return {
     config,
-    auth: new SiteAuthenticator(config.sites, loaded.siteTokenKeys, new Set(Object.keys(config.tenants))),
+    auth: new SiteAuthenticator(config.sites, loaded.siteTokenKeys, new Set(Object.keys(config.tenants)), config.tls?.identity_from_certificate ?? false),
     // A new pipeline starts with empty series caches: cached outputs were made by the old rules.
     pipeline: new PushPipeline(
       loaded.pipelines,
@@ -57,7 +58,7 @@ function buildLive(loaded: LoadedConfig): Live {
 
 /** Settings a reload cannot apply to a running collector. */
 function restartOnly(c: CollectorConfig): Record<string, unknown> {
-  return { listen: c.listen, queue: c.queue, remote_write: c.remote_write, 'limits.max_body_bytes': c.limits.max_body_bytes };
+  return { listen: c.listen, tls: c.tls, queue: c.queue, remote_write: c.remote_write, 'limits.max_body_bytes': c.limits.max_body_bytes };
 }
 
 export class Collector {
@@ -89,7 +90,10 @@ export class Collector {
       ),
     );
     // Thousands of sites push every few seconds: per-request access logs would drown the real ones.
-    const app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: limits.max_body_bytes });
+    // With client_ca_file, a client certificate is asked for but not required: token-only sites still connect;
+    // a certificate counts only when it verified (socket.authorized).
+    const https = loaded.tls === undefined ? null : { cert: loaded.tls.cert, key: loaded.tls.key, ...(loaded.tls.ca ? { ca: loaded.tls.ca, requestCert: true, rejectUnauthorized: false } : {}) };
+    const app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: limits.max_body_bytes, ...(https ? { https } : {}) }) as unknown as FastifyInstance;
     const state = { ready: false };
     const metrics = new CollectorMetrics();
     const senders = config.remote_write.map((t, i) => new RemoteWriteSender(t, queues[i] as DurableQueue, metrics, log));
@@ -114,7 +118,9 @@ export class Collector {
         return reply.code(status).send({ error });
       };
       const live = holder.live;
-      const who = live.auth.identify(req.headers.authorization, Date.now());
+      const socket = req.raw.socket as TLSSocket;
+      const cert = socket.encrypted && socket.authorized ? certificateNames(socket.getPeerCertificate()) : undefined;
+      const who = live.auth.identify(req.headers.authorization, Date.now(), cert);
       if (!who.ok) return answer(who.status, new CollectorError(who.status === 401 ? 'FS_COLLECTOR_UNAUTHORIZED' : 'FS_COLLECTOR_UNKNOWN_TENANT', [who.reason]).message);
       const id = who.identity;
       if (req.headers['content-encoding'] !== 'snappy') {

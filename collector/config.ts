@@ -33,7 +33,9 @@ const pipelineSchema = z
 const siteSchema = z
   .object({
     /** The bearer token this site's agent sends. */
-    token: z.string().min(16, 'a site token must be at least 16 characters'),
+    token: z.string().min(16, 'a site token must be at least 16 characters').optional(),
+    /** With tls.client_ca_file: the client certificate's CN or a DNS SAN that identifies this site. */
+    certificate_name: z.string().min(1).optional(),
     tenant: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'a tenant is 1-128 of A-Z a-z 0-9 _ . -'),
     site: z.string().min(1).max(256),
     group: z.string().min(1).optional(),
@@ -46,6 +48,14 @@ const remoteWriteSchema = z
     /** Sent as X-Scope-OrgID; the sender's tenant unless set. */
     basic_auth: z.object({ username: z.string(), password: z.string() }).strict().optional(),
     bearer_token: z.string().optional(),
+    /** TLS towards the target (Prometheus's tls_config): its CA, a client certificate, the server name. */
+    tls_config: z.object({
+      ca_file: z.string().min(1).optional(),
+      cert_file: z.string().min(1).optional(),
+      key_file: z.string().min(1).optional(),
+      server_name: z.string().min(1).optional(),
+      insecure_skip_verify: z.boolean().default(false),
+    }).strict().optional(),
     timeout: duration.default(30_000),
     min_backoff: duration.default(30),
     max_backoff: duration.default(5000),
@@ -69,6 +79,14 @@ export const collectorConfigSchema = z
     listen: z.string().regex(/^[^:]*:\d+$/, 'host:port').default('0.0.0.0:9201'),
     /** Labels added to every series (e.g. the regional edge, `re`). Identity labels win over them. */
     external_labels: z.record(z.string(), z.string()).default({}),
+    /** TLS for the listener; with client_ca_file, sites may authenticate with client certificates (mTLS). */
+    tls: z.object({
+      cert_file: z.string().min(1),
+      key_file: z.string().min(1),
+      client_ca_file: z.string().min(1).optional(),
+      /** Take a verified client certificate's subject as the identity: O = tenant, CN = site, OU = group. */
+      identity_from_certificate: z.boolean().default(false),
+    }).strict().optional(),
     /** Cortex HA deduplication: adds `cluster` and `__replica__` to every series. */
     ha: z.object({ cluster: z.string().min(1), replica: z.string().min(1) }).strict().optional(),
     queue: z
@@ -164,6 +182,16 @@ export interface LoadedConfig {
   readonly pipelines: ReadonlyMap<string, CompiledPipeline>;
   /** site_token_public_keys, loaded. */
   readonly siteTokenKeys: readonly KeyObject[];
+  /** The listener's TLS material, read. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly ca?: Buffer };
+}
+
+function readTlsFile(file: string, path: string, name: string): Buffer {
+  try {
+    return readFileSync(resolve(dirname(file), name));
+  } catch (err) {
+    return fail(file, ['tls', path], `cannot read: ${(err as Error).message}`);
+  }
 }
 
 /** A PEM given inline, or read from a file (relative to the config file's folder). */
@@ -196,9 +224,18 @@ export function validateCollectorConfig(doc: unknown, file: string): LoadedConfi
   const config = parsed.data;
   // Cross-field rules.
   const tokens = new Set<string>();
+  const certNames = new Set<string>();
   config.sites.forEach((s, i) => {
-    if (tokens.has(s.token)) fail(file, ['sites', i, 'token'], 'the same token is given to two sites');
-    tokens.add(s.token);
+    if (s.token === undefined && s.certificate_name === undefined) fail(file, ['sites', i], 'a site needs a token or a certificate_name');
+    if (s.token !== undefined) {
+      if (tokens.has(s.token)) fail(file, ['sites', i, 'token'], 'the same token is given to two sites');
+      tokens.add(s.token);
+    }
+    if (s.certificate_name !== undefined) {
+      if (config.tls?.client_ca_file === undefined) fail(file, ['sites', i, 'certificate_name'], 'client certificates need tls.client_ca_file');
+      if (certNames.has(s.certificate_name)) fail(file, ['sites', i, 'certificate_name'], 'the same certificate name is given to two sites');
+      certNames.add(s.certificate_name);
+    }
     const tenant = config.tenants[s.tenant];
     if (!tenant) fail(file, ['sites', i, 'tenant'], `tenant "${s.tenant}" is not defined under tenants`);
     if (s.group !== undefined && !tenant.groups[s.group]) fail(file, ['sites', i, 'group'], `group "${s.group}" is not defined under tenants.${s.tenant}.groups`);
@@ -234,7 +271,13 @@ export function validateCollectorConfig(doc: unknown, file: string): LoadedConfi
     for (const [group, g] of Object.entries(t.groups)) pipelines.set(`${tenant}/${group}`, compilePipeline(file, ['tenants', tenant, 'groups', group], g, `${tenant}/${group}`, external, base));
   }
   const siteTokenKeys = config.site_token_public_keys.map((k, i) => loadPublicKey(file, i, k));
-  return { config: Object.freeze(config), pipelines, siteTokenKeys };
+  if (config.tls?.identity_from_certificate && config.tls.client_ca_file === undefined) fail(file, ['tls', 'identity_from_certificate'], 'needs tls.client_ca_file');
+  const tls = config.tls === undefined ? undefined : {
+    cert: readTlsFile(file, 'cert_file', config.tls.cert_file),
+    key: readTlsFile(file, 'key_file', config.tls.key_file),
+    ...(config.tls.client_ca_file === undefined ? {} : { ca: readTlsFile(file, 'client_ca_file', config.tls.client_ca_file) }),
+  };
+  return { config: Object.freeze(config), pipelines, siteTokenKeys, ...(tls ? { tls } : {}) };
 }
 
 /** Reads, parses and validates a config file. */

@@ -9,6 +9,7 @@ import type { RemoteWriteTarget } from './config.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { DurableQueue } from './queue.js';
 import { decodeQueuedWrite } from './record.js';
+import { HttpPoster } from './http-post.js';
 import { classifySend } from './retry.js';
 
 export class RemoteWriteSender {
@@ -18,6 +19,7 @@ export class RemoteWriteSender {
   private lastFailureLog = 0;
   private suppressedFailures = 0;
   private shards: number;
+  private readonly poster: HttpPoster;
   /** When the batch now waiting for more data was first read (0: none). */
   private batchSince = 0;
   readonly remote: string;
@@ -29,6 +31,7 @@ export class RemoteWriteSender {
     private readonly log: Logger,
   ) {
     this.remote = new URL(target.url).host;
+    this.poster = new HttpPoster(target.url, target.tls_config);
     this.shards = target.min_shards;
     metrics.shards.set({ remote: this.remote }, this.shards);
   }
@@ -48,6 +51,7 @@ export class RemoteWriteSender {
     this.stopping.abort();
     this.wakeUp?.();
     await this.running;
+    this.poster.close();
   }
 
   private async loop(): Promise<void> {
@@ -168,10 +172,10 @@ export class RemoteWriteSender {
       let message = '';
       const end = this.metrics.sendDuration.startTimer({ remote: this.remote });
       try {
-        const res = await fetch(this.target.url, { method: 'POST', headers, body: compressed, signal: AbortSignal.any([signal, AbortSignal.timeout(this.target.timeout)]) });
+        const res = await this.poster.post(headers, compressed, AbortSignal.any([signal, AbortSignal.timeout(this.target.timeout)]));
         status = res.status;
-        retryAfter = res.headers.get('retry-after');
-        message = (await res.text()).slice(0, 512);
+        retryAfter = res.retryAfter;
+        message = res.text;
       } catch (err) {
         message = (err as Error).message;
       } finally {
