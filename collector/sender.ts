@@ -117,6 +117,8 @@ export class RemoteWriteSender {
     this.batchSince = 0;
     const perShard: { tenant: string; bodies: Buffer[]; samples: number }[][] = Array.from({ length: shards }, () => []);
     for (const list of groups.values()) for (const g of list) (perShard[g.shard] as typeof perShard[number]).push(g);
+    // A backlog: more was waiting than this read took (by count or by its byte limit).
+    const backlog = this.queue.stats.pending > records.length;
     const started = Date.now();
     const results = await Promise.all(perShard.map(async (list) => {
       for (const g of list) if (!(await this.deliver(g.tenant, Buffer.concat(g.bodies), g.samples))) return false;
@@ -124,12 +126,12 @@ export class RemoteWriteSender {
     }));
     if (results.includes(false)) return false; // stopping: nothing committed
     await this.queue.commit(next);
-    this.resize(records.length === t.max_records_per_send, Date.now() - started);
+    this.resize(backlog, Date.now() - started);
     return true;
   }
 
   /**
-   * More shards while the queue has a backlog (a full read), fewer once it
+   * More shards while the queue has a backlog (more waiting than one read takes), fewer once it
    * is gone, between min_shards and max_shards.
    */
   private resize(backlog: boolean, _sendMs: number): void {
