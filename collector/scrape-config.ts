@@ -44,8 +44,8 @@ export const scrapeJobSchema = z
     scheme: z.enum(['http', 'https']).default('http'),
     honor_labels: z.boolean().default(false),
     honor_timestamps: z.boolean().default(true),
-    /** Largest (uncompressed) body; over it the scrape fails. 0: no limit. */
-    body_size_limit: byteSize.default(0),
+    /** Largest (uncompressed) body; over it the scrape fails. 0: no limit. Prometheus's default is 0; ours bounds memory. */
+    body_size_limit: byteSize.default(64 * 1024 * 1024),
     basic_auth: z.object({ username: z.string(), password: z.string() }).strict().optional(),
     bearer_token: z.string().optional(),
     static_configs: z.array(targetGroupSchema).default([]),
