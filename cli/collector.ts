@@ -6,11 +6,15 @@ const help = `Usage: fleetscope collector --config FILE.yml
        fleetscope collector --check-config FILE.yml
 
 Runs the regional collector: a Prometheus remote-write receiver
-(POST /api/v1/write) for authenticated sites (Authorization: Bearer <site
-token>), the per-tenant pipeline (metric allowlist/denylist, label denylist,
-relabel rules, per-site series limit, identity and external labels), and for
-each remote_write target a durable on-disk queue and a sender that retries
-through outages. A push is acknowledged only once it is durable on disk.
+(POST /api/v1/write) for authenticated sites (Authorization: Bearer <static
+or signed site token>, or a client certificate when tls.client_ca_file is
+set), scrape loops for scrape_configs (static and file_sd targets, /federate
+too, with up/scrape_* series and staleness markers), the per-tenant pipeline
+(metric allowlist/denylist, label denylist, relabel rules, per-site series
+limit, identity and external labels, pre-aggregation checkpointed to disk),
+and for each remote_write target a durable on-disk queue and a sender with
+concurrent shards that retries through outages. A push is acknowledged only
+once it is durable on disk.
 Serves /metrics, /-/healthy and /-/ready. SIGHUP or POST /-/reload re-reads
 the config: sites, tenants, pipelines, external labels and limits apply at
 once; an invalid file is rejected (file, path, reason) and the running config
@@ -27,7 +31,7 @@ Options:
 
 export const collectorCommand: Command = {
   name: 'collector',
-  summary: 'run the regional collector (remote-write in, durable queue, remote-write out)',
+  summary: 'run the regional collector (remote-write in, scrapes, pipeline, durable queue, remote-write out)',
   help,
   async run(args, io) {
     const opts = parseOptions('collector', help, args, { config: { type: 'string' }, 'check-config': { type: 'string' }, listen: { type: 'string' } }, io);

@@ -49,13 +49,18 @@ const help = `Usage: fleetscope demo [options]
 Runs simulated edge sites (deterministic from a seed) through fleetscope on
 embedded defaults, needing no external service. First one site's exposition
 through the edge pipeline: what came in, what was kept, what was dropped and
-why, and what each costs in remote-write bytes. Then the push path: sites
+why, and what each costs in remote-write bytes. Then the collector: sites
 push remote-write to a real collector (durable queue in a temporary
-directory), which cuts their series down and delivers them to a remote-write
-receiver, and the demo checks that everything kept arrived.
+directory) and other sites are scraped by it; it cuts their series down,
+pre-aggregates the scraped sites' latency histogram, marks the scraped series
+stale when those targets leave, and delivers to a remote-write receiver; the
+demo prints what came in, was kept, dropped (and why) and aggregated, what
+went to the receiver, and checks that everything kept arrived.
 
 Options:
-  --sites N        simulated sites that push through the collector (default 2; 0 skips the push path)
+  --sites N        simulated sites that push through the collector (default 2; 0 skips the collector)
+  --scraped N      simulated sites the collector scrapes (default 2; their apiserver latency
+                   histogram is pre-aggregated per site, code and method)
   --series N       series each simulated site exposes (default ${DEFAULT_SITE.series})
   --seed N         simulator seed (default ${DEFAULT_SITE.seed})
   --config FILE    pipeline config (YAML: filter, relabel_configs) instead of the embedded one
@@ -100,6 +105,7 @@ export const demoCommand: Command = {
       'print-config': { type: 'boolean' },
       show: { type: 'string' },
       sites: { type: 'string' },
+      scraped: { type: 'string' },
       'remote-write': { type: 'string' },
     }, io);
     if (opts === null) return EXIT_USAGE;
@@ -113,8 +119,10 @@ export const demoCommand: Command = {
     let seed: number;
     let show: number;
     let sites: number;
+    let scraped: number;
     try {
       sites = int('sites', opts.sites, 2, 1000);
+      scraped = int('scraped', opts.scraped, 2, 100);
       seriesCount = int('series', opts.series, DEFAULT_SITE.series, 2_000_000);
       seed = int('seed', opts.seed, DEFAULT_SITE.seed, 2 ** 32 - 1);
       show = int('show', opts.show, 0, 1_000_000);
@@ -230,10 +238,10 @@ export const demoCommand: Command = {
     if (sites > 0) {
       io.stdout.write('\n');
       try {
-        const lines = await runPushDemo({ sites, seriesPerSite: seriesCount, seed, pipeline: pipelineConfig, remoteWrite: opts['remote-write'] });
+        const lines = await runPushDemo({ sites, scrapedSites: scraped, seriesPerSite: seriesCount, seed, pipeline: pipelineConfig, remoteWrite: opts['remote-write'] });
         io.stdout.write(lines.join('\n'));
       } catch (err) {
-        io.stderr.write(`fleetscope demo: the push path failed: ${(err as Error).message}\n`);
+        io.stderr.write(`fleetscope demo: the collector path failed: ${(err as Error).message}\n`);
         return EXIT_FAILURE;
       }
     }

@@ -2,22 +2,22 @@
 // the push pipeline, one durable queue and sender per remote-write target,
 // and /metrics, /-/healthy, /-/ready. A push is acknowledged (204) only once
 // what survived the pipeline is durable in every target's queue.
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { RemoteWriteReader, type RemoteWriteLimits, WireError, snappyUncompress } from '../wire/index.js';
+import { SiteAuthenticator, certificateNames } from './auth.js';
 import { type CollectorConfig, type LoadedConfig, loadCollectorConfig } from './config.js';
 import { CollectorError } from './errors.js';
 import { CollectorMetrics } from './metrics.js';
 import { LogsService } from './logs/index.js';
-import { type Identity, PushPipeline } from './pipeline.js';
+import { PushPipeline } from './pipeline.js';
 import { DurableQueue } from './queue.js';
-import { encodeQueuedWrite } from './record.js';
-import { targetsForSite } from './shard.js';
+import { Aggregator } from './aggregator.js';
+import { Intake } from './intake.js';
+import { ScrapeManager } from './scrape-manager.js';
 import { RemoteWriteSender } from './sender.js';
-
-const tokenKey = (token: string): string => createHash('sha256').update(token).digest('hex');
 
 export interface CollectorOptions {
   readonly logger?: Logger;
@@ -32,7 +32,7 @@ export interface CollectorOptions {
 /** What a reload can change while the collector runs: identities, pipelines, limits. */
 interface Live {
   readonly config: CollectorConfig;
-  readonly identities: ReadonlyMap<string, Identity>;
+  readonly auth: SiteAuthenticator;
   readonly pipeline: PushPipeline;
   readonly readerLimits: Partial<RemoteWriteLimits>;
 }
@@ -42,7 +42,7 @@ function buildLive(loaded: LoadedConfig): Live {
   const l = config.limits;
   return {
     config,
-    identities: new Map(config.sites.map((s) => [tokenKey(s.token), { tenant: s.tenant, site: s.site, group: s.group }])),
+    auth: new SiteAuthenticator(config.sites, loaded.siteTokenKeys, new Set(Object.keys(config.tenants)), config.tls?.identity_from_certificate ?? false),
     // A new pipeline starts with empty series caches: cached outputs were made by the old rules.
     pipeline: new PushPipeline(
       loaded.pipelines,
@@ -61,7 +61,7 @@ function buildLive(loaded: LoadedConfig): Live {
 
 /** Settings a reload cannot apply to a running collector. */
 function restartOnly(c: CollectorConfig): Record<string, unknown> {
-  return { listen: c.listen, queue: c.queue, remote_write: c.remote_write, 'limits.max_body_bytes': c.limits.max_body_bytes, logs: c.logs /* collector/logs/: applied at start only */ };
+  return { listen: c.listen, tls: c.tls, queue: c.queue, remote_write: c.remote_write, 'limits.max_body_bytes': c.limits.max_body_bytes, logs: c.logs /* collector/logs/: applied at start only */ };
 }
 
 export class Collector {
@@ -75,6 +75,9 @@ export class Collector {
     private readonly app: FastifyInstance,
     private readonly queues: readonly DurableQueue[],
     private readonly senders: readonly RemoteWriteSender[],
+    /** The scrape loops (tests look at them). */
+    readonly scraper: ScrapeManager,
+    private readonly aggregator: Aggregator,
     private readonly sweepTimer: NodeJS.Timeout,
     private readonly state: { ready: boolean },
     readonly metrics: CollectorMetrics,
@@ -93,10 +96,20 @@ export class Collector {
       ),
     );
     // Thousands of sites push every few seconds: per-request access logs would drown the real ones.
-    const app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: limits.max_body_bytes });
+    // With client_ca_file, a client certificate is asked for but not required: token-only sites still connect;
+    // a certificate counts only when it verified (socket.authorized).
+    const https = loaded.tls === undefined ? null : { cert: loaded.tls.cert, key: loaded.tls.key, ...(loaded.tls.ca ? { ca: loaded.tls.ca, requestCert: true, rejectUnauthorized: false } : {}) };
+    const app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: limits.max_body_bytes, ...(https ? { https } : {}) }) as unknown as FastifyInstance;
     const state = { ready: false };
     const metrics = new CollectorMetrics();
     const senders = config.remote_write.map((t, i) => new RemoteWriteSender(t, queues[i] as DurableQueue, metrics, log));
+    const intake = new Intake(config.remote_write, queues, senders, metrics, log);
+    const aggregator = await Aggregator.open(
+      { dir: join(config.queue.dir, 'aggregate'), maxBytes: config.queue.max_bytes, segmentBytes: config.queue.segment_bytes },
+      loaded.pipelines, metrics, log, (tenant, shardKey, body, samples) => intake.enqueue(tenant, shardKey, body, samples),
+    );
+    intake.aggregator = aggregator;
+    const scraper = new ScrapeManager({ pipeline: () => holder.live.pipeline, accept: (id, r) => intake.accept(id, r) }, metrics, log);
 
     app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limits.max_body_bytes }, (_req, body, done) => done(null, body));
     app.setErrorHandler((err, _req, reply) => {
@@ -111,10 +124,11 @@ export class Collector {
         return reply.code(status).send({ error });
       };
       const live = holder.live;
-      const auth = req.headers.authorization;
-      const token = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined;
-      const id = token === undefined ? undefined : live.identities.get(tokenKey(token));
-      if (!id) return answer(401, new CollectorError('FS_COLLECTOR_UNAUTHORIZED', ['a site token is required: Authorization: Bearer <token>']).message);
+      const socket = req.raw.socket as TLSSocket;
+      const cert = socket.encrypted && socket.authorized ? certificateNames(socket.getPeerCertificate()) : undefined;
+      const who = live.auth.identify(req.headers.authorization, Date.now(), cert);
+      if (!who.ok) return answer(who.status, new CollectorError(who.status === 401 ? 'FS_COLLECTOR_UNAUTHORIZED' : 'FS_COLLECTOR_UNKNOWN_TENANT', [who.reason]).message);
+      const id = who.identity;
       if (req.headers['content-encoding'] !== 'snappy') {
         return answer(415, new CollectorError('FS_COLLECTOR_UNSUPPORTED_ENCODING', ['remote-write bodies must be snappy-compressed (Content-Encoding: snappy)']).message);
       }
@@ -127,22 +141,9 @@ export class Collector {
         if (err instanceof WireError) return answer(err.status, `${err.code}: ${err.message}`);
         throw err;
       }
-      metrics.samplesReceived.inc({ tenant: id.tenant, site: id.site }, result.samplesIn);
-      for (const [reason, n] of result.dropped) metrics.samplesDropped.inc({ tenant: id.tenant, site: id.site, reason }, n);
-      const targets = targetsForSite(id.site, config.remote_write);
-      if (result.samplesOut > 0 && targets.length === 0) {
-        metrics.samplesDropped.inc({ tenant: id.tenant, site: id.site, reason: 'no_remote_write' }, result.samplesOut);
-      } else if (result.samplesOut > 0) {
-        const rec = encodeQueuedWrite({ tenant: id.tenant, samples: result.samplesOut, body: result.body });
-        try {
-          await Promise.all(targets.map((i) => (queues[i] as DurableQueue).append(rec)));
-        } catch (err) {
-          // Not durable everywhere: not acknowledged. The site retries; a duplicate sample is harmless downstream.
-          log.error({ err }, 'queue append failed');
-          return answer(503, (err as Error).message);
-        }
-        for (const s of senders) s.wake();
-      }
+      // Not durable everywhere: not acknowledged. The site retries; a duplicate sample is harmless downstream.
+      const taken = await intake.accept(id, result);
+      if (!taken.ok) return answer(503, taken.error.message);
       metrics.requests.inc({ code: '204' });
       return reply.code(204).send();
     });
@@ -166,7 +167,11 @@ export class Collector {
           app,
           registry: metrics.registry,
           logger: log,
-          authenticate: () => (token) => holder.live.identities.get(tokenKey(token)),
+          // Static site tokens and signed site tokens alike, as on the metrics path.
+          authenticate: () => (token) => {
+            const who = holder.live.auth.identify(`Bearer ${token}`, Date.now());
+            return who.ok ? who.identity : undefined;
+          },
           re: config.external_labels.re,
           ...(opts.forwardListen === undefined ? {} : { forwardListen: opts.forwardListen }),
         })
@@ -176,6 +181,8 @@ export class Collector {
     const sep = listen.lastIndexOf(':');
     const address = await app.listen({ host: listen.slice(0, sep) || '0.0.0.0', port: Number(listen.slice(sep + 1)) });
     for (const s of senders) s.start();
+    aggregator.start();
+    await scraper.apply(config.scrape_configs, new Set(Object.keys(config.tenants)));
     const sweepTimer = setInterval(() => {
       const { pipeline } = holder.live;
       pipeline.sweep(Date.now());
@@ -187,7 +194,7 @@ export class Collector {
     sweepTimer.unref();
     state.ready = true;
     log.info({ address, targets: config.remote_write.map((t) => new URL(t.url).host), sites: config.sites.length }, 'collector ready');
-    self.collector = new Collector(holder, log, opts.configFile, app, queues, senders, sweepTimer, state, metrics, address);
+    self.collector = new Collector(holder, log, opts.configFile, app, queues, senders, scraper, aggregator, sweepTimer, state, metrics, address);
     self.collector.logs = logs;
     return self.collector;
   }
@@ -213,6 +220,8 @@ export class Collector {
     const after = restartOnly(loaded.config);
     const restartNeeded = Object.keys(before).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
     this.holder.live = buildLive(loaded);
+    this.aggregator.setRules(loaded.pipelines);
+    await this.scraper.apply(loaded.config.scrape_configs, new Set(Object.keys(loaded.config.tenants)));
     this.metrics.reloads.inc({ result: 'success' });
     this.metrics.lastReloadSuccessful.set(1);
     this.log.info({ sites: loaded.config.sites.length, restartNeeded }, 'config reloaded');
@@ -224,6 +233,9 @@ export class Collector {
     this.state.ready = false;
     clearInterval(this.sweepTimer);
     await this.app.close();
+    await this.scraper.stop();
+    // Its last windows go to the queues before the senders stop.
+    await this.aggregator.stop();
     await this.logs?.stop();
     await Promise.all(this.senders.map((s) => s.stop()));
     await Promise.all(this.queues.map((q) => q.close()));

@@ -34,6 +34,16 @@ const invalid: [string, unknown, string, RegExp][] = [
   ['bad filter', { ...base, tenants: { acme: { pipeline: { filter: { allow: { regexes: ['('] } } } } } }, 'tenants.acme.pipeline', /allow\.regexes\.0/],
   ['identity as external label', { ...base, external_labels: { tenant: 'x' } }, 'external_labels.tenant', /identity/],
   ['bad listen', { ...base, listen: 'localhost' }, 'listen', /host:port/],
+  ['site without token or certificate', { ...base, sites: [{ tenant: 'acme', site: 'ce-1' }] }, 'sites.0', /token or a certificate_name/],
+  ['certificate name without client CA', { ...base, sites: [{ certificate_name: 'ce-1', tenant: 'acme', site: 'ce-1' }] }, 'sites.0.certificate_name', /client_ca_file/],
+  ['unreadable TLS file', { ...base, tls: { cert_file: '/nonexistent.crt', key_file: '/nonexistent.key' } }, 'tls.cert_file', /cannot read/],
+  ['min_shards over max_shards', { ...base, remote_write: [{ url: 'http://x/', min_shards: 4, max_shards: 2 }] }, 'remote_write.0.min_shards', /max_shards/],
+  ['scrape job twice', { ...base, scrape_configs: [{ job_name: 'j', tenant: 'acme' }, { job_name: 'j', tenant: 'acme' }] }, 'scrape_configs.1.job_name', /twice/],
+  ['scrape target without site', { ...base, scrape_configs: [{ job_name: 'j', tenant: 'acme', static_configs: [{ targets: ['h:1'] }] }] }, 'scrape_configs.0.static_configs.0', /no site/],
+  ['scrape target of an unknown tenant', { ...base, scrape_configs: [{ job_name: 'j', static_configs: [{ targets: ['h:1'], tenant: 'nope', site: 's' }] }] }, 'scrape_configs.0.static_configs.0', /not defined under tenants/],
+  ['scrape timeout over interval', { ...base, scrape_configs: [{ job_name: 'j', tenant: 'acme', scrape_interval: '5s', scrape_timeout: '10s' }] }, 'scrape_configs.0.scrape_timeout', /scrape_interval/],
+  ['aggregation by and without', { ...base, tenants: { acme: { pipeline: { aggregate: [{ match: 'x', interval: '1m', by: ['a'], without: ['b'], outputs: ['total'] }] } } } }, 'tenants.acme.pipeline.aggregate.0', /both/],
+  ['aggregation output unknown', { ...base, tenants: { acme: { pipeline: { aggregate: [{ match: 'x', interval: '1m', outputs: ['median'] }] } } } }, 'tenants.acme.pipeline.aggregate.0.outputs.0', /Invalid/i],
 ];
 
 for (const [what, cfg, path, reason] of invalid) {

@@ -1,24 +1,22 @@
 // The collector's YAML config, validated once at the edge with zod: shape and
 // defaults first, cross-field rules second, then frozen. An invalid file is
 // rejected whole with the file, the path inside it and the reason.
+import { type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import yaml from 'js-yaml';
 import { z } from 'zod';
-import { DEFAULT_REMOTE_WRITE_LIMITS } from '../wire/index.js';
+import { DEFAULT_REMOTE_WRITE_LIMITS, tokenPublicKey } from '../wire/index.js';
 import { MetricFilter, Relabeler, RelabelError } from '../relabel/index.js';
+import { type AggregateRule, aggregateRuleSchema, compileAggregateRule } from './aggregate-config.js';
+import { duration } from './duration.js';
 import { CollectorError } from './errors.js';
 import { checkLogsConfig, logsConfigSchema } from './logs/index.js';
+import { scrapeJobSchema } from './scrape-config.js';
+import { targetsFromGroup } from './targets.js';
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-
-/** "500ms", "30s", "5m", "1h", or a number of milliseconds. */
-const duration = z.union([
-  z.number().int().nonnegative(),
-  z.string().regex(/^\d+(ms|s|m|h)$/, 'a duration like 500ms, 30s, 5m or 1h').transform((s) => {
-    const m = /^(\d+)(ms|s|m|h)$/.exec(s) as RegExpExecArray;
-    return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-  }),
-], { error: 'expected a duration like 500ms, 30s, 5m or 1h, or a number of milliseconds' });
 
 const pipelineSchema = z
   .object({
@@ -28,13 +26,17 @@ const pipelineSchema = z
     relabel_configs: z.array(z.unknown()).optional(),
     /** Active series one site may have; over it, new series are dropped and counted. */
     series_limit_per_site: z.number().int().positive().optional(),
+    /** Pre-aggregation rules (aggregate-config.ts), after the filter and rules. */
+    aggregate: z.array(aggregateRuleSchema).optional(),
   })
   .strict();
 
 const siteSchema = z
   .object({
     /** The bearer token this site's agent sends. */
-    token: z.string().min(16, 'a site token must be at least 16 characters'),
+    token: z.string().min(16, 'a site token must be at least 16 characters').optional(),
+    /** With tls.client_ca_file: the client certificate's CN or a DNS SAN that identifies this site. */
+    certificate_name: z.string().min(1).optional(),
     tenant: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'a tenant is 1-128 of A-Z a-z 0-9 _ . -'),
     site: z.string().min(1).max(256),
     group: z.string().min(1).optional(),
@@ -47,11 +49,26 @@ const remoteWriteSchema = z
     /** Sent as X-Scope-OrgID; the sender's tenant unless set. */
     basic_auth: z.object({ username: z.string(), password: z.string() }).strict().optional(),
     bearer_token: z.string().optional(),
+    /** TLS towards the target (Prometheus's tls_config): its CA, a client certificate, the server name. */
+    tls_config: z.object({
+      ca_file: z.string().min(1).optional(),
+      cert_file: z.string().min(1).optional(),
+      key_file: z.string().min(1).optional(),
+      server_name: z.string().min(1).optional(),
+      insecure_skip_verify: z.boolean().default(false),
+    }).strict().optional(),
     timeout: duration.default(30_000),
     min_backoff: duration.default(30),
     max_backoff: duration.default(5000),
     /** Records of the queue read per send cycle. */
     max_records_per_send: z.number().int().positive().default(64),
+    /** Samples per request, about (a request holds whole queue records). */
+    max_samples_per_send: z.number().int().positive().default(10_000),
+    /** How long a batch smaller than max_samples_per_send waits for more. */
+    batch_send_deadline: duration.default(1000),
+    /** Concurrent requests (shards) per target: they grow with the backlog and shrink when it is gone. */
+    min_shards: z.number().int().positive().default(1),
+    max_shards: z.number().int().positive().default(8),
     /** Targets sharing a shard group split sites between them by consistent hash of `site`; without one, a target receives everything. */
     shard_group: z.string().min(1).optional(),
   })
@@ -63,6 +80,14 @@ export const collectorConfigSchema = z
     listen: z.string().regex(/^[^:]*:\d+$/, 'host:port').default('0.0.0.0:9201'),
     /** Labels added to every series (e.g. the regional edge, `re`). Identity labels win over them. */
     external_labels: z.record(z.string(), z.string()).default({}),
+    /** TLS for the listener; with client_ca_file, sites may authenticate with client certificates (mTLS). */
+    tls: z.object({
+      cert_file: z.string().min(1),
+      key_file: z.string().min(1),
+      client_ca_file: z.string().min(1).optional(),
+      /** Take a verified client certificate's subject as the identity: O = tenant, CN = site, OU = group. */
+      identity_from_certificate: z.boolean().default(false),
+    }).strict().optional(),
     /** Cortex HA deduplication: adds `cluster` and `__replica__` to every series. */
     ha: z.object({ cluster: z.string().min(1), replica: z.string().min(1) }).strict().optional(),
     queue: z
@@ -97,11 +122,15 @@ export const collectorConfigSchema = z
     series_idle_timeout: duration.default(600_000),
     /** Each site's identity, by the bearer token it sends. */
     sites: z.array(siteSchema).default([]),
+    /** Control-plane public keys (PEM text, or a file holding it) that signed site tokens verify against. */
+    site_token_public_keys: z.array(z.string().min(1)).default([]),
     /** Per tenant: its pipeline, and per site group, overrides of it. */
     tenants: z.record(z.string(), z.object({ pipeline: pipelineSchema.default({}), groups: z.record(z.string(), pipelineSchema).default({}) }).strict()).default({}),
     remote_write: z.array(remoteWriteSchema).default([]),
     /** The log path (collector/logs/README.md); absent: no log endpoints. */
     logs: logsConfigSchema.optional(),
+    /** Targets to scrape (Prometheus's scrape_configs, with tenant and site per target group). */
+    scrape_configs: z.array(scrapeJobSchema).default([]),
   })
   .strict();
 
@@ -110,7 +139,10 @@ export type RemoteWriteTarget = z.output<typeof remoteWriteSchema>;
 
 /** The compiled pipeline of one tenant, or of one of its site groups. */
 export interface CompiledPipeline {
+  /** "tenant" or "tenant/group": the pipeline's name, which aggregation state is kept under. */
+  readonly key: string;
   readonly filter: MetricFilter;
+  readonly aggregations: readonly AggregateRule[];
   readonly relabeler: Relabeler;
   readonly seriesLimit: number;
 }
@@ -122,9 +154,21 @@ function fail(file: string, path: readonly PropertyKey[], reason: string): never
 }
 
 /** Compiles a pipeline, naming `path` in errors. */
-function compilePipeline(file: string, path: string[], p: z.output<typeof pipelineSchema>, base?: CompiledPipeline): CompiledPipeline {
+function compilePipeline(file: string, path: string[], p: z.output<typeof pipelineSchema>, key: string, externalLabels: readonly string[], base?: CompiledPipeline): CompiledPipeline {
+  const tenant = key.split('/')[0] as string;
+  const aggregations = p.aggregate === undefined && base
+    ? base.aggregations
+    : (p.aggregate ?? []).map((r, i) => {
+      try {
+        return compileAggregateRule(r, tenant, `${key}#${i}`, externalLabels);
+      } catch (err) {
+        return fail(file, [...path, 'aggregate', i], (err as Error).message);
+      }
+    });
   try {
     return {
+      key,
+      aggregations,
       filter: p.filter === undefined && base ? base.filter : MetricFilter.compile(p.filter ?? {}),
       relabeler: p.relabel_configs === undefined && base ? base.relabeler : Relabeler.compile(p.relabel_configs ?? []),
       seriesLimit: p.series_limit_per_site ?? base?.seriesLimit ?? DEFAULT_SERIES_LIMIT,
@@ -139,6 +183,38 @@ export interface LoadedConfig {
   readonly config: CollectorConfig;
   /** Compiled pipelines by "tenant" and "tenant/group". */
   readonly pipelines: ReadonlyMap<string, CompiledPipeline>;
+  /** site_token_public_keys, loaded. */
+  readonly siteTokenKeys: readonly KeyObject[];
+  /** The listener's TLS material, read. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly ca?: Buffer };
+}
+
+function readTlsFile(file: string, path: string, name: string): Buffer {
+  try {
+    return readFileSync(resolve(dirname(file), name));
+  } catch (err) {
+    return fail(file, ['tls', path], `cannot read: ${(err as Error).message}`);
+  }
+}
+
+/** A PEM given inline, or read from a file (relative to the config file's folder). */
+function loadPublicKey(file: string, index: number, value: string): KeyObject {
+  let pem = value;
+  if (!value.includes('-----BEGIN')) {
+    try {
+      pem = readFileSync(resolve(dirname(file), value), 'utf8');
+    } catch (err) {
+      fail(file, ['site_token_public_keys', index], `cannot read key file: ${(err as Error).message}`);
+    }
+  }
+  try {
+    const key = tokenPublicKey(pem);
+    if (key.asymmetricKeyType !== 'ed25519') fail(file, ['site_token_public_keys', index], `an Ed25519 public key is needed, not ${key.asymmetricKeyType ?? 'unknown'}`);
+    return key;
+  } catch (err) {
+    if (err instanceof CollectorError) throw err;
+    return fail(file, ['site_token_public_keys', index], `not a PEM public key: ${(err as Error).message}`);
+  }
 }
 
 /** Validates a parsed YAML document; `file` names it in errors. */
@@ -151,9 +227,18 @@ export function validateCollectorConfig(doc: unknown, file: string): LoadedConfi
   const config = parsed.data;
   // Cross-field rules.
   const tokens = new Set<string>();
+  const certNames = new Set<string>();
   config.sites.forEach((s, i) => {
-    if (tokens.has(s.token)) fail(file, ['sites', i, 'token'], 'the same token is given to two sites');
-    tokens.add(s.token);
+    if (s.token === undefined && s.certificate_name === undefined) fail(file, ['sites', i], 'a site needs a token or a certificate_name');
+    if (s.token !== undefined) {
+      if (tokens.has(s.token)) fail(file, ['sites', i, 'token'], 'the same token is given to two sites');
+      tokens.add(s.token);
+    }
+    if (s.certificate_name !== undefined) {
+      if (config.tls?.client_ca_file === undefined) fail(file, ['sites', i, 'certificate_name'], 'client certificates need tls.client_ca_file');
+      if (certNames.has(s.certificate_name)) fail(file, ['sites', i, 'certificate_name'], 'the same certificate name is given to two sites');
+      certNames.add(s.certificate_name);
+    }
     const tenant = config.tenants[s.tenant];
     if (!tenant) fail(file, ['sites', i, 'tenant'], `tenant "${s.tenant}" is not defined under tenants`);
     if (s.group !== undefined && !tenant.groups[s.group]) fail(file, ['sites', i, 'group'], `group "${s.group}" is not defined under tenants.${s.tenant}.groups`);
@@ -171,13 +256,35 @@ export function validateCollectorConfig(doc: unknown, file: string): LoadedConfi
     const problem = checkLogsConfig(config.logs);
     if (problem) fail(file, ['logs', ...problem.path], problem.reason);
   }
+  config.remote_write.forEach((t, i) => {
+    if (t.min_shards > t.max_shards) fail(file, ['remote_write', i, 'min_shards'], 'must not be more than max_shards');
+  });
+  const jobs = new Set<string>();
+  const tenantNames = new Set(Object.keys(config.tenants));
+  config.scrape_configs.forEach((job, i) => {
+    if (jobs.has(job.job_name)) fail(file, ['scrape_configs', i, 'job_name'], `job "${job.job_name}" is defined twice`);
+    jobs.add(job.job_name);
+    if (job.scrape_timeout > job.scrape_interval) fail(file, ['scrape_configs', i, 'scrape_timeout'], 'must not be longer than scrape_interval');
+    job.static_configs.forEach((g, j) => {
+      const { errors } = targetsFromGroup(job, g, tenantNames);
+      if (errors.length > 0) fail(file, ['scrape_configs', i, 'static_configs', j], errors[0] as string);
+    });
+  });
   const pipelines = new Map<string, CompiledPipeline>();
   for (const [tenant, t] of Object.entries(config.tenants)) {
-    const base = compilePipeline(file, ['tenants', tenant, 'pipeline'], t.pipeline);
+    const external = [...Object.keys(config.external_labels), ...(config.ha ? ['cluster', '__replica__'] : [])];
+    const base = compilePipeline(file, ['tenants', tenant, 'pipeline'], t.pipeline, tenant, external);
     pipelines.set(tenant, base);
-    for (const [group, g] of Object.entries(t.groups)) pipelines.set(`${tenant}/${group}`, compilePipeline(file, ['tenants', tenant, 'groups', group], g, base));
+    for (const [group, g] of Object.entries(t.groups)) pipelines.set(`${tenant}/${group}`, compilePipeline(file, ['tenants', tenant, 'groups', group], g, `${tenant}/${group}`, external, base));
   }
-  return { config: Object.freeze(config), pipelines };
+  const siteTokenKeys = config.site_token_public_keys.map((k, i) => loadPublicKey(file, i, k));
+  if (config.tls?.identity_from_certificate && config.tls.client_ca_file === undefined) fail(file, ['tls', 'identity_from_certificate'], 'needs tls.client_ca_file');
+  const tls = config.tls === undefined ? undefined : {
+    cert: readTlsFile(file, 'cert_file', config.tls.cert_file),
+    key: readTlsFile(file, 'key_file', config.tls.key_file),
+    ...(config.tls.client_ca_file === undefined ? {} : { ca: readTlsFile(file, 'client_ca_file', config.tls.client_ca_file) }),
+  };
+  return { config: Object.freeze(config), pipelines, siteTokenKeys, ...(tls ? { tls } : {}) };
 }
 
 /** Reads, parses and validates a config file. */

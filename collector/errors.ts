@@ -5,6 +5,7 @@
 export const collectorErrors = {
   FS_COLLECTOR_INVALID_CONFIG: { status: 400, message: '%s: %s: %s' },
   FS_COLLECTOR_UNAUTHORIZED: { status: 401, message: '%s' },
+  FS_COLLECTOR_UNKNOWN_TENANT: { status: 403, message: '%s' },
   FS_COLLECTOR_UNSUPPORTED_ENCODING: { status: 415, message: '%s' },
   FS_COLLECTOR_QUEUE_RECORD_TOO_LARGE: { status: 413, message: 'queue record of %s bytes is over the segment size of %s bytes' },
   FS_COLLECTOR_QUEUE_CLOSED: { status: 503, message: 'queue %s is closed' },

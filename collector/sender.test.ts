@@ -34,7 +34,7 @@ test('a queue error does not stop the sender: it waits and delivers', { timeout:
     },
   } as unknown as DurableQueue;
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/write`;
-  const sender = new RemoteWriteSender({ url, timeout: 5000, min_backoff: 10, max_backoff: 100, max_records_per_send: 10 }, queue, new CollectorMetrics(), pino({ level: 'silent' }));
+  const sender = new RemoteWriteSender({ url, timeout: 5000, min_backoff: 10, max_backoff: 100, max_records_per_send: 10, max_samples_per_send: 100, batch_send_deadline: 0, min_shards: 1, max_shards: 4 }, queue, new CollectorMetrics(), pino({ level: 'silent' }));
   sender.start();
   const deadline = Date.now() + 20_000;
   while (committed === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -43,4 +43,63 @@ test('a queue error does not stop the sender: it waits and delivers', { timeout:
   assert.ok(reads >= 2, 'read again after the error');
   assert.equal(received, 1);
   assert.equal(committed, 1);
+});
+
+test('a backlog grows the send shards; each site stays on one shard, so every series arrives in order, once', { timeout: 60_000 }, async () => {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { DurableQueue } = await import('./queue.js');
+  const { RemoteWriteBatch, RemoteWriteReader, encodeLabels, snappyUncompress } = await import('../wire/index.js');
+  const seen = new Map<string, number[]>();
+  let inflight = 0;
+  let maxInflight = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    inflight++;
+    maxInflight = Math.max(maxInflight, inflight);
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const r = new RemoteWriteReader(snappyUncompress(Buffer.concat(chunks)));
+      while (r.next()) {
+        const key = r.labels().join(',');
+        const list = seen.get(key) ?? [];
+        for (let i = 0; i < r.sampleCount(); i++) list.push(r.sampleTimestamp(i));
+        seen.set(key, list);
+      }
+      setTimeout(() => {
+        inflight--;
+        res.writeHead(204).end();
+      }, 30);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const dir = await mkdtemp(join(tmpdir(), 'fleetscope-shards-'));
+  const queue = await DurableQueue.open({ dir, fsync: false });
+  const SITES = 12;
+  const ROUNDS = 30;
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let s = 0; s < SITES; s++) {
+      const b = new RemoteWriteBatch();
+      b.add(encodeLabels(['__name__', 'm', 'site', `ce-${s}`]), round, 1000 + round);
+      await queue.append(encodeQueuedWrite({ tenant: 't', samples: 1, body: Buffer.from(b.finish()), shardKey: `ce-${s}` }));
+    }
+  }
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/write`;
+  const sender = new RemoteWriteSender({ url, timeout: 5000, min_backoff: 10, max_backoff: 100, max_records_per_send: 16, max_samples_per_send: 4, batch_send_deadline: 0, min_shards: 1, max_shards: 4 }, queue, new CollectorMetrics(), pino({ level: 'silent' }));
+  sender.start();
+  const deadline = Date.now() + 30_000;
+  while ([...seen.values()].reduce((n, l) => n + l.length, 0) < SITES * ROUNDS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const grown = maxInflight;
+  for (const end = Date.now() + 10_000; sender.shardCount > 1 && Date.now() < end;) await new Promise((r) => setTimeout(r, 50));
+  const shrunk = sender.shardCount;
+  await sender.stop();
+  await queue.close();
+  await new Promise((r) => server.close(r));
+  await rm(dir, { recursive: true, force: true });
+  assert.ok(grown > 1, `requests ran concurrently (at most ${grown})`);
+  assert.equal(seen.size, SITES);
+  const want = Array.from({ length: ROUNDS }, (_, i) => 1000 + i);
+  for (const [key, list] of seen) assert.deepEqual(list, want, `${key}: every sample once, in order`);
+  assert.equal(shrunk, 1, 'back to one shard once the backlog is gone');
 });

@@ -9,6 +9,7 @@ import type { RemoteWriteTarget } from './config.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { DurableQueue } from './queue.js';
 import { decodeQueuedWrite } from './record.js';
+import { HttpPoster } from './http-post.js';
 import { classifySend } from './retry.js';
 
 export class RemoteWriteSender {
@@ -17,6 +18,10 @@ export class RemoteWriteSender {
   private wakeUp: (() => void) | null = null;
   private lastFailureLog = 0;
   private suppressedFailures = 0;
+  private shards: number;
+  private readonly poster: HttpPoster;
+  /** When the batch now waiting for more data was first read (0: none). */
+  private batchSince = 0;
   readonly remote: string;
 
   constructor(
@@ -26,6 +31,9 @@ export class RemoteWriteSender {
     private readonly log: Logger,
   ) {
     this.remote = new URL(target.url).host;
+    this.poster = new HttpPoster(target.url, target.tls_config);
+    this.shards = target.min_shards;
+    metrics.shards.set({ remote: this.remote }, this.shards);
   }
 
   start(): void {
@@ -43,6 +51,7 @@ export class RemoteWriteSender {
     this.stopping.abort();
     this.wakeUp?.();
     await this.running;
+    this.poster.close();
   }
 
   private async loop(): Promise<void> {
@@ -65,34 +74,89 @@ export class RemoteWriteSender {
   /** One read-send-commit cycle; false when stopping. */
   private async cycle(): Promise<boolean> {
     const signal = this.stopping.signal;
+    const t = this.target;
     this.metrics.queueBytes.set({ remote: this.remote }, this.queue.stats.bytes);
     this.metrics.queuePending.set({ remote: this.remote }, this.queue.stats.pending);
     this.metrics.queueDropped.set({ remote: this.remote }, this.queue.stats.droppedRecords);
-    const { records, next } = await this.queue.read(this.target.max_records_per_send);
+    const { records, next } = await this.queue.read(t.max_records_per_send);
     if (records.length === 0) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 1000);
-        this.wakeUp = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.wakeUp = null;
+      this.batchSince = 0;
+      this.resize(false, 0);
+      await this.waitForData(1000);
       return !signal.aborted;
     }
-    const byTenant = new Map<string, { bodies: Buffer[]; samples: number }>();
+    const groups = new Map<string, { tenant: string; shard: number; bodies: Buffer[]; samples: number }[]>();
+    let total = 0;
+    const shards = this.shards;
     for (const rec of records) {
       const w = decodeQueuedWrite(rec);
-      const g = byTenant.get(w.tenant) ?? { bodies: [], samples: 0 };
+      total += w.samples;
+      // One site's records always go to the same shard: its series stay in order.
+      const shard = shards === 1 ? 0 : shardOf(w.shardKey, shards);
+      const key = `${shard}\u0000${w.tenant}`;
+      let list = groups.get(key);
+      if (list === undefined) {
+        list = [];
+        groups.set(key, list);
+      }
+      let g = list[list.length - 1];
+      if (g === undefined || (g.samples > 0 && g.samples + w.samples > t.max_samples_per_send)) {
+        g = { tenant: w.tenant, shard, bodies: [], samples: 0 };
+        list.push(g);
+      }
       g.bodies.push(w.body);
       g.samples += w.samples;
-      byTenant.set(w.tenant, g);
     }
-    for (const [tenant, g] of byTenant) {
-      if (!(await this.deliver(tenant, Buffer.concat(g.bodies), g.samples))) return false; // stopping: nothing committed
+    // A small batch waits for more, up to the deadline: fewer, fuller requests.
+    const now = Date.now();
+    if (this.batchSince === 0) this.batchSince = now;
+    if (records.length < t.max_records_per_send && total < t.max_samples_per_send && now - this.batchSince < t.batch_send_deadline) {
+      await this.waitForData(t.batch_send_deadline - (now - this.batchSince));
+      return !signal.aborted;
     }
+    this.batchSince = 0;
+    const perShard: { tenant: string; bodies: Buffer[]; samples: number }[][] = Array.from({ length: shards }, () => []);
+    for (const list of groups.values()) for (const g of list) (perShard[g.shard] as typeof perShard[number]).push(g);
+    // A backlog: more was waiting than this read took (by count or by its byte limit).
+    const backlog = this.queue.stats.pending > records.length;
+    const started = Date.now();
+    const results = await Promise.all(perShard.map(async (list) => {
+      for (const g of list) if (!(await this.deliver(g.tenant, Buffer.concat(g.bodies), g.samples))) return false;
+      return true;
+    }));
+    if (results.includes(false)) return false; // stopping: nothing committed
     await this.queue.commit(next);
+    this.resize(backlog, Date.now() - started);
     return true;
+  }
+
+  /**
+   * More shards while the queue has a backlog (more waiting than one read takes), fewer once it
+   * is gone, between min_shards and max_shards.
+   */
+  private resize(backlog: boolean, _sendMs: number): void {
+    const t = this.target;
+    const before = this.shards;
+    if (backlog) this.shards = Math.min(t.max_shards, this.shards * 2);
+    else if (this.shards > t.min_shards) this.shards--;
+    if (this.shards !== before) this.log.debug({ remote: this.remote, shards: this.shards }, 'remote-write shards resized');
+    this.metrics.shards.set({ remote: this.remote }, this.shards);
+  }
+
+  /** Current number of concurrent send shards. */
+  get shardCount(): number {
+    return this.shards;
+  }
+
+  private async waitForData(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wakeUp = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+    this.wakeUp = null;
   }
 
   /** Sends until delivered or refused for good; false only when stopping. */
@@ -110,10 +174,10 @@ export class RemoteWriteSender {
       let message = '';
       const end = this.metrics.sendDuration.startTimer({ remote: this.remote });
       try {
-        const res = await fetch(this.target.url, { method: 'POST', headers, body: compressed, signal: AbortSignal.any([signal, AbortSignal.timeout(this.target.timeout)]) });
+        const res = await this.poster.post(headers, compressed, AbortSignal.any([signal, AbortSignal.timeout(this.target.timeout)]));
         status = res.status;
-        retryAfter = res.headers.get('retry-after');
-        message = (await res.text()).slice(0, 512);
+        retryAfter = res.retryAfter;
+        message = res.text;
       } catch (err) {
         message = (err as Error).message;
       } finally {
@@ -140,6 +204,13 @@ export class RemoteWriteSender {
       await sleep(outcome.afterMs, signal);
     }
   }
+}
+
+/** FNV-1a of the shard key, modulo the shard count. */
+function shardOf(key: string, shards: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % shards;
 }
 
 /** Waits `ms`, or less if `signal` aborts; leaves no listener behind either way. */

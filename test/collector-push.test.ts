@@ -155,8 +155,8 @@ test('a receiver outage loses nothing acknowledged, and nothing arrives twice', 
     assert.equal(res.status, 204, 'pushes are acknowledged while the receiver is down');
     sent.push(ts);
   }
-  const metrics = await (await fetch(`${collector.url}/metrics`)).text();
-  assert.match(metrics, /fleetscope_collector_send_retries_total\{remote="[^"]+",reason="network"\} [1-9]/);
+  // The sender tries (after its batch deadline), fails and retries while the receiver is down.
+  await eventually('a retried send', async () => (/fleetscope_collector_send_retries_total\{remote="[^"]+",reason="network"\} [1-9]/.test(await (await fetch(`${collector.url}/metrics`)).text()) ? true : undefined), 10_000);
   await prom.restart();
   const got = await eventually('every sample after the outage', async () => {
     const r = await stored('outage_series[10m]', t0 + 25_000);

@@ -1,0 +1,262 @@
+// The collector's push path at regional scale, side by side with vmagent.
+//
+//   node dist/collector/push.bench.js [--sites 3000] [--series 2000] [--interval 15] [--rounds 4]
+//
+// Simulated sites push remote-write (one snappy body of `series` series per
+// site per interval, ~16 labels a series, built once: every round resends
+// the same bytes, so neither side gets an easier or harder workload) to:
+//   1. a fleetscope collector, as its own process (`fleetscope collector`,
+//      durable queue with fsync, keep-everything pipeline), and
+//   2. vmagent (`vmagent -remoteWrite.url=… -httpListenAddr=…`),
+// each forwarding to a null remote-write sink in this process. For each it
+// records the CPU seconds the process used (utime + stime from
+// /proc/<pid>/stat, every thread), its peak resident memory (VmHWM), the
+// push latencies, and whether every round's pushes finished inside the
+// interval ("kept up"). Results go to bench/results/collector-push.json.
+// The load generator shares the machine's cores with the process measured:
+// its own CPU is reported too.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Agent, createServer, request } from 'node:http';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REMOTE_WRITE_HEADERS, RemoteWriteBatch, encodeLabels } from '../wire/index.js';
+
+const arg = (name: string, dflt: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? dflt : Number(process.argv[i + 1]);
+};
+const SITES = arg('sites', 3000);
+const SERIES = arg('series', 2000);
+const INTERVAL_S = arg('interval', 15);
+const ROUNDS = arg('rounds', 4);
+const CONCURRENCY = arg('concurrency', 64);
+const BIN = new URL('../../bin/fleetscope.js', import.meta.url).pathname;
+const CLK_TCK = 100;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createNetServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/** A site's series: a realistic Kubernetes label set (~16 labels), distinct per site. */
+function siteBody(site: number, ts: number): Buffer {
+  const b = new RemoteWriteBatch(SERIES * 700);
+  const apps = ['coredns', 'kube-proxy', 'node-exporter', 'ingress', 'pos-api', 'inventory', 'card-reader', 'store-ui'];
+  for (let i = 0; i < SERIES; i++) {
+    const app = apps[i % apps.length] as string;
+    const pod = `${app}-${(site * 7919 + (i >> 4)).toString(36)}-${(i % 97).toString(36)}`;
+    const labels = [
+      '__name__', `${app.replace('-', '_')}_metric_${i % 40}_total`,
+      'app', app,
+      'cluster', `ce-${site}`,
+      'code', String(200 + (i % 5)),
+      'container', app,
+      'endpoint', 'http-metrics',
+      'instance', `10.${site >> 8 & 255}.${site & 255}.${i % 120}:9100`,
+      'job', app,
+      'le', String(i % 14),
+      'method', ['GET', 'POST', 'PUT'][i % 3] as string,
+      'namespace', `ns-${i % 10}`,
+      'node', `ce-${site}-node-${i % 3}`,
+      'pod', pod,
+      'service', `${app}-svc`,
+      'uid', `${(site * 31 + i).toString(16).padStart(8, '0')}-4c1f-9a2e-${(i * 2654435761 >>> 0).toString(16).padStart(12, '0')}`,
+      'zone', `ce-${site}-zone-a`,
+    ];
+    b.add(encodeLabels(labels), i * 1.5, ts);
+  }
+  return b.finishCompressed();
+}
+
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const after = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(after[11]) + Number(after[12])) / CLK_TCK;
+}
+
+function peakRssBytes(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+async function waitReady(url: string, proc: ChildProcess, out: () => string): Promise<void> {
+  for (const deadline = Date.now() + 30_000; ;) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // starting
+    }
+    if (proc.exitCode !== null) throw new Error(`exited with ${proc.exitCode}:\n${out()}`);
+    if (Date.now() > deadline) throw new Error(`not ready in 30 s:\n${out()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+interface RoundResult {
+  readonly seconds: number;
+  readonly ok: number;
+  readonly failed: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+const token = (i: number): string => `bench-site-token-${String(i).padStart(8, '0')}`;
+
+/** Pushes every site's body once, CONCURRENCY at a time, spread over the interval; `auth` adds each site's token. */
+async function round(url: string, bodies: readonly Buffer[], agent: Agent, auth: boolean): Promise<RoundResult> {
+  const start = performance.now();
+  const lat: number[] = [];
+  let next = 0;
+  let failed = 0;
+  const spacing = (INTERVAL_S * 1000 * 0.9) / bodies.length;
+  const one = (body: Buffer, site: number): Promise<number> => new Promise((resolve) => {
+    const t = performance.now();
+    const headers: Record<string, string> = { ...REMOTE_WRITE_HEADERS, 'Content-Length': String(body.length) };
+    if (auth) headers.Authorization = `Bearer ${token(site)}`;
+    const req = request(url, { method: 'POST', agent, headers }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        lat.push(performance.now() - t);
+        resolve(res.statusCode ?? 0);
+      });
+    });
+    req.on('error', () => resolve(0));
+    req.end(body);
+  });
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= bodies.length) return;
+      // Sites push on their own schedule: spread the round over the interval rather than all at once.
+      const due = start + i * spacing;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const status = await one(bodies[i] as Buffer, i);
+      if (status !== 204 && status !== 200) failed++;
+    }
+  }));
+  lat.sort((a, b) => a - b);
+  return { seconds: (performance.now() - start) / 1000, ok: bodies.length - failed, failed, p50Ms: lat[Math.floor(lat.length / 2)] ?? 0, p99Ms: lat[Math.floor(lat.length * 0.99)] ?? 0 };
+}
+
+async function measure(name: string, url: string, proc: ChildProcess, bodies: readonly Buffer[], auth: boolean): Promise<Record<string, unknown>> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  // A warm-up round: every series is new once.
+  const warm = await round(url, bodies, agent, auth);
+  const pid = proc.pid as number;
+  const cpu0 = cpuSeconds(pid);
+  const self0 = process.cpuUsage();
+  const wall0 = performance.now();
+  const rounds: RoundResult[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const started = performance.now();
+    rounds.push(await round(url, bodies, agent, auth));
+    const rest = INTERVAL_S * 1000 - (performance.now() - started);
+    if (rest > 0) await new Promise((res) => setTimeout(res, rest));
+  }
+  const cpu = cpuSeconds(pid) - cpu0;
+  const self = process.cpuUsage(self0);
+  agent.destroy();
+  const samples = rounds.reduce((n, r) => n + r.ok, 0) * SERIES;
+  // Rounds that overran the interval stretch the wall time: the accepted rate is over what it really took.
+  const wall = (performance.now() - wall0) / 1000;
+  const result = {
+    name,
+    samples_accepted: samples,
+    failed_pushes: rounds.reduce((n, r) => n + r.failed, 0),
+    offered_samples_per_s: (SITES * SERIES) / INTERVAL_S,
+    accepted_samples_per_s: samples / wall,
+    wall_seconds: wall,
+    cpu_seconds: cpu,
+    cpu_ns_per_sample: (cpu * 1e9) / Math.max(samples, 1),
+    cores_used: cpu / wall,
+    peak_rss_bytes: peakRssBytes(pid),
+    kept_up: rounds.every((r) => r.seconds <= INTERVAL_S && r.failed === 0),
+    round_seconds: rounds.map((r) => Number(r.seconds.toFixed(2))),
+    push_latency_p50_ms: Math.max(...rounds.map((r) => r.p50Ms)),
+    push_latency_p99_ms: Math.max(...rounds.map((r) => r.p99Ms)),
+    warmup_round_seconds: Number(warm.seconds.toFixed(2)),
+    load_generator_cpu_seconds: (self.user + self.system) / 1e6,
+  };
+  console.log(JSON.stringify(result));
+  return result;
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'fleetscope-push-bench-'));
+  let sunk = 0;
+  const sink = createServer((req, res) => {
+    req.on('data', (c: Buffer) => (sunk += c.length));
+    req.on('end', () => res.writeHead(204).end());
+  });
+  sink.keepAliveTimeout = 60_000;
+  await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+  const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/api/v1/write`;
+  const t0 = performance.now();
+  const ts = Date.now();
+  const bodies = Array.from({ length: SITES }, (_, i) => siteBody(i, ts));
+  console.log(`built ${SITES} bodies of ${SERIES} series (${(bodies.reduce((n, b) => n + b.length, 0) / 1e6).toFixed(0)} MB) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const results: Record<string, unknown>[] = [];
+  const procs: ChildProcess[] = [];
+  try {
+    // 1. fleetscope collector: every site with its own token.
+    const port = await freePort();
+    const config = join(dir, 'collector.yml');
+    await writeFile(config, [
+      `queue: {dir: ${JSON.stringify(join(dir, 'queue'))}, max_bytes: 8589934592}`,
+      `sites: [${Array.from({ length: SITES }, (_, i) => `{token: ${token(i)}, tenant: bench, site: ce-${i}}`).join(', ')}]`,
+      `tenants: {bench: {pipeline: {series_limit_per_site: ${SERIES + 1}}}}`,
+      `remote_write: [{url: "${sinkUrl}", max_shards: 8, max_records_per_send: 32}]`,
+    ].join('\n'));
+    let out = '';
+    // --profile DIR: a V8 CPU profile of the collector, to see where its time goes.
+    const pi = process.argv.indexOf('--profile');
+    const prof = pi < 0 ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.argv[pi + 1]}`];
+    const collector = spawn(process.execPath, [...prof, BIN, 'collector', '--config', config, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    collector.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
+    procs.push(collector);
+    await waitReady(`http://127.0.0.1:${port}/-/ready`, collector, () => out);
+    results.push(await measure('fleetscope collector', `http://127.0.0.1:${port}/api/v1/write`, collector, bodies, true));
+    collector.kill('SIGTERM');
+    await new Promise((r) => collector.once('exit', r));
+    if (process.argv.includes('--only-collector')) return;
+
+    // 2. vmagent, on the same bodies.
+    const vport = await freePort();
+    let vout = '';
+    const vmagent = spawn('vmagent', [`-remoteWrite.url=${sinkUrl}`, `-httpListenAddr=127.0.0.1:${vport}`, `-remoteWrite.tmpDataPath=${join(dir, 'vmagent')}`, '-loggerLevel=ERROR'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    vmagent.stderr?.on('data', (d: Buffer) => (vout = (vout + d.toString()).slice(-4000)));
+    procs.push(vmagent);
+    await waitReady(`http://127.0.0.1:${vport}/health`, vmagent, () => vout);
+    results.push(await measure('vmagent', `http://127.0.0.1:${vport}/api/v1/write`, vmagent, bodies, false));
+    vmagent.kill('SIGTERM');
+    await new Promise((r) => vmagent.once('exit', r));
+  } finally {
+    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    await new Promise<void>((r) => sink.close(() => r()));
+    await rm(dir, { recursive: true, force: true });
+  }
+  const [ours, theirs] = results as [Record<string, number>, Record<string, number>];
+  const report = {
+    date: new Date().toISOString(),
+    command: `node dist/collector/push.bench.js --sites ${SITES} --series ${SERIES} --interval ${INTERVAL_S} --rounds ${ROUNDS}`,
+    machine: `${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? '?'} × ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? '?'}, Node ${process.version}`,
+    workload: { sites: SITES, series_per_site: SERIES, interval_s: INTERVAL_S, rounds: ROUNDS, concurrency: CONCURRENCY },
+    results,
+    cpu_per_sample_ratio_fleetscope_to_vmagent: (ours.cpu_ns_per_sample as number) / (theirs.cpu_ns_per_sample as number),
+    bytes_sunk: sunk,
+  };
+  mkdirSync(new URL('../../bench/results/', import.meta.url), { recursive: true });
+  writeFileSync(new URL('../../bench/results/collector-push.json', import.meta.url), `${JSON.stringify(report, null, 2)}\n`);
+  console.log(JSON.stringify({ ratio: report.cpu_per_sample_ratio_fleetscope_to_vmagent }));
+}
+
+await main();
