@@ -11,3 +11,8 @@ export { Silencer } from './realert.js';
 export { pyFormat, alertSubject, alertText } from './text.js';
 export { formatTimestamp, parseTimestamp } from './ruletype.js';
 export { metricValue } from './ruletypes-spike.js';
+export { AlertmanagerClient, classifyStatus, type PostableAlert, type SendOutcome } from './alertmanager.js';
+export { Notifier, RESOLVABLE_TYPES, type NotifierOptions } from './notifier.js';
+export { AlertingService, toLogRecord, type AlertingServiceOptions, type ReloadResult } from './service.js';
+export { loadAlertingConfig, parseAlertingConfig, alertingConfigSchema, type AlertingConfig } from './config.js';
+export { StateStore } from './state.js';
