@@ -2,7 +2,7 @@
 // TypeScript as PyYAML loads it (including its three malformed slack_* keys,
 // which PyYAML reads as keys ending in " {type"). Validated the same way by
 // schema.ts; test/alerting-schema.test.ts checks the two agree with jsonschema.
-/* eslint-disable */
+
 export const elastalertSchema: Record<string, unknown> = {
  "$schema": "http://json-schema.org/draft-07/schema#",
  "definitions": {

@@ -16,7 +16,7 @@
 import { lookupKey, pyStr, type Doc } from './fields.js';
 import { timedeltaMs } from './duration.js';
 import { indexKeys } from './filter.js';
-import { parseTimestamp, RuleType, type RuleEvent } from './ruletype.js';
+import { parseTimestamp, type RuleType, type RuleEvent } from './ruletype.js';
 import { AnyRule, BlacklistRule, CardinalityRule, ChangeRule, FlatlineRule, FrequencyRule, NewTermRule, WhitelistRule } from './ruletypes-basic.js';
 import { MetricAggregationRule, PercentageMatchRule, SpikeAggregationRule, SpikeRule } from './ruletypes-spike.js';
 import type { CompiledRule } from './rule.js';

@@ -55,6 +55,7 @@ export class AlertingService {
   private flushing = false;
   private lastCheckpoint = 0;
   private maxEventTs = 0;
+  private counted = { notifications: 0, silenced: 0 };
   url = '';
 
   private constructor(private readonly config: AlertingConfig, private readonly opts: AlertingServiceOptions) {
@@ -192,6 +193,9 @@ export class AlertingService {
     this.engine.advance(now);
     this.notifier.tick(now, now - this.config.allowed_lateness);
     this.metrics.firing.set(this.notifier.firingCount());
+    this.metrics.notifications.inc(this.notifier.notifications - this.counted.notifications);
+    this.metrics.silenced.inc(this.notifier.silenced - this.counted.silenced);
+    this.counted = { notifications: this.notifier.notifications, silenced: this.notifier.silenced };
     this.metrics.pending.set(this.engine.pendingCount());
     if (this.store !== null && (this.opts.now ?? Date.now)() - this.lastCheckpoint >= this.config.checkpoint_interval) this.checkpoint();
     await this.flush();
@@ -285,6 +289,15 @@ export class AlertingService {
     app.get('/-/healthy', async () => 'ok\n');
     app.get('/-/ready', async () => 'ok\n');
     return app;
+  }
+
+  /** Stops listening and ticking without a final checkpoint or send: what a crash leaves on disk. */
+  async halt(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.app?.close();
+    this.store?.close();
+    this.store = null;
   }
 
   async stop(): Promise<void> {

@@ -1,11 +1,13 @@
 // `fleetscope <command>`, the way promtool and vmctl work: one binary, one
 // subcommand per part, `--help` on each. Only commands that exist are listed.
+import { alertingCommand } from './alerting.js';
 import { collectorCommand } from './collector.js';
 import { type Command, type Io, EXIT_USAGE } from './command.js';
 import { demoCommand } from './demo.js';
 import { relabelCommand } from './relabel.js';
+import { rulesCommand } from './rules.js';
 
-export const COMMANDS: readonly Command[] = [collectorCommand, demoCommand, relabelCommand];
+export const COMMANDS: readonly Command[] = [alertingCommand, collectorCommand, demoCommand, relabelCommand, rulesCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
