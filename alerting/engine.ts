@@ -138,6 +138,8 @@ function insertSorted(list: RuleEvent[], e: RuleEvent): void {
 export class Engine {
   private rules: CompiledRule[] = [];
   private readonly runners = new Map<string, Runner>();
+  /** Per rule position: tenant → runner (the hot path's lookup). */
+  private byRule: Map<string, Runner>[] = [];
   /** field → index key → rule positions. */
   private index = new Map<string, Map<string, number[]>>();
   private indexFields: string[] = [];
@@ -174,7 +176,9 @@ export class Engine {
     this.index = new Map();
     this.unindexed = [];
     this.rules.forEach((rule, i) => {
-      const hints = [...rule.filter.hints].sort((a, b) => a.keys.length - b.keys.length);
+      // Exact values select better than text tokens; then fewer keys.
+      const exact = (h: { keys: readonly string[] }): number => (h.keys.every((k) => k.startsWith('v:')) ? 0 : 1);
+      const hints = [...rule.filter.hints].sort((a, b) => exact(a) - exact(b) || a.keys.length - b.keys.length);
       const h = hints[0];
       if (h === undefined) {
         this.unindexed.push(i);
@@ -190,10 +194,16 @@ export class Engine {
     });
     this.indexFields = [...this.index.keys()];
     this.stamp = new Uint32Array(this.rules.length);
+    this.byRule = this.rules.map(() => new Map());
+    const pos = new Map(this.rules.map((r, i) => [r.name, i]));
+    for (const r of this.runners.values()) this.byRule[pos.get(r.rule.name) ?? -1]?.set(r.tenant, r);
     this.stampNo = 0;
   }
 
-  private runnerFor(rule: CompiledRule, tenant: string, nowHint: number): Runner {
+  private runnerFor(rule: CompiledRule, tenant: string, nowHint: number, pos = this.rules.findIndex((x) => x.name === rule.name)): Runner {
+    const byTenant = this.byRule[pos];
+    const fast = byTenant?.get(tenant);
+    if (fast !== undefined) return fast;
     const k = `${rule.name}\u0000${tenant}`;
     let r = this.runners.get(k);
     if (r === undefined) {
@@ -203,6 +213,7 @@ export class Engine {
       r.lastEnd = Math.floor((nowHint - this.latenessMs) / intervalMs) * intervalMs;
       this.runners.set(k, r);
     }
+    byTenant?.set(tenant, r);
     return r;
   }
 
@@ -248,7 +259,7 @@ export class Engine {
           continue;
         }
         if (!rule.filter.match(rec.doc, ts)) continue;
-        const runner = this.runnerFor(rule, rec.tenant, ts);
+        const runner = this.runnerFor(rule, rec.tenant, ts, i);
         if (runner.lastEnd !== null && ts < runner.lastEnd) {
           this.opts.onDrop?.(rule.name, 'late', 1);
           continue;
@@ -342,7 +353,9 @@ export class Engine {
       }
       const type = createRuleType(rule);
       type.restore(s.type);
-      this.runners.set(`${rule.name}\u0000${s.tenant}`, { rule, tenant: s.tenant, type, intervalMs: ruleIntervalMs(rule, this.runEveryMs, this.bufferTimeMs), pending: s.pending, lastEnd: s.lastEnd });
+      const r: Runner = { rule, tenant: s.tenant, type, intervalMs: ruleIntervalMs(rule, this.runEveryMs, this.bufferTimeMs), pending: s.pending, lastEnd: s.lastEnd };
+      this.runners.set(`${rule.name}\u0000${s.tenant}`, r);
+      this.byRule[this.rules.findIndex((x) => x.name === rule.name)]?.set(s.tenant, r);
       restored++;
     }
     return { restored, dropped };

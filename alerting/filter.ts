@@ -39,27 +39,49 @@ interface Compiled {
 
 const TOKEN_RE = /[\p{L}\p{N}_]+(?:['\u2019.][\p{L}\p{N}_]+)*/gu;
 
+const tokenCache = new Map<string, string[]>();
+const TOKEN_CACHE_MAX = 50_000;
+const TOKEN_CACHE_MAX_LEN = 512;
+
 /** The standard analyzer's tokens (UAX#29 words, lowercased), close enough for log text. */
 export function tokens(text: string): string[] {
+  // Log values repeat (levels, services, templated messages): analyse each once.
+  const cacheable = text.length <= TOKEN_CACHE_MAX_LEN;
+  if (cacheable) {
+    const hit = tokenCache.get(text);
+    if (hit !== undefined) return hit;
+  }
   const out: string[] = [];
   for (const m of text.toLowerCase().matchAll(TOKEN_RE)) out.push(m[0]);
+  if (cacheable) {
+    if (tokenCache.size >= TOKEN_CACHE_MAX) tokenCache.clear();
+    tokenCache.set(text, out);
+  }
   return out;
 }
 
 interface FieldRef {
   readonly path: string;
+  /** The path has a dot (a walk may be needed). */
+  readonly dotted: boolean;
   /** `.keyword` / `.raw`: the exact sub-field of a string. */
   readonly exact: boolean;
 }
 
 function fieldRef(name: string): FieldRef {
-  if (name.endsWith('.keyword')) return { path: name.slice(0, -8), exact: true };
-  if (name.endsWith('.raw')) return { path: name.slice(0, -4), exact: true };
-  return { path: name, exact: false };
+  const path = name.endsWith('.keyword') ? name.slice(0, -8) : name.endsWith('.raw') ? name.slice(0, -4) : name;
+  // A field literally named `x.keyword` falls back to the walk in values().
+  return { path, exact: path !== name, dotted: path.includes('.') || path !== name };
 }
 
 /** Every leaf value at a dotted path, arrays flattened, the way Elasticsearch indexes _source. */
 export function fieldValues(doc: Doc, path: string): unknown[] {
+  if (path.indexOf('.') < 0) {
+    // A top-level field, the common case: no walk.
+    const v = doc[path];
+    if (v === undefined || v === null || !Object.prototype.hasOwnProperty.call(doc, path)) return [];
+    if (!Array.isArray(v)) return [v];
+  }
   const out: unknown[] = [];
   const parts = path.split('.');
   const walk = (node: unknown, i: number): void => {
@@ -199,6 +221,10 @@ function luceneRegex(pattern: string, where: string): RegExp {
 }
 
 function anyValue(doc: Doc, ref: FieldRef, test: (v: unknown, text: boolean) => boolean): boolean {
+  if (!ref.dotted) {
+    const v = doc[ref.path];
+    if (v !== undefined && v !== null && !Array.isArray(v) && typeof v !== 'object') return test(v, typeof v === 'string' && !ref.exact);
+  }
   for (const v of values(doc, ref)) {
     const text = typeof v === 'string' && !ref.exact;
     if (test(v, text)) return true;
