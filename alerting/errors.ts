@@ -4,12 +4,10 @@
 
 export const alertingErrors = {
   FS_ALERTING_INVALID_RULE: { status: 400, message: '%s: %s: %s' },
-  FS_ALERTING_UNSUPPORTED_RULE: { status: 400, message: '%s: %s: %s' },
   FS_ALERTING_INVALID_QUERY: { status: 400, message: 'query_string %s: %s' },
   FS_ALERTING_INVALID_CONFIG: { status: 400, message: '%s: %s: %s' },
   FS_ALERTING_BAD_RECORDS: { status: 400, message: '%s' },
   FS_ALERTING_BODY_TOO_LARGE: { status: 413, message: 'body is larger than %s bytes' },
-  FS_ALERTING_OVERLOADED: { status: 503, message: 'engine backlog is full (%s records pending)' },
   FS_ALERTING_STATE_IO: { status: 500, message: 'state %s: %s' },
   FS_ALERTING_NO_SUCH_RULE: { status: 404, message: 'no rule named %s' },
   FS_ALERTING_INTERNAL: { status: 500, message: '%s' },

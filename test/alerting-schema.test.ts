@@ -103,7 +103,7 @@ const CORPUS: readonly [string, string][] = [
   ['import-bad-value', 'import: shared/bad.yaml.inc\ntype: any\n'],
 ];
 
-test('rule validation accepts and refuses what ElastAlert 0.2.4 does', async () => {
+test('rule validation accepts and refuses what ElastAlert 0.2.4 does', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'fleetscope-schema-'));
   const es = await startElasticsearchStandIn();
   try {
@@ -150,6 +150,7 @@ test('rule validation accepts and refuses what ElastAlert 0.2.4 does', async () 
         if (!named) disagreements.push(`${name}: fleetscope names ${errors.map((e) => e.path).join(', ')}; elastalert says ${o.message.split('\n').slice(0, 4).join(' | ')}`);
       }
     }
+    t.diagnostic(`${files.length} files, ${invalid} refused by both`);
     assert.deepEqual(disagreements, [], disagreements.join('\n'));
     assert.ok(invalid >= 25, `only ${invalid} invalid cases`);
     // Unknown options pass (as in ElastAlert) but are reported.
