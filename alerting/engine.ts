@@ -56,6 +56,9 @@ export interface EngineOptions {
   readonly onDrop?: (rule: string, reason: DropReason, n: number) => void;
 }
 
+/** Intervals one advance() runs one by one per rule; older ones are run as one. */
+const MAX_CATCH_UP_RUNS = 1440;
+
 const AGGREGATION_TYPES = new Set(['metric_aggregation', 'spike_aggregation', 'percentage_match']);
 
 export function createRuleType(rule: CompiledRule): RuleType {
@@ -150,6 +153,8 @@ export class Engine {
   private readonly bufferTimeMs: number;
   private readonly latenessMs: number;
   private readonly maxPending: number;
+  /** The highest watermark advance() has seen. */
+  private watermark: number | null = null;
   /** Rule evaluations (filter checks) done, for the benchmark and /metrics. */
   filterChecks = 0;
   records = 0;
@@ -209,8 +214,10 @@ export class Engine {
     if (r === undefined) {
       const intervalMs = ruleIntervalMs(rule, this.runEveryMs, this.bufferTimeMs);
       r = { rule, tenant, type: createRuleType(rule), intervalMs, pending: [], lastEnd: null };
-      // The first interval is the one the first record falls in.
-      r.lastEnd = Math.floor((nowHint - this.latenessMs) / intervalMs) * intervalMs;
+      // The first interval is the one the first record falls in, but never one the clock has passed
+      // (a record from 1970 must not make a new rule replay fifty years of intervals).
+      const first = Math.floor((nowHint - this.latenessMs) / intervalMs) * intervalMs;
+      r.lastEnd = this.watermark === null ? first : Math.max(first, Math.floor(this.watermark / intervalMs) * intervalMs);
       this.runners.set(k, r);
     }
     byTenant?.set(tenant, r);
@@ -279,8 +286,12 @@ export class Engine {
   /** Runs every interval that closed by `nowMs` (its end plus the allowed lateness). */
   advance(nowMs: number): void {
     const watermark = nowMs - this.latenessMs;
+    this.watermark = this.watermark === null ? watermark : Math.max(this.watermark, watermark);
     for (const r of this.runners.values()) {
       if (r.lastEnd === null) r.lastEnd = Math.floor(watermark / r.intervalMs) * r.intervalMs;
+      // After a long stop, the intervals beyond MAX_CATCH_UP_RUNS are run as one (their records in order).
+      const behind = Math.floor((watermark - r.lastEnd) / r.intervalMs);
+      if (behind > MAX_CATCH_UP_RUNS) this.runOnce(r, r.lastEnd, r.lastEnd + (behind - MAX_CATCH_UP_RUNS) * r.intervalMs);
       while (r.lastEnd + r.intervalMs <= watermark) this.runOnce(r, r.lastEnd, r.lastEnd + r.intervalMs);
     }
   }

@@ -126,3 +126,17 @@ test('event time with allowed lateness: late records are counted, not lost silen
   e2.advance(T0 + 4 * MIN);
   assert.deepEqual(f.map((m) => m.tenant), ['a']);
 });
+
+test('a record from long ago does not make a rule replay every interval since', () => {
+  const out: EngineMatch[] = [];
+  const drops: string[] = [];
+  const e = new Engine({ runEveryMs: MIN, allowedLatenessMs: 0, onMatch: (m) => out.push(m), onDrop: (_r, reason) => drops.push(reason) });
+  e.setRules([rule({ type: 'any' })]);
+  e.advance(T0);
+  e.offer([{ timestampMs: 0, tenant: 't', site: 's', doc: { '@timestamp': '1970-01-01T00:00:00Z' } }]);
+  assert.deepEqual(drops, ['late']);
+  // A stop of a year: the catch-up is bounded, and records are still handed over in order.
+  e.offer([{ timestampMs: T0 + 1000, tenant: 'u', site: 's', doc: {} }]);
+  e.advance(T0 + 365 * 86_400_000);
+  assert.deepEqual(out.map((m) => m.ts), [T0 + 1000]);
+});
