@@ -51,6 +51,8 @@ function rec(site: string, level: string, ts: number, extra: Record<string, unkn
 test('a real Alertmanager receives, groups and resolves; two replicas notify once', async () => {
   const hook = await webhook();
   const am = await startAlertmanager({ webhookUrl: hook.url, groupBy: ['alertname', 'tenant'] });
+  // The other of an HA pair (unclustered here): it must receive everything too.
+  const am2 = await startAlertmanager({ groupBy: ['alertname', 'tenant'] });
   const dir = await mkdtemp(join(tmpdir(), 'fleetscope-am-test-'));
   const services: AlertingService[] = [];
   try {
@@ -80,7 +82,7 @@ test('a real Alertmanager receives, groups and resolves; two replicas notify onc
     await writeFile(join(dir, 'panic.yaml'), 'name: kernel-panic\ntype: any\nindex: logs-*\nfilter:\n- term: {level: panic}\nrealert: {minutes: 10}\nalert: alertmanager\n');
     const config = parseAlertingConfig(join(dir, 'alerting.yml'), {
       rules_dir: dir,
-      alertmanagers: [am.url],
+      alertmanagers: [am.url, am2.url],
       external_url: 'http://alerting.example:9400',
       run_every: '500ms',
       allowed_lateness: '200ms',
@@ -113,6 +115,8 @@ test('a real Alertmanager receives, groups and resolves; two replicas notify onc
     assert.equal(a.status.state, 'active');
     const endsIn = Date.parse(a.endsAt) - Date.now();
     assert.ok(endsIn > 1000 && endsIn <= 4000, `endsAt ≈ now + 4 × resend interval (in ${endsIn} ms)`);
+    const second = await am2.alerts();
+    assert.deepEqual(second.map((x) => x.labels).sort((x, y) => (x.alertname ?? '').localeCompare(y.alertname ?? '')), [firing[0]?.labels, (await am.alerts()).find((x) => x.labels.alertname === 'kernel-panic')?.labels].sort((x, y) => (x?.alertname ?? '').localeCompare(y?.alertname ?? '')), 'both Alertmanagers of the pair hold the same alerts');
     const panic = (await am.alerts()).filter((x) => x.labels.alertname === 'kernel-panic');
     assert.equal(panic.length, 1);
     assert.deepEqual(panic[0]?.labels, { alertname: 'kernel-panic', severity: 'warning', tenant: 'acme', re: 're-eu', site: 's3' });
@@ -154,6 +158,7 @@ test('a real Alertmanager receives, groups and resolves; two replicas notify onc
   } finally {
     for (const s of services) await s.stop();
     await am.stop();
+    await am2.stop();
     await hook.stop();
     await rm(dir, { recursive: true, force: true });
   }
