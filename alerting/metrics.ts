@@ -16,6 +16,7 @@ export class AlertingMetrics {
   readonly rulesLoaded = new Gauge({ name: 'fleetscope_alerting_rules_loaded', help: 'Rules loaded.', registers: [this.registry] });
   readonly pending = new Gauge({ name: 'fleetscope_alerting_pending_records', help: 'Records accepted and waiting for their interval to close.', registers: [this.registry] });
   readonly reloadOk = new Gauge({ name: 'fleetscope_alerting_rules_last_reload_successful', help: '1 if the last rules (re)load succeeded, else 0.', registers: [this.registry] });
+  readonly walErrors = new Counter({ name: 'fleetscope_alerting_wal_errors_total', help: 'Record batches taken in process whose write-ahead log append failed.', registers: [this.registry] });
   readonly checkpoints = new Counter({ name: 'fleetscope_alerting_state_checkpoints_total', help: 'State checkpoints written, by result.', labelNames: ['result'], registers: [this.registry] });
 
   constructor() {

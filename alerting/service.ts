@@ -140,14 +140,21 @@ export class AlertingService {
 
   /** CONTRACTS.md §4: takes a batch from the collector's onLogRecords. */
   offer(batch: readonly LogRecord[]): void {
-    this.take(batch, 'offer', false);
+    try {
+      this.take(batch, 'offer', false);
+    } catch (err) {
+      // The collector's listener must not throw: the records were evaluated; only their log entry failed.
+      this.metrics.walErrors.inc();
+      this.opts.log?.(`write-ahead log: ${(err as Error).message}`);
+    }
   }
 
   private take(batch: readonly LogRecord[], source: string, sync: boolean): number {
     this.metrics.records.inc({ source }, batch.length);
     for (const r of batch) if (r.timestampMs > this.maxEventTs) this.maxEventTs = r.timestampMs;
+    const taken = this.engine.offer(batch);
     this.store?.append(batch, sync);
-    return this.engine.offer(batch);
+    return taken;
   }
 
   private enqueue(alerts: readonly PostableAlert[]): void {

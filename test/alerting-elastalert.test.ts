@@ -89,11 +89,13 @@ const RULES: readonly RuleCase[] = [
   { name: 'frequency-qk', yaml: 'type: frequency\nnum_events: 3\ntimeframe: {minutes: 3}\nquery_key: host\n', shapes: [steady, dense] },
   { name: 'frequency-compound', yaml: 'type: frequency\nnum_events: 2\ntimeframe: {minutes: 5}\nquery_key: [host, level]\n', shapes: [steady, dense] },
   { name: 'frequency-filter', yaml: 'type: frequency\nnum_events: 3\ntimeframe: {minutes: 10}\nfilter:\n- terms: {level: [error, warn]}\n', shapes: [steady, dense] },
+  { name: 'frequency-qk-missing', yaml: 'type: frequency\nnum_events: 3\ntimeframe: {minutes: 4}\nquery_key: user\n', shapes: [dense] },
   { name: 'spike-up', yaml: 'type: spike\nspike_height: 2\nspike_type: up\ntimeframe: {minutes: 3}\n', shapes: [spiky, steady, dense] },
   { name: 'spike-both', yaml: 'type: spike\nspike_height: 1.5\nspike_type: both\ntimeframe: {minutes: 2}\nthreshold_ref: 2\n', shapes: [spiky, steady] },
   { name: 'spike-down', yaml: 'type: spike\nspike_height: 2\nspike_type: down\ntimeframe: {minutes: 4}\nthreshold_cur: 0\n', shapes: [gappy, spiky] },
   { name: 'spike-qk', yaml: 'type: spike\nspike_height: 2\nspike_type: up\ntimeframe: {minutes: 2}\nquery_key: host\nalert_on_new_data: true\n', shapes: [spiky, dense] },
   { name: 'spike-field', yaml: 'type: spike\nspike_height: 1.5\nspike_type: both\ntimeframe: {minutes: 3}\nfield_value: status\n', shapes: [steady, spiky] },
+  { name: 'spike-qk-missing', yaml: 'type: spike\nspike_height: 2\nspike_type: both\ntimeframe: {minutes: 2}\nquery_key: user\n', shapes: [spiky] },
   { name: 'flatline', yaml: 'type: flatline\nthreshold: 3\ntimeframe: {minutes: 2}\n', shapes: [gappy, steady] },
   { name: 'flatline-qk', yaml: 'type: flatline\nthreshold: 2\ntimeframe: {minutes: 5}\nquery_key: host\n', shapes: [gappy, steady] },
   { name: 'flatline-forget', yaml: 'type: flatline\nthreshold: 4\ntimeframe: {minutes: 3}\nquery_key: site\nforget_keys: true\n', shapes: [gappy] },
@@ -103,6 +105,8 @@ const RULES: readonly RuleCase[] = [
   { name: 'new_term-qk', yaml: 'type: new_term\nquery_key: message\n', shapes: [dense] },
   { name: 'cardinality-max', yaml: 'type: cardinality\ncardinality_field: user\nmax_cardinality: 2\ntimeframe: {minutes: 2}\n', shapes: [steady, dense] },
   { name: 'cardinality-qk', yaml: 'type: cardinality\ncardinality_field: user\nmax_cardinality: 1\ntimeframe: {minutes: 3}\nquery_key: host\n', shapes: [steady, dense] },
+  { name: 'cardinality-min-qk', yaml: 'type: cardinality\ncardinality_field: user\nmin_cardinality: 2\ntimeframe: {minutes: 3}\nquery_key: host\n', shapes: [gappy] },
+  { name: 'change-null', yaml: 'type: change\nquery_key: host\ncompare_key: user\nignore_null: false\n', shapes: [dense] },
   { name: 'cardinality-min', yaml: 'type: cardinality\ncardinality_field: host\nmin_cardinality: 3\ntimeframe: {minutes: 2}\n', shapes: [steady, gappy] },
 ];
 
