@@ -152,8 +152,10 @@ export class AlertingService {
   private take(batch: readonly LogRecord[], source: string, sync: boolean): number {
     this.metrics.records.inc({ source }, batch.length);
     for (const r of batch) if (r.timestampMs > this.maxEventTs) this.maxEventTs = r.timestampMs;
+    // Over HTTP the log comes first: a failed append answers 500 and nothing is taken, so a retry is safe.
+    if (sync) this.store?.append(batch, true);
     const taken = this.engine.offer(batch);
-    this.store?.append(batch, sync);
+    if (!sync) this.store?.append(batch, false);
     return taken;
   }
 
