@@ -14,7 +14,7 @@
 // only, so two replicas send identical alerts and Alertmanager keeps one.
 import { lookupKey, pyStr, type Doc } from './fields.js';
 import { Silencer, type SilenceEntry } from './realert.js';
-import { alertSubject, alertText } from './text.js';
+import { alertSubject, alertText, defaultBody } from './text.js';
 import type { PostableAlert } from './alertmanager.js';
 import type { EngineMatch } from './engine.js';
 import type { CompiledRule } from './rule.js';
@@ -110,7 +110,7 @@ export class Notifier {
     const textName = typeof o.alertmanager_alert_text_labelname === 'string' ? o.alertmanager_alert_text_labelname : 'description';
     out[subjectName] = alertSubject(rule, first);
     let text = alertText(rule, first);
-    if (text === '') text = typeof o.description === 'string' && o.description !== '' ? o.description : `${rule.type} rule ${rule.name} matched`;
+    if (text === '') text = typeof o.description === 'string' && o.description !== '' ? o.description : defaultBody(rule, first);
     const n = matches.length + more;
     if (n > 1) {
       text += `\n\n${n} matches aggregated`;

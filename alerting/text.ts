@@ -65,3 +65,56 @@ export function alertText(rule: CompiledRule, match: Doc): string {
   }
   return text;
 }
+
+/** util.pretty_ts in UTC: "2024-03-01 10:05 UTC". */
+function prettyTs(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+}
+
+function tsOf(rule: CompiledRule, doc: Doc): number {
+  const v = doc[rule.timestampField];
+  return typeof v === 'number' ? v : Date.parse(String(v));
+}
+
+/** Each rule type's get_match_str (ruletypes.py), in UTC. */
+export function matchString(rule: CompiledRule, doc: Doc): string {
+  const o = rule.options;
+  const ts = tsOf(rule, doc);
+  const tf = rule.timeframeMs ?? 0;
+  switch (rule.type) {
+    case 'frequency':
+      return `At least ${pyStr(o.num_events)} events occurred between ${prettyTs(ts - tf)} and ${prettyTs(ts)}`;
+    case 'spike':
+    case 'spike_aggregation':
+      return `An abnormal number (${pyStr(doc.spike_count)}) of events occurred around ${prettyTs(ts)}.\nPreceding that time, there were only ${pyStr(doc.reference_count)} events within ${tf / 1000}s`;
+    case 'flatline':
+      return `An abnormally low number of events occurred around ${prettyTs(ts)}.\nBetween ${prettyTs(ts - tf)} and ${prettyTs(ts)}, there were less than ${pyStr(o.threshold)} events.`;
+    case 'cardinality':
+      return 'max_cardinality' in o
+        ? `A maximum of ${pyStr(o.max_cardinality)} unique ${pyStr(o.cardinality_field)}(s) occurred since last alert or between ${prettyTs(ts - tf)} and ${prettyTs(ts)}`
+        : `Less than ${pyStr(o.min_cardinality)} unique ${pyStr(o.cardinality_field)}(s) occurred since last alert or between ${prettyTs(ts - tf)} and ${prettyTs(ts)}`;
+    case 'metric_aggregation':
+      return `Threshold violation, ${pyStr(o.metric_agg_type)}:${pyStr(o.metric_agg_key)} ${pyStr(doc[`metric_${pyStr(o.metric_agg_key)}_${pyStr(o.metric_agg_type)}`])} (min: ${pyStr(o.min_threshold)} max : ${pyStr(o.max_threshold)})`;
+    case 'percentage_match':
+      return `Percentage violation, value: ${pyStr(doc.percentage)} (min: ${pyStr(o.min_percentage)} max : ${pyStr(o.max_percentage)}) of ${pyStr(doc.denominator)} items`;
+    default:
+      return '';
+  }
+}
+
+const MAX_BODY_FIELDS = 30;
+
+/** BasicMatchString without alert_text: the type's sentence, then the match's fields (sorted, bounded). */
+export function defaultBody(rule: CompiledRule, doc: Doc): string {
+  const lines: string[] = [];
+  const s = matchString(rule, doc);
+  if (s !== '') lines.push(s, '');
+  const keys = Object.keys(doc).sort().slice(0, MAX_BODY_FIELDS);
+  for (const k of keys) {
+    const v = doc[k];
+    const text = typeof v === 'object' && v !== null ? JSON.stringify(v) : pyStr(v);
+    lines.push(`${k}: ${text.length > 200 ? `${text.slice(0, 197)}...` : text}`);
+  }
+  return lines.join('\n');
+}
