@@ -1,6 +1,6 @@
 // `fleetscope rules check|test` and the records endpoint's bad-input answers.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -100,6 +100,30 @@ test('POST /api/v1/records refuses bad input with a code and reason, and limits 
     assert.equal((await fetch(`${s.url}/api/v1/rules/nope`)).status, 404);
   } finally {
     await s.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('alerting --check-config validates the config and its rules folder', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fleetscope-alerting-cli-'));
+  try {
+    // The config lives outside the rules folder: every YAML file in that folder is a rule, as in ElastAlert.
+    await mkdir(join(dir, 'rules'));
+    await writeFile(join(dir, 'rules', 'r.yaml'), 'name: any\ntype: any\nindex: i\nalert: debug\n');
+    await writeFile(join(dir, 'alerting.yml'), 'rules_dir: rules\nalertmanagers: [http://127.0.0.1:9093]\n');
+    const ok = await run(['alerting', '--check-config', join(dir, 'alerting.yml')]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /valid \(1 rules, 1 alertmanagers\)/);
+    await writeFile(join(dir, 'alerting.yml'), 'rules_dir: rules\nresend_interval: often\n');
+    const bad = await run(['alerting', '--check-config', join(dir, 'alerting.yml')]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /alerting\.yml: resend_interval: /);
+    await writeFile(join(dir, 'alerting.yml'), 'rules_dir: rules\n');
+    await writeFile(join(dir, 'rules', 'bad.yaml'), 'name: bad\ntype: nope\nindex: i\nalert: debug\n');
+    const badRule = await run(['alerting', '--check-config', join(dir, 'alerting.yml')]);
+    assert.equal(badRule.code, 2);
+    assert.match(badRule.stderr, /bad\.yaml: type: /);
+  } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });
