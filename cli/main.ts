@@ -1,13 +1,15 @@
 // `fleetscope <command>`, the way promtool and vmctl work: one binary, one
 // subcommand per part, `--help` on each. Only commands that exist are listed.
 import { agentCommand } from './agent.js';
+import { alertingCommand } from './alerting.js';
 import { collectorCommand } from './collector.js';
 import { dashboardsCommand } from './dashboards.js';
 import { type Command, type Io, EXIT_USAGE } from './command.js';
 import { demoCommand } from './demo.js';
 import { relabelCommand } from './relabel.js';
+import { rulesCommand } from './rules.js';
 
-export const COMMANDS: readonly Command[] = [agentCommand, collectorCommand, dashboardsCommand, demoCommand, relabelCommand];
+export const COMMANDS: readonly Command[] = [agentCommand, alertingCommand, collectorCommand, dashboardsCommand, demoCommand, relabelCommand, rulesCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
