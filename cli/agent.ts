@@ -1,5 +1,6 @@
 // `fleetscope agent --config FILE.yml`: the daemon on every edge site.
 import { AgentDaemon, AgentError, loadAgentConfig } from '../agent/index.js';
+import { fileLogShipper } from './agent-logs.js';
 import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parseOptions } from './command.js';
 
 const help = `Usage: fleetscope agent --config FILE.yml
@@ -51,8 +52,7 @@ export const agentCommand: Command = {
     }
     let daemon: AgentDaemon;
     try {
-      // The log shipper (agent/logs/) plugs in here: AgentDaemon.start(loaded, { logShipper }).
-      daemon = await AgentDaemon.start(loaded, { log: (level, msg) => io.stderr.write(`${new Date().toISOString()} ${level} ${msg}\n`) });
+      daemon = await AgentDaemon.start(loaded, { logShipper: fileLogShipper, log: (level, msg) => io.stderr.write(`${new Date().toISOString()} ${level} ${msg}\n`) });
     } catch (err) {
       io.stderr.write(`fleetscope agent: cannot start: ${(err as Error).message}\n`);
       return EXIT_FAILURE;

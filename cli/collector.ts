@@ -1,4 +1,5 @@
 // `fleetscope collector --config FILE.yml`: the regional service.
+import { AlertingError, AlertingService, loadAlertingConfig } from '../alerting/index.js';
 import { Collector, CollectorError, loadCollectorConfig } from '../collector/index.js';
 import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parseOptions } from './command.js';
 
@@ -26,6 +27,9 @@ Options:
   --config FILE        run with this config
   --check-config FILE  validate a config and exit (0 valid; 2 invalid, with file, path and reason)
   --listen HOST:PORT   override the config's listen address
+  --alerting-config FILE
+                       also run the alerting engine in this process, fed every
+                       log record the collector accepts (needs a logs: section)
   -h, --help           this help
 `;
 
@@ -34,7 +38,7 @@ export const collectorCommand: Command = {
   summary: 'run the regional collector (remote-write in, scrapes, pipeline, durable queue, remote-write out)',
   help,
   async run(args, io) {
-    const opts = parseOptions('collector', help, args, { config: { type: 'string' }, 'check-config': { type: 'string' }, listen: { type: 'string' } }, io);
+    const opts = parseOptions('collector', help, args, { config: { type: 'string' }, 'check-config': { type: 'string' }, listen: { type: 'string' }, 'alerting-config': { type: 'string' } }, io);
     if (opts === null) return EXIT_USAGE;
     const file = opts['check-config'] ?? opts.config;
     if (file === undefined) {
@@ -55,12 +59,42 @@ export const collectorCommand: Command = {
       io.stdout.write(`${file}: valid (${loaded.config.sites.length} sites, ${Object.keys(loaded.config.tenants).length} tenants, ${loaded.config.remote_write.length} remote_write targets)\n`);
       return EXIT_OK;
     }
+    if (opts['alerting-config'] !== undefined && loaded.config.logs === undefined) {
+      io.stderr.write(`fleetscope collector: --alerting-config needs a logs: section in ${file} (the engine is fed the collector's log records)\n`);
+      return EXIT_USAGE;
+    }
+    let alertingConfig;
+    if (opts['alerting-config'] !== undefined) {
+      try {
+        alertingConfig = await loadAlertingConfig(opts['alerting-config']);
+      } catch (err) {
+        if (err instanceof AlertingError) {
+          io.stderr.write(`fleetscope collector: ${err.message}\n`);
+          return EXIT_USAGE;
+        }
+        throw err;
+      }
+    }
     let collector: Collector;
     try {
       collector = await Collector.start(loaded, opts.listen === undefined ? { configFile: file } : { listen: opts.listen, configFile: file });
     } catch (err) {
       io.stderr.write(`fleetscope collector: cannot start: ${(err as Error).message}\n`);
       return EXIT_FAILURE;
+    }
+    // The one in-process interface between the log path and the alerting engine
+    // (records are offered after they are durable in the collector's buffer).
+    let alerting: AlertingService | undefined;
+    if (alertingConfig !== undefined) {
+      try {
+        alerting = await AlertingService.start(alertingConfig, { log: (l) => io.stderr.write(`${l}\n`) });
+      } catch (err) {
+        io.stderr.write(`fleetscope collector: cannot start the alerting engine: ${(err as Error).message}\n`);
+        await collector.stop();
+        return EXIT_FAILURE;
+      }
+      const engine = alerting;
+      collector.logs?.onLogRecords((batch) => engine.offer(batch));
     }
     // SIGHUP re-reads the config (as POST /-/reload does); a bad file is logged and the old config stays.
     const reload = (): void => void collector.reload().catch(() => undefined);
@@ -76,6 +110,7 @@ export const collectorCommand: Command = {
     });
     process.off('SIGHUP', reload);
     await collector.stop();
+    await alerting?.stop();
     return EXIT_OK;
   },
 };

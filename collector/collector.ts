@@ -11,6 +11,7 @@ import { SiteAuthenticator, certificateNames } from './auth.js';
 import { type CollectorConfig, type LoadedConfig, loadCollectorConfig } from './config.js';
 import { CollectorError } from './errors.js';
 import { CollectorMetrics } from './metrics.js';
+import { registerFaroRoutes, toFaroOptions } from './faro/index.js';
 import { LogsService } from './logs/index.js';
 import { PushPipeline } from './pipeline.js';
 import { DurableQueue } from './queue.js';
@@ -177,6 +178,19 @@ export class Collector {
         })
       : undefined;
     // --- end logs ---
+    // The fleet page's Faro payloads become log records (through the log path when
+    // there is one) and metrics on this collector's /metrics.
+    if (config.faro.enabled) {
+      registerFaroRoutes(app, async (records) => {
+        if (logs === undefined) return true;
+        try {
+          await logs.ingestRecords(records, 'faro');
+          return true;
+        } catch {
+          return false;
+        }
+      }, { ...toFaroOptions(config.faro), registry: metrics.registry });
+    }
     const listen = opts.listen ?? config.listen;
     const sep = listen.lastIndexOf(':');
     const address = await app.listen({ host: listen.slice(0, sep) || '0.0.0.0', port: Number(listen.slice(sep + 1)) });

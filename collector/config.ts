@@ -12,6 +12,7 @@ import { MetricFilter, Relabeler, RelabelError } from '../relabel/index.js';
 import { type AggregateRule, aggregateRuleSchema, compileAggregateRule } from './aggregate-config.js';
 import { duration } from './duration.js';
 import { CollectorError } from './errors.js';
+import { faroConfigSchema } from './faro/index.js';
 import { checkLogsConfig, logsConfigSchema } from './logs/index.js';
 import { scrapeJobSchema } from './scrape-config.js';
 import { targetsFromGroup } from './targets.js';
@@ -129,6 +130,8 @@ export const collectorConfigSchema = z
     remote_write: z.array(remoteWriteSchema).default([]),
     /** The log path (collector/logs/README.md); absent: no log endpoints. */
     logs: logsConfigSchema.optional(),
+    /** The Faro receiver for the fleet page (collector/faro/README.md); off by default. */
+    faro: faroConfigSchema.default(faroConfigSchema.parse({})),
     /** Targets to scrape (Prometheus's scrape_configs, with tenant and site per target group). */
     scrape_configs: z.array(scrapeJobSchema).default([]),
   })

@@ -6,3 +6,5 @@ export { type Identity, PushPipeline, SERIES_LIMIT } from './pipeline.js';
 export { CollectorError, type CollectorErrorCode, collectorErrors } from './errors.js';
 // The log path (collector/logs/README.md): `collector.logs?.onLogRecords(...)`, its errors for the registry test.
 export { LogsService, type LogRecordOut, type LogRecordsListener, LogsError, type LogsErrorCode, logsErrors } from './logs/index.js';
+// The Faro receiver for browser pages (collector/faro/README.md).
+export { type FaroConfig, FaroError, type FaroErrorCode, type FaroLogRecord, type FaroOptions, type FaroSink, faroConfigSchema, faroErrors, registerFaroRoutes, toFaroOptions } from './faro/index.js';

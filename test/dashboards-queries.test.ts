@@ -16,8 +16,7 @@ import { pino } from 'pino';
 import type { Registry } from 'prom-client';
 import { DEFAULT_SITE, generateSite } from '../bench/index.js';
 import { Collector, validateCollectorConfig } from '../collector/index.js';
-// eslint-disable-next-line no-restricted-imports -- until collector/index.ts exports collector/faro/ (the lead adds it when wiring the receiver in)
-import { registerFaroRoutes } from '../collector/faro/index.js';
+import { registerFaroRoutes } from '../collector/index.js';
 import { buildDashboards, fillVariables, metricsOf, METRICS, panelQueries, queryVariables, type Dashboard } from '../dashboards/index.js';
 import { REMOTE_WRITE_HEADERS, RemoteWriteBatch, encodeLabels } from '../wire/index.js';
 import { freePort, startPrometheus, type PrometheusPeer } from './peers/prometheus.js';

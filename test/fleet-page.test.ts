@@ -18,8 +18,7 @@ import type { ServerResponse } from 'node:http';
 import { after, before, test } from 'node:test';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Page } from 'playwright-core';
-// eslint-disable-next-line no-restricted-imports -- until collector/index.ts exports collector/faro/ (the lead adds it when wiring the receiver in)
-import { type FaroLogRecord, registerFaroRoutes } from '../collector/faro/index.js';
+import { type FaroLogRecord, registerFaroRoutes } from '../collector/index.js';
 // eslint-disable-next-line no-restricted-imports -- until control/index.ts exports control/page/ (the control helper's merge)
 import { registerFleetPage } from '../control/page/index.js';
 import { startChromium, type ChromiumPeer } from './peers/chromium.js';

@@ -62,6 +62,26 @@ export class LogsService {
     return this.ingest.onLogRecords(listener);
   }
 
+  /**
+   * Takes records from an in-process source (the Faro receiver) through the
+   * same pipeline and buffer as every input: resolves once they are durable.
+   * The identity is the source's, never a record's own fields.
+   */
+  async ingestRecords(records: readonly { readonly timestampMs: number; readonly tenant: string; readonly site: string; readonly doc: Record<string, unknown> }[], input: string): Promise<void> {
+    const byIdentity = new Map<string, { tenant: string; site: string; docs: (typeof records)[number][] }>();
+    for (const r of records) {
+      const key = `${r.tenant}\u0000${r.site}`;
+      let g = byIdentity.get(key);
+      if (g === undefined) byIdentity.set(key, (g = { tenant: r.tenant, site: r.site, docs: [] }));
+      g.docs.push(r);
+    }
+    for (const g of byIdentity.values()) {
+      const batch = this.ingest.begin({ tenant: g.tenant, site: g.site });
+      for (const r of g.docs) this.ingest.pipeline.add(batch, { ...r.doc }, r.timestampMs, undefined, undefined);
+      await this.ingest.commit(batch, input);
+    }
+  }
+
   /** Stops taking records (forward first; the HTTP routes stop with the app), then the egress; the buffer keeps the rest. */
   async stop(): Promise<void> {
     await this.forward?.stop();

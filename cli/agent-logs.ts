@@ -1,0 +1,43 @@
+// Connects the agent daemon's log hook (agent/log-hook.ts) to the file
+// tailer/shipper (agent/logs/): the `logs:` section is validated here, and an
+// output without its own `token` ships with the site token the agent holds,
+// restarted with the new token after a re-registration.
+import pino from 'pino';
+import { type FileLogShipper, type LogShipperContext, type LogShipperFactory, agentLogsConfigSchema, startLogShipper } from '../agent/index.js';
+
+function withToken(config: unknown, token: string | undefined): unknown {
+  if (token === undefined || typeof config !== 'object' || config === null) return config;
+  const c = config as { output?: { forward?: Record<string, unknown>; http?: Record<string, unknown> } };
+  const out = c.output;
+  if (out?.forward && out.forward.token === undefined) return { ...c, output: { forward: { ...out.forward, token } } };
+  if (out?.http && out.http.token === undefined) return { ...c, output: { http: { ...out.http, token } } };
+  return config;
+}
+
+export const fileLogShipper: LogShipperFactory = async (ctx: LogShipperContext) => {
+  const logger = pino({ base: undefined }, pino.destination(2));
+  const parse = (token: string | undefined): ReturnType<typeof agentLogsConfigSchema.parse> => {
+    const r = agentLogsConfigSchema.safeParse(withToken(ctx.config, token));
+    if (!r.success) {
+      const issue = r.error.issues[0];
+      throw new Error(`${ctx.configFile}: logs.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+    }
+    return r.data;
+  };
+  let current: FileLogShipper = await startLogShipper(parse(ctx.identity()?.site_token), { logger, registry: ctx.registry });
+  let chain = Promise.resolve();
+  const off = ctx.onIdentity((id) => {
+    if (id === null) return;
+    chain = chain.then(async () => {
+      await current.stop();
+      current = await startLogShipper(parse(id.site_token), { logger, registry: ctx.registry });
+    }).catch((err: unknown) => ctx.log('error', `log shipper restart failed: ${(err as Error).message}`));
+  });
+  return {
+    async stop() {
+      off();
+      await chain;
+      await current.stop();
+    },
+  };
+};
