@@ -17,3 +17,4 @@ export { type KeyValue, type StateStore, type StoreEvent } from './store.js';
 export { FileStateStore } from './store-file.js';
 export { EtcdStateStore } from './store-etcd.js';
 export { APPLY_MODE_ANNOTATION, PREPULL_ANNOTATION, VERSION_ANNOTATION } from './template.js';
+export { commitModel, exampleModelFiles, exampleSites, initRepo } from './example-model.js';

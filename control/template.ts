@@ -26,7 +26,12 @@ const ROOTS = new Set(['params', 'site', 'component']);
 const IDENT = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
 /** One piece of an interpolated string: literal text or a reference path. */
-type Part = string | readonly string[];
+type Part = string | Ref;
+interface Ref {
+  readonly path: readonly string[];
+  /** `|string`: always text. */
+  readonly text: boolean;
+}
 
 interface Hole {
   /** null: the version; 'prepull': the pre-pull list; otherwise a value template. */
@@ -57,7 +62,7 @@ function templateError(file: string, where: string, reason: string): ControlErro
 }
 
 /** Splits a string value into literal text and references; throws on a malformed one. */
-export function parseParts(file: string, where: string, s: string): Part[] {
+function parseParts(file: string, where: string, s: string): Part[] {
   const parts: Part[] = [];
   let text = '';
   let i = 0;
@@ -71,13 +76,14 @@ export function parseParts(file: string, where: string, s: string): Part[] {
       const end = s.indexOf('}', i + 2);
       if (end < 0) throw templateError(file, where, `unterminated reference in "${s}"`);
       const expr = s.slice(i + 2, end).trim();
-      const path = expr.split('.');
+      const text_ = expr.endsWith('|string');
+      const path = (text_ ? expr.slice(0, -7).trim() : expr).split('.');
       if (!path.every((p) => IDENT.test(p)) || !ROOTS.has(path[0] as string) || path.length < 2) {
-        throw templateError(file, where, `"\${${expr}}" is not a reference: use \${params.NAME}, \${site.name|tenant|group|labels.KEY} or \${component.name|version}`);
+        throw templateError(file, where, `"\${${expr}}" is not a reference: use \${params.NAME}, \${site.name|tenant|group|labels.KEY} or \${component.name|version}, optionally ending in |string`);
       }
       if (text !== '') parts.push(text);
       text = '';
-      parts.push(path);
+      parts.push({ path, text: text_ });
       i = end + 1;
       continue;
     }
@@ -123,8 +129,8 @@ export function compileTemplate(file: string, text: string, applyMode: 'optimist
       if (!v.includes('${')) return v.replaceAll('$${', '${');
       const parts = parseParts(file, where, v);
       if (parts.every((p) => typeof p === 'string')) return parts.join('');
-      for (const p of parts) if (typeof p !== 'string') refs.add(p.join('.'));
-      holes.push({ kind: 'value', parts, whole: parts.length === 1 });
+      for (const p of parts) if (typeof p !== 'string') refs.add(p.path.join('.'));
+      holes.push({ kind: 'value', parts, whole: parts.length === 1 && typeof parts[0] !== 'string' && !parts[0]!.text });
       return marker(holes.length - 1);
     }
     if (Array.isArray(v)) return v.map((x, i) => walk(x, `${where}[${i}]`));
@@ -189,8 +195,8 @@ function fill(t: CompiledTemplate, h: Hole, ctx: RenderContext, version: string,
       out += p;
       continue;
     }
-    const v = resolve(ctx, p);
-    if (v === undefined) throw templateError(t.file, `site ${ctx.site.name}`, `unknown reference \${${p.join('.')}}`);
+    const v = resolve(ctx, p.path);
+    if (v === undefined) throw templateError(t.file, `site ${ctx.site.name}`, `unknown reference \${${p.path.join('.')}}`);
     if (h.whole) return yamlFlow(v);
     out += typeof v === 'string' ? v : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
   }
@@ -208,6 +214,6 @@ export function renderTemplate(t: CompiledTemplate, ctx: RenderContext, version:
 export function checkReferences(t: CompiledTemplate, ctx: RenderContext): void {
   for (const h of t.holes) {
     if (h.kind !== 'value') continue;
-    for (const p of h.parts) if (typeof p !== 'string' && resolve(ctx, p) === undefined) throw templateError(t.file, `site ${ctx.site.name}`, `unknown reference \${${p.join('.')}}`);
+    for (const p of h.parts) if (typeof p !== 'string' && resolve(ctx, p.path) === undefined) throw templateError(t.file, `site ${ctx.site.name}`, `unknown reference \${${p.path.join('.')}}`);
   }
 }
