@@ -4,7 +4,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { KeyObject } from 'node:crypto';
+import { type KeyObject, createPublicKey } from 'node:crypto';
 import { signToken, tokenPrivateKey, tokenPublicKey, verifyToken, type TokenClaims } from '../wire/index.js';
 import { DirArtifactStore, type ArtifactStore } from './artifacts.js';
 import { type LoadedCa, checkCsr, generateTenantCa, loadCa, signSiteCertificate } from './ca.js';
@@ -114,7 +114,7 @@ export class ControlPlane {
       }
     };
     const privateKey = tokenPrivateKey(await readKey(config.keys.token_private_key));
-    const publicKeys = [tokenPublicKey(privateKey.export({ type: 'spki', format: 'pem' }).toString())];
+    const publicKeys = [createPublicKey(privateKey)];
     for (const f of config.keys.token_public_keys) publicKeys.push(tokenPublicKey(await readKey(f)));
     const store = opts.store ?? (await openStore(opts.storeUrl ?? config.store, config.store_prefix));
     const state = await State.open(store);
@@ -126,7 +126,8 @@ export class ControlPlane {
   /** Starts the rollout controller, the heartbeat flush and (if configured) the git poller. */
   start(): void {
     this.timers.push(setInterval(() => void this.tickRollouts().catch(() => undefined), this.config.rollout_tick));
-    this.timers.push(setInterval(() => void this.flushPolled().catch(() => undefined), 15_000));
+    // Poll heartbeats reach the store (and the other replicas) well within the offline threshold.
+    this.timers.push(setInterval(() => void this.flushPolled().catch(() => undefined), Math.min(15_000, Math.max(100, this.config.poll_interval / 2))));
     if (this.config.git.poll_interval > 0 && this.config.git.repo !== undefined) {
       this.timers.push(setInterval(() => void this.load().catch(() => undefined), this.config.git.poll_interval));
     }
