@@ -2,10 +2,11 @@
 // subcommand per part, `--help` on each. Only commands that exist are listed.
 import { collectorCommand } from './collector.js';
 import { type Command, type Io, EXIT_USAGE } from './command.js';
+import { controlCommand } from './control.js';
 import { demoCommand } from './demo.js';
 import { relabelCommand } from './relabel.js';
 
-export const COMMANDS: readonly Command[] = [collectorCommand, demoCommand, relabelCommand];
+export const COMMANDS: readonly Command[] = [collectorCommand, controlCommand, demoCommand, relabelCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
