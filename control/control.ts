@@ -89,6 +89,8 @@ export class ControlPlane {
   private readonly polled = new Map<string, number>();
   private readonly timers: NodeJS.Timeout[] = [];
   private ticking = false;
+  private readonly verifiedSiteTokens = new Map<string, TokenClaims>();
+  private readonly verifiedRegistrationTokens = new Map<string, { claims: TokenClaims; tokenHash: string }>();
   private stopChanges: () => void;
 
   private constructor(
@@ -190,9 +192,16 @@ export class ControlPlane {
   /** The site a site token names, if the token verifies and is the one issued to the site now. */
   siteAuth(token: string | null): SiteIdentityClaims | null {
     if (token === null) return null;
-    const r = verifyToken(this.publicKeys, token, 'site');
-    if (!r.ok) return null;
-    const c = r.claims;
+    // Signatures are checked once per token (Ed25519 verification is most of a poll's cost);
+    // whether the token is still the site's is checked on every call below.
+    let c = this.verifiedSiteTokens.get(token);
+    if (!c) {
+      const r = verifyToken(this.publicKeys, token, 'site');
+      if (!r.ok) return null;
+      c = r.claims;
+      if (this.verifiedSiteTokens.size >= 200_000) this.verifiedSiteTokens.clear();
+      this.verifiedSiteTokens.set(token, c);
+    } else if (c.exp !== undefined && c.exp * 1000 <= Date.now()) return null;
     const rec = this.state.value<SiteRecord>(`sites/${c.site as string}`);
     if (!rec || rec.tenant !== c.tenant || rec.token_id !== c.jti) return null;
     return { tenant: c.tenant, site: c.site as string, ...(c.group !== undefined ? { group: c.group } : {}) };
@@ -202,9 +211,14 @@ export class ControlPlane {
 
   private registrationClaims(token: string | null): { claims: TokenClaims; tokenHash: string } {
     if (token === null) throw new ControlError('FS_CONTROL_UNAUTHORIZED', ['a registration token is required (Authorization: Bearer ...)']);
+    const cached = this.verifiedRegistrationTokens.get(token);
+    if (cached && (cached.claims.exp === undefined || cached.claims.exp * 1000 > Date.now())) return cached;
     const r = verifyToken(this.publicKeys, token, 'registration');
     if (!r.ok) throw new ControlError('FS_CONTROL_UNAUTHORIZED', [`registration token refused: ${r.reason}`]);
-    return { claims: r.claims, tokenHash: sha256(token) };
+    const out = { claims: r.claims, tokenHash: sha256(token) };
+    if (this.verifiedRegistrationTokens.size >= 10_000) this.verifiedRegistrationTokens.clear();
+    this.verifiedRegistrationTokens.set(token, out);
+    return out;
   }
 
   async register(token: string | null, body: unknown): Promise<{ registration_id: string; state: Registration['state']; poll_after_s: number }> {
@@ -301,6 +315,9 @@ export class ControlPlane {
       }
     }
     const tokenId = randomBytes(12).toString('hex');
+    // The first version is rendered before the site record exists, so the record is created with it in one write.
+    let first: RenderEntry | null = null;
+    if (this.config.first_version_on_approval && !this.state.value<SiteRecord>(`sites/${req.site}`)) first = await this.loader.renderSite(identity).catch(() => null);
     const site: SiteRecord = {
       tenant: reg.tenant,
       site: req.site,
@@ -310,7 +327,7 @@ export class ControlPlane {
       machine_id: reg.machine_id,
       token_id: tokenId,
       created_at: new Date().toISOString(),
-      desired: null,
+      desired: first ? { version: first.version, checksum: first.checksum, artifact: first.artifact, mode_summary: first.mode_summary } : null,
     };
     if (!(await this.state.create(`sites/${req.site}`, site))) throw new ControlError('FS_CONTROL_CONFLICT', [`site name ${req.site} is already in use`]);
     try {
@@ -326,12 +343,7 @@ export class ControlPlane {
       await this.state.delete(`sites/${req.site}`);
       throw err;
     }
-    let version: string | null = null;
-    const entry = await this.loader.renderSite(identity).catch(() => null);
-    if (entry && this.config.first_version_on_approval) {
-      await this.setDesired(req.site, entry, undefined);
-      version = entry.version;
-    }
+    const version = first?.version ?? null;
     return { registration_id: id, state: 'approved', site: { tenant: reg.tenant, site: req.site, group: req.group, labels: req.labels }, desired_version: version };
   }
 
