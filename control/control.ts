@@ -531,7 +531,17 @@ export class ControlPlane {
   async load(repo?: string, ref?: string): Promise<LoadOutcome> {
     const r = repo ?? this.config.git.repo;
     if (r === undefined) throw new ControlError('FS_CONTROL_BAD_REQUEST', ['no repository: give one, or set git.repo in the config']);
-    return this.loader.load(r, ref ?? this.config.git.ref);
+    const out = await this.loader.load(r, ref ?? this.config.git.ref);
+    // Sites approved before there was any model get their first version now.
+    if (this.config.first_version_on_approval) {
+      for (const [, e] of [...this.state.entries<SiteRecord>('sites/')]) {
+        if (e.value.desired) continue;
+        const idx = this.state.value<RenderIndex>(`renders/${e.value.site}`);
+        const last = idx?.versions[idx.versions.length - 1];
+        if (last) await this.setDesired(e.value.site, last, undefined);
+      }
+    }
+    return out;
   }
 
   // ---- rollouts --------------------------------------------------------------

@@ -18,6 +18,7 @@ export const controlErrors = {
   FS_CONTROL_STORE: { status: 503, message: 'state store: %s' },
   FS_CONTROL_ARTIFACTS: { status: 500, message: 'artifact store: %s' },
   FS_CONTROL_CSR: { status: 400, message: 'certificate request: %s' },
+  FS_CONTROL_INTERNAL: { status: 500, message: 'internal error: %s' },
 } as const;
 
 export type ControlErrorCode = keyof typeof controlErrors;

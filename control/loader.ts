@@ -75,6 +75,12 @@ export class ModelLoader {
   async load(repo: string, ref: string): Promise<LoadOutcome> {
     let model: Model;
     try {
+      // The poller calls this often: an unchanged commit costs two git calls, nothing more.
+      const cur = this.state.value<ModelRecord>('model/current');
+      if (cur && cur.repo === repo) {
+        const commit = await resolveCommit(await localRepo(repo, this.opts.cacheDir), ref);
+        if (commit === cur.commit) return { release: cur.release, commit, sites: cur.sites, rendered: 0, unchanged: cur.sites, already_current: true };
+      }
       model = await readModel(repo, ref, this.opts);
     } catch (err) {
       await this.recordError(repo, ref, err);

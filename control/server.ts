@@ -42,7 +42,7 @@ export async function buildServer(cp: ControlPlane, opts: ServerOptions = {}): P
     if (status === 415) return send(reply, new ControlError('FS_CONTROL_UNSUPPORTED_MEDIA_TYPE', ['send application/json']));
     if (status >= 400 && status < 500) return send(reply, new ControlError('FS_CONTROL_BAD_REQUEST', [`${code ? `${code}: ` : ''}${(err as Error).message}`]));
     app.log.error(err);
-    return reply.code(500).send({ code: 'FS_CONTROL_INTERNAL', message: 'internal error' });
+    return send(reply, new ControlError('FS_CONTROL_INTERNAL', ['see the control plane log']));
   });
   app.setNotFoundHandler((req, reply) => send(reply, new ControlError('FS_CONTROL_NOT_FOUND', [`no route ${req.method} ${req.url.split('?')[0]}`])));
   app.addHook('onResponse', async (req, reply) => {

@@ -249,6 +249,13 @@ test('register → approve → render → staged rollout → counts → rollback
   assert.equal(r.status, 401, 'a site token is not an operator token');
   r = await api('POST', '/api/v1/sites/acme-s0/status', s0.token, { version: v1, state: 'exploded', at: 'yesterday' });
   assert.equal(r.status, 400);
+  r = await api('POST', '/api/v1/register', acmeToken, { csr: 'x'.repeat(70_000), facts: { machine_id: 'big' } });
+  assert.equal(r.status, 413);
+  assert.equal((r.body as { code: string }).code, 'FS_CONTROL_TOO_LARGE');
+  r = await api('POST', '/api/v1/sites/acme-s0/status', s0.token, undefined, { 'content-type': 'text/plain' });
+  assert.equal(r.status, 400, 'an empty body is not a status');
+  r = await api('GET', '/api/v1/sites/acme-s0/desired?wait=9999', s0.token);
+  assert.equal(r.status, 400, 'wait is bounded');
 
   // ---- the first version, conditional polls, artifacts ----
   r = await api('GET', '/api/v1/sites/acme-s0/desired', s0.token);
@@ -358,8 +365,15 @@ test('register → approve → render → staged rollout → counts → rollback
       sseText += Buffer.from(c.value).toString();
     }
   })();
-  r = await api('POST', '/api/v1/rollouts', OP, { version: v3, selector: { group: 'depots' }, strategy: { canary: 1, partitions: 1, failure_threshold: '5%', deadline: '30s' } });
+  // A long-poll on one replica, answered by a rollout created on the other.
+  const d0 = depots[0] as Agent;
+  const cur = await api('GET', '/api/v1/sites/acme-d0/desired', d0.token, undefined, {}, urls[0]);
+  const longPoll = api('GET', '/api/v1/sites/acme-d0/desired?wait=30', d0.token, undefined, { 'if-none-match': cur.headers.get('etag') as string }, urls[0]);
+  r = await api('POST', '/api/v1/rollouts', OP, { version: v3, selector: { group: 'depots' }, strategy: { canary: 1, partitions: 1, failure_threshold: '5%', deadline: '30s' } }, {}, urls[1]);
   assert.equal(r.status, 201);
+  const woke = await longPoll;
+  assert.equal(woke.status, 200, 'the long-poll returns on the change');
+  assert.equal((woke.body as { version: string }).version, v3);
   const ro2 = (r.body as { id: string }).id;
   await until('paused', async () => ((await api('GET', `/api/v1/rollouts/${ro2}`, VIEW)).body as { state: string }).state === 'paused');
   r = await api('GET', `/api/v1/rollouts/${ro2}`, VIEW);
