@@ -69,6 +69,8 @@ export async function localRepo(repo: string, cacheDir: string): Promise<string>
     if (r.code !== 0) throw new ControlError('FS_CONTROL_GIT', [`rev-parse ${repo}`, r.stderr || 'not a git repository']);
     return repo;
   }
+  // Only transports that move data: never ext:: or fd:: (which run commands).
+  if (!/^(https?|ssh|git|file):\/\//i.test(repo) && !/^[^/:]+@[^/:]+:/.test(repo)) throw new ControlError('FS_CONTROL_GIT', [`clone ${repo}`, 'only https, http, ssh, git and file URLs are accepted']);
   const dir = join(cacheDir, createHash('sha256').update(repo).digest('hex').slice(0, 16) + '.git');
   const exists = await stat(dir).then(() => true, () => false);
   if (!exists) {
