@@ -3,11 +3,12 @@
 // embedded store, rendering a site for review, fleet status; and the exit
 // code and message of an invalid commit and an invalid config.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { freePort } from './peers/prometheus.js';
 import yaml from 'js-yaml';
 import { tokenPublicKey, verifyToken } from '../wire/index.js';
 import { commitModel, exampleModelFiles, exampleSites, initRepo, manifestChecksum } from '../control/index.js';
@@ -80,6 +81,31 @@ test('keys, token, load, render, status through the binary', async () => {
   assert.match(r.stderr, /FS_CONTROL_MODEL_INVALID: model at [0-9a-f]{12}: tenants\/acme\.yml: \(root\): .*extra/);
   r = fleetscope('status', '--config', 'control.yml', '--json');
   assert.equal(JSON.parse(r.stdout).model.sites, 5);
+
+  // Serving: the API answers with the loaded model; SIGTERM stops it cleanly.
+  const port = await freePort();
+  const server = spawn(process.execPath, [BIN, 'control', '--config', 'control.yml', '--listen', `127.0.0.1:${port}`], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  server.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  server.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
+  try {
+    let status: { total: number; model: { sites: number } } | null = null;
+    for (let i = 0; i < 200 && status === null; i++) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/api/v1/fleet/status`, { headers: { authorization: 'Bearer ci-token-0123456789abcdef' } });
+        if (res.ok) status = (await res.json()) as typeof status;
+      } catch {
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    }
+    assert.ok(status, `the server did not answer:\n${out}`);
+    assert.equal(status.model.sites, 5);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/api/v1/fleet/status`)).status, 401);
+  } finally {
+    server.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, out);
 
   await writeFile(join(dir, 'bad.yml'), 'operators: [{name: x, token: short, role: operator}]\nkeys: {token_private_key: k}\n');
   r = fleetscope('--check-config', 'bad.yml');
