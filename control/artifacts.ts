@@ -1,13 +1,18 @@
 // The artifact store: rendered manifests under `<tenant>/<site>/<version>/manifests.yaml`.
 // Embedded default: a directory, each file written to a temporary name,
-// fsync'd and renamed, so a reader sees a whole file or none.
+// fsync'd (or, for a whole load, synced at once by `flush`) and renamed, so a
+// reader sees a whole file or none.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ControlError } from './errors.js';
 
 export interface ArtifactStore {
-  put(key: string, text: string): Promise<void>;
+  /** Durable when resolved, unless `batch`: then durable once `flush()` resolves. */
+  put(key: string, text: string, batch?: boolean): Promise<void>;
+  /** Makes every batched put durable. */
+  flush(): Promise<void>;
   /** null when there is no such artifact. */
   get(key: string): Promise<string | null>;
 }
@@ -29,7 +34,7 @@ export class DirArtifactStore implements ArtifactStore {
     return join(this.root, ...parts);
   }
 
-  async put(key: string, text: string): Promise<void> {
+  async put(key: string, text: string, batch = false): Promise<void> {
     const file = this.path(key);
     const dir = dirname(file);
     const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
@@ -41,7 +46,7 @@ export class DirArtifactStore implements ArtifactStore {
       const fh = await open(tmp, 'w');
       try {
         await fh.writeFile(text);
-        await fh.datasync();
+        if (!batch) await fh.datasync();
       } finally {
         await fh.close();
       }
@@ -50,6 +55,20 @@ export class DirArtifactStore implements ArtifactStore {
       await unlink(tmp).catch(() => undefined);
       throw new ControlError('FS_CONTROL_ARTIFACTS', [`cannot write ${key}: ${(err as Error).message}`], { cause: err });
     }
+  }
+
+  /**
+   * One syncfs(2) of the file system holding the store (`sync -f`, coreutils)
+   * instead of an fsync per file: a load of 10,000 sites writes 10,000 files.
+   */
+  async flush(): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+    const code = await new Promise<number | null>((resolve) => {
+      const p = spawn('sync', ['-f', this.root], { stdio: 'ignore' });
+      p.once('error', () => resolve(-1));
+      p.once('exit', resolve);
+    });
+    if (code !== 0) throw new ControlError('FS_CONTROL_ARTIFACTS', [`sync -f ${this.root} failed (${code})`]);
   }
 
   async get(key: string): Promise<string | null> {

@@ -196,7 +196,7 @@ async function polls(sites: number): Promise<{ cpuPercent: number; polls: number
   return { cpuPercent, polls: n, cpuSeconds: seconds, wallSeconds };
 }
 
-async function render(sites: number): Promise<{ seconds: number; incrementalSeconds: number; incrementalRendered: number; manifestsPerSite: number }> {
+async function render(sites: number): Promise<{ seconds: number; cpuSeconds: number; incrementalSeconds: number; incrementalRendered: number; manifestsPerSite: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'fleetscope-bench-render-'));
   try {
     const repo = join(dir, 'model');
@@ -207,9 +207,12 @@ async function render(sites: number): Promise<{ seconds: number; incrementalSeco
     const store = await FileStateStore.open(join(dir, 'state'));
     const state = await State.open(store);
     const loader = new ModelLoader(state, new DirArtifactStore(join(dir, 'artifacts')), { cacheDir: join(dir, 'git'), root: '' });
+    const cpu0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     const first = await loader.load(repo, 'main');
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     if (first.rendered !== sites) throw new Error(`rendered ${first.rendered} of ${sites}`);
     commitModel(repo, files({ 'acme/depots': { replicas: 7 } }), 'depots: 7 replicas');
     const t1 = process.hrtime.bigint();
@@ -217,7 +220,7 @@ async function render(sites: number): Promise<{ seconds: number; incrementalSeco
     const incrementalSeconds = Number(process.hrtime.bigint() - t1) / 1e9;
     state.close();
     await store.close();
-    return { seconds, incrementalSeconds, incrementalRendered: second.rendered, manifestsPerSite: 50 };
+    return { seconds, cpuSeconds, incrementalSeconds, incrementalRendered: second.rendered, manifestsPerSite: 50 };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -240,7 +243,7 @@ async function main(): Promise<void> {
   if (only !== undefined && !['registrations', 'polls', 'render'].includes(only)) throw new Error('--only registrations|polls|render');
   if (only === 'render') {
     const r = await render(renderN);
-    process.stdout.write(`render: ${renderN} sites in ${r.seconds.toFixed(2)} s; one group ${r.incrementalRendered} in ${r.incrementalSeconds.toFixed(2)} s\n`);
+    process.stdout.write(`render: ${renderN} sites in ${r.seconds.toFixed(2)} s (CPU ${r.cpuSeconds.toFixed(2)} s); one group ${r.incrementalRendered} in ${r.incrementalSeconds.toFixed(2)} s\n`);
     return;
   }
   if (only === 'registrations') {
@@ -266,6 +269,7 @@ async function main(): Promise<void> {
       render_sites: renderN,
       render_seconds: Number(rend.seconds.toFixed(3)),
       render_manifests_per_site: rend.manifestsPerSite,
+      render_cpu_seconds: Number(rend.cpuSeconds.toFixed(3)),
       render_one_group_change_sites: rend.incrementalRendered,
       render_one_group_change_seconds: Number(rend.incrementalSeconds.toFixed(3)),
       poll_cpu_seconds_per_poll: poll.cpuSeconds / poll.polls,

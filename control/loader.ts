@@ -61,6 +61,7 @@ async function inParallel<T>(items: readonly T[], n: number, fn: (item: T) => Pr
 
 export class ModelLoader {
   private current: Model | null = null;
+  private refused: { repo: string; commit: string; err: unknown } | null = null;
 
   constructor(private readonly state: State, private readonly artifacts: ArtifactStore, private readonly opts: LoaderOptions) {}
 
@@ -77,11 +78,16 @@ export class ModelLoader {
     try {
       // The poller calls this often: an unchanged commit costs two git calls, nothing more.
       const cur = this.state.value<ModelRecord>('model/current');
-      if (cur && cur.repo === repo) {
-        const commit = await resolveCommit(await localRepo(repo, this.opts.cacheDir), ref);
-        if (commit === cur.commit) return { release: cur.release, commit, sites: cur.sites, rendered: 0, unchanged: cur.sites, already_current: true };
+      const commit = await resolveCommit(await localRepo(repo, this.opts.cacheDir), ref);
+      if (cur && cur.repo === repo && commit === cur.commit) return { release: cur.release, commit, sites: cur.sites, rendered: 0, unchanged: cur.sites, already_current: true };
+      // A commit refused once is refused again without reading it again.
+      if (this.refused?.repo === repo && this.refused.commit === commit) throw this.refused.err;
+      try {
+        model = await readModel(repo, commit, this.opts);
+      } catch (err) {
+        this.refused = { repo, commit, err };
+        throw err;
       }
-      model = await readModel(repo, ref, this.opts);
     } catch (err) {
       await this.recordError(repo, ref, err);
       throw err;
@@ -126,8 +132,10 @@ export class ModelLoader {
     }
     const entries: { key: string; value: RenderIndex }[] = [];
     await inParallel(changed, this.opts.concurrency ?? 16, async (plan) => {
-      entries.push({ key: `renders/${plan.site.name}`, value: this.appendEntry(plan.site.tenant, plan.site.name, await this.renderAndStore(plan, model.release, seq)) });
+      entries.push({ key: `renders/${plan.site.name}`, value: this.appendEntry(plan.site.tenant, plan.site.name, await this.renderAndStore(plan, model.release, seq, true)) });
     });
+    // Artifacts are durable before anything refers to them.
+    if (changed.length > 0) await this.artifacts.flush();
     if (entries.length > 0) await this.state.putMany(entries);
     const record: ModelRecord = { release: model.release, commit: model.commit, seq, loaded_at: new Date().toISOString(), repo, sites: plans.length, rendered: changed.length };
     const alreadyCurrent = cur?.commit === model.commit && changed.length === 0;
@@ -137,10 +145,10 @@ export class ModelLoader {
     return { release: model.release, commit: model.commit, sites: plans.length, rendered: changed.length, unchanged: plans.length - changed.length, already_current: alreadyCurrent };
   }
 
-  private async renderAndStore(plan: SitePlan, release: string, seq: number): Promise<RenderEntry> {
+  private async renderAndStore(plan: SitePlan, release: string, seq: number, batch = false): Promise<RenderEntry> {
     const r = renderPlan(plan, release);
     const artifact = artifactKey(plan.site.tenant, plan.site.name, release);
-    await this.artifacts.put(artifact, r.text);
+    await this.artifacts.put(artifact, r.text, batch);
     return { version: release, seq, inputs: plan.inputsHash, checksum: r.checksum, artifact, mode_summary: r.modeSummary };
   }
 
