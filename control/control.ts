@@ -433,6 +433,10 @@ export class ControlPlane {
     });
   }
 
+  siteExists(site: string): boolean {
+    return this.state.value<SiteRecord>(`sites/${site}`) !== null;
+  }
+
   /** A poll: counts as the site being seen, without a store write per poll. */
   markSeen(site: string): void {
     this.polled.set(site, Date.now());

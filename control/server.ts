@@ -181,7 +181,8 @@ export async function buildServer(cp: ControlPlane, opts: ServerOptions = {}): P
       try {
         while (!ac.signal.aborted) {
           await cp.waitForChange(site, 25_000, ac.signal);
-          if (ac.signal.aborted) break;
+          // A decommissioned or reset site's stream ends: its token no longer works.
+          if (ac.signal.aborted || !cp.siteExists(site)) break;
           cp.markSeen(site);
           const before = last;
           push();
