@@ -8,17 +8,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { checkCsr, createCsr, generateTenantCa, loadCa, signSiteCertificate } from './ca.js';
+import { checkCsr, createCsr, generateTenantCa, loadCa, normalSerial, signSiteCertificate } from './ca.js';
 import { ControlError } from './errors.js';
 
 test('a site certificate from a CSR: subject, SAN, client auth, signed by the tenant CA, accepted by openssl', async () => {
   const ca = await generateTenantCa('acme');
   const loaded = await loadCa(ca);
   const { csrPem } = await createCsr('whatever');
-  const pem = await signSiteCertificate(loaded, csrPem, 'acme', 'ce-0042');
+  const { pem, serial } = await signSiteCertificate(loaded, csrPem, 'acme', 'ce-0042');
   const cert = new X509Certificate(pem);
   const caCert = new X509Certificate(ca.cert_pem);
   assert.ok(cert.verify(caCert.publicKey));
+  assert.equal(normalSerial(cert.serialNumber), serial);
   assert.ok(cert.checkIssued(caCert));
   assert.equal(cert.subject, 'O=acme\nCN=ce-0042');
   assert.equal(cert.subjectAltName, 'DNS:ce-0042');

@@ -133,7 +133,7 @@ const OID_CN = oid('2.5.4.3');
 const OID_O = oid('2.5.4.10');
 
 /** Signs a client certificate (RFC 5280: CN = site, O = tenant, SAN dNSName = site, clientAuth) over the CSR's public key. */
-export async function signSiteCertificate(ca: LoadedCa, csrPem: string, tenant: string, site: string, validDays = 365): Promise<string> {
+export async function signSiteCertificate(ca: LoadedCa, csrPem: string, tenant: string, site: string, validDays = 365): Promise<{ pem: string; serial: string }> {
   // The CSR's signature was checked when the site registered (checkCsr); here its key is only taken out.
   const spki = csrPublicKeyInfo(csrPem);
   const serial = randomBytes(16);
@@ -150,7 +150,12 @@ export async function signSiteCertificate(ca: LoadedCa, csrPem: string, tenant: 
     tlv(0xa3, seq(EXT_BASIC, EXT_KEY_USAGE, EXT_CLIENT_AUTH, seq(oid('2.5.29.17'), octetString(seq(tlv(0x82, Buffer.from(site, 'ascii'))))))),
   );
   const signature = sign('sha256', tbs, { key: ca.key, dsaEncoding: 'der' });
-  return derToPem(seq(tbs, ECDSA_SHA256, bitString(signature)), 'CERTIFICATE');
+  return { pem: derToPem(seq(tbs, ECDSA_SHA256, bitString(signature)), 'CERTIFICATE'), serial: normalSerial(serial.toString('hex')) };
+}
+
+/** A certificate serial as hex, upper case, without leading zeros (how node's X509Certificate and TLS show it). */
+export function normalSerial(hex: string): string {
+  return hex.toUpperCase().replace(/^0+(?=.)/, '');
 }
 
 /** A CSR for tests, benchmarks and agents: a new P-256 key and its request. */

@@ -60,6 +60,8 @@ export const controlConfigSchema = z.object({
     /** Directory of `<tenant>.key.pem` + `<tenant>.crt.pem` CAs; a tenant without files gets a CA kept in the state store. */
     ca_dir: z.string().min(1).optional(),
   }).strict(),
+  /** Serve HTTPS; sites may then authenticate with their client certificate instead of the site token. */
+  tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
   operators: z.array(operatorSchema).min(1, 'at least one operator is needed'),
   endpoints: endpointsSchema.default({}),
   tenants: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/), z.object({ endpoints: endpointsSchema.default({}) }).strict()).default({}),
@@ -101,6 +103,7 @@ export function parseControlConfig(raw: unknown, file: string, baseDir: string):
     store: isEtcd ? c.store : abs(c.store),
     artifacts: { dir: abs(c.artifacts.dir) },
     git: { ...c.git, repo: c.git.repo === undefined || /^[a-z][a-z0-9+.-]*:\/\//i.test(c.git.repo) ? c.git.repo : abs(c.git.repo), cache_dir: abs(c.git.cache_dir), path: c.git.path === '' || c.git.path.endsWith('/') ? c.git.path : `${c.git.path}/` },
+    ...(c.tls ? { tls: { cert: abs(c.tls.cert), key: abs(c.tls.key) } } : {}),
     keys: { ...c.keys, token_private_key: abs(c.keys.token_private_key), token_public_keys: c.keys.token_public_keys.map(abs), ...(c.keys.ca_dir !== undefined ? { ca_dir: abs(c.keys.ca_dir) } : {}) },
   };
   return Object.freeze(out);

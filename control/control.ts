@@ -2,12 +2,12 @@
 // command line and the tests call it. It holds the state mirror, the model
 // loader, the keys and the tenant CAs, and runs the rollout controller.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type KeyObject, createPublicKey } from 'node:crypto';
 import { signToken, tokenPrivateKey, tokenPublicKey, verifyToken, type TokenClaims } from '../wire/index.js';
 import { DirArtifactStore, type ArtifactStore } from './artifacts.js';
-import { type LoadedCa, checkCsr, generateTenantCa, loadCa, signSiteCertificate } from './ca.js';
+import { type LoadedCa, checkCsr, generateTenantCa, loadCa, normalSerial, signSiteCertificate } from './ca.js';
 import type { ControlConfig } from './config.js';
 import { parseDuration } from './config.js';
 import { ControlError } from './errors.js';
@@ -207,6 +207,30 @@ export class ControlPlane {
     return { tenant: c.tenant, site: c.site as string, ...(c.group !== undefined ? { group: c.group } : {}) };
   }
 
+  /**
+   * The site a verified client certificate names (mTLS): CN = site, O = tenant, and the
+   * serial of the certificate issued to the site now (a reset site's old certificate is refused).
+   */
+  siteAuthByCertificate(cert: { subject?: Record<string, string | string[]>; serialNumber?: string } | null): SiteIdentityClaims | null {
+    const cn = cert?.subject?.CN;
+    const o = cert?.subject?.O;
+    if (typeof cn !== 'string' || typeof o !== 'string' || typeof cert?.serialNumber !== 'string') return null;
+    const rec = this.state.value<SiteRecord>(`sites/${cn}`);
+    if (!rec || rec.tenant !== o || rec.cert_serial === undefined || rec.cert_serial !== normalSerial(cert.serialNumber)) return null;
+    return { tenant: rec.tenant, site: rec.site, group: rec.group };
+  }
+
+  /** Every tenant CA certificate (files and store): whom TLS client certificates may come from. */
+  async tenantCaCertificates(): Promise<string[]> {
+    const out: string[] = [];
+    if (this.config.keys.ca_dir !== undefined) {
+      const names = await readdir(this.config.keys.ca_dir).catch(() => [] as string[]);
+      for (const n of names) if (n.endsWith('.crt.pem')) out.push(await readFile(join(this.config.keys.ca_dir, n), 'utf8'));
+    }
+    for (const [, e] of this.state.entries<TenantCa>('ca/')) out.push(e.value.cert_pem);
+    return out;
+  }
+
   // ---- registration --------------------------------------------------------
 
   private registrationClaims(token: string | null): { claims: TokenClaims; tokenHash: string } {
@@ -332,7 +356,8 @@ export class ControlPlane {
     if (!(await this.state.create(`sites/${req.site}`, site))) throw new ControlError('FS_CONTROL_CONFLICT', [`site name ${req.site} is already in use`]);
     try {
       const ca = await this.tenantCa(reg.tenant);
-      const certificate = await signSiteCertificate(ca, reg.csr, reg.tenant, req.site);
+      const { pem: certificate, serial } = await signSiteCertificate(ca, reg.csr, reg.tenant, req.site);
+      await this.state.update<SiteRecord>(`sites/${req.site}`, (cur) => (cur && cur.registration_id === id ? { ...cur, cert_serial: serial } : undefined));
       const siteToken = signToken(this.privateKey, { kind: 'site', tenant: reg.tenant, site: req.site, group: req.group, iat: Math.floor(Date.now() / 1000), jti: tokenId });
       const updated = await this.state.update<Registration>(`regs/${id}`, (cur) => {
         if (!cur || cur.state !== 'pending') return undefined;

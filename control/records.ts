@@ -30,6 +30,8 @@ export interface SiteRecord {
   readonly machine_id: string;
   /** The `jti` of the site token issued: older tokens for this name are refused. */
   readonly token_id: string;
+  /** Serial number (hex) of the client certificate issued: older certificates for this name are refused. */
+  readonly cert_serial?: string;
   readonly created_at: string;
   readonly desired: Desired | null;
 }

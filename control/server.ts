@@ -4,6 +4,8 @@
 // reads only its own desired version and artifacts and writes only its own
 // status; a token of another tenant or site is refused. Errors are
 // `{code, message}` with the registry's status.
+import { readFile } from 'node:fs/promises';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ControlPlane } from './control.js';
 import { ControlError } from './errors.js';
@@ -30,7 +32,28 @@ function send(reply: FastifyReply, err: ControlError): FastifyReply {
 
 export async function buildServer(cp: ControlPlane, opts: ServerOptions = {}): Promise<FastifyInstance> {
   const limits = cp.config.limits;
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: limits.max_body_bytes, return503OnClosing: true });
+  const tls = cp.config.tls;
+  const secure = async (): Promise<{ cert: string; key: string; ca: string[] }> => {
+    const ca = await cp.tenantCaCertificates();
+    return { cert: await readFile((tls as { cert: string }).cert, 'utf8'), key: await readFile((tls as { key: string }).key, 'utf8'), ca };
+  };
+  // With TLS, a client certificate is asked for but not required: registration and operators use tokens.
+  const app = (tls
+    ? Fastify({ logger: opts.logger ?? false, bodyLimit: limits.max_body_bytes, return503OnClosing: true, https: { ...(await secure()), requestCert: true, rejectUnauthorized: false } })
+    : Fastify({ logger: opts.logger ?? false, bodyLimit: limits.max_body_bytes, return503OnClosing: true })) as unknown as FastifyInstance;
+  if (tls) {
+    // A tenant CA made after start (on its first approval) must be trusted at once.
+    let known = (await cp.tenantCaCertificates()).length;
+    const stop = cp.state.onChange((key) => {
+      if (!key.startsWith('ca/')) return;
+      void secure().then((ctx) => {
+        if (ctx.ca.length === known) return;
+        known = ctx.ca.length;
+        (app.server as unknown as TlsServer).setSecureContext(ctx);
+      });
+    });
+    app.addHook('onClose', async () => stop());
+  }
   const metrics = new ControlMetrics(cp);
   let streams = 0;
 
@@ -69,7 +92,11 @@ export async function buildServer(cp: ControlPlane, opts: ServerOptions = {}): P
   /** The site itself (its site token), or an operator for reads when `operatorMayRead`. */
   const siteOrViewer = (req: FastifyRequest, site: string, operatorMayRead: boolean): void => {
     const token = bearer(req);
-    const id = cp.siteAuth(token);
+    let id = cp.siteAuth(token);
+    if (!id && token === null && tls) {
+      const sock = req.raw.socket as TLSSocket;
+      if (sock.authorized) id = cp.siteAuthByCertificate(sock.getPeerCertificate() as unknown as { subject?: Record<string, string>; serialNumber?: string });
+    }
     if (id) {
       if (id.site !== site) {
         metrics.authFailures.inc({ reason: 'other_site' });
