@@ -339,7 +339,10 @@ export class ControlPlane {
       }
     }
     const tokenId = randomBytes(12).toString('hex');
-    // The first version is rendered before the site record exists, so the record is created with it in one write.
+    // Identity and first version are made before the site record exists, so it is created whole in one write.
+    const ca = await this.tenantCa(reg.tenant);
+    const { pem: certificate, serial } = await signSiteCertificate(ca, reg.csr, reg.tenant, req.site);
+    const siteToken = signToken(this.privateKey, { kind: 'site', tenant: reg.tenant, site: req.site, group: req.group, iat: Math.floor(Date.now() / 1000), jti: tokenId });
     let first: RenderEntry | null = null;
     if (this.config.first_version_on_approval && !this.state.value<SiteRecord>(`sites/${req.site}`)) first = await this.loader.renderSite(identity).catch(() => null);
     const site: SiteRecord = {
@@ -350,15 +353,12 @@ export class ControlPlane {
       registration_id: id,
       machine_id: reg.machine_id,
       token_id: tokenId,
+      cert_serial: serial,
       created_at: new Date().toISOString(),
       desired: first ? { version: first.version, checksum: first.checksum, artifact: first.artifact, mode_summary: first.mode_summary } : null,
     };
     if (!(await this.state.create(`sites/${req.site}`, site))) throw new ControlError('FS_CONTROL_CONFLICT', [`site name ${req.site} is already in use`]);
     try {
-      const ca = await this.tenantCa(reg.tenant);
-      const { pem: certificate, serial } = await signSiteCertificate(ca, reg.csr, reg.tenant, req.site);
-      await this.state.update<SiteRecord>(`sites/${req.site}`, (cur) => (cur && cur.registration_id === id ? { ...cur, cert_serial: serial } : undefined));
-      const siteToken = signToken(this.privateKey, { kind: 'site', tenant: reg.tenant, site: req.site, group: req.group, iat: Math.floor(Date.now() / 1000), jti: tokenId });
       const updated = await this.state.update<Registration>(`regs/${id}`, (cur) => {
         if (!cur || cur.state !== 'pending') return undefined;
         return { ...cur, state: 'approved', site: { tenant: reg.tenant, site: req.site, group: req.group, labels: req.labels }, identity: { site_token: siteToken, certificate, ca: ca.certPem } };
