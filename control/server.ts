@@ -89,8 +89,8 @@ export async function buildServer(cp: ControlPlane, opts: ServerOptions = {}): P
       throw new ControlError('FS_CONTROL_FORBIDDEN', [`operator ${op.name} has role viewer; this needs role operator`]);
     }
   };
-  /** The site itself (its site token), or an operator for reads when `operatorMayRead`. */
-  const siteOrViewer = (req: FastifyRequest, site: string, operatorMayRead: boolean): void => {
+  /** The site itself (its site token or certificate): true; or an operator for reads when `operatorMayRead`: false. */
+  const siteOrViewer = (req: FastifyRequest, site: string, operatorMayRead: boolean): boolean => {
     const token = bearer(req);
     let id = cp.siteAuth(token);
     if (!id && token === null && tls) {
@@ -102,9 +102,9 @@ export async function buildServer(cp: ControlPlane, opts: ServerOptions = {}): P
         metrics.authFailures.inc({ reason: 'other_site' });
         throw new ControlError('FS_CONTROL_FORBIDDEN', [`a token of site ${id.site} cannot act for site ${site}`]);
       }
-      return;
+      return true;
     }
-    if (operatorMayRead && cp.operator(token)) return;
+    if (operatorMayRead && cp.operator(token)) return false;
     metrics.authFailures.inc({ reason: 'site_token' });
     throw new ControlError('FS_CONTROL_UNAUTHORIZED', ['a valid site token is required']);
   };
@@ -139,8 +139,9 @@ export async function buildServer(cp: ControlPlane, opts: ServerOptions = {}): P
 
   app.get('/api/v1/sites/:site/desired', async (req, reply) => {
     const site = siteParam(req);
-    siteOrViewer(req, site, true);
-    cp.markSeen(site);
+    // Only the site's own polls count as it being seen, not an operator looking.
+    const isSite = siteOrViewer(req, site, true);
+    if (isSite) cp.markSeen(site);
     const q = query(req);
     let wait = 0;
     if (q.wait !== undefined) {
@@ -190,9 +191,9 @@ export async function buildServer(cp: ControlPlane, opts: ServerOptions = {}): P
 
   app.get('/api/v1/sites/:site/events', async (req, reply) => {
     const site = siteParam(req);
-    siteOrViewer(req, site, true);
+    const isSite = siteOrViewer(req, site, true);
     reserveStream();
-    cp.markSeen(site);
+    if (isSite) cp.markSeen(site);
     sse(reply);
     const ac = new AbortController();
     req.raw.once('close', () => ac.abort());
@@ -210,7 +211,7 @@ export async function buildServer(cp: ControlPlane, opts: ServerOptions = {}): P
           await cp.waitForChange(site, 25_000, ac.signal);
           // A decommissioned or reset site's stream ends: its token no longer works.
           if (ac.signal.aborted || !cp.siteExists(site)) break;
-          cp.markSeen(site);
+          if (isSite) cp.markSeen(site);
           const before = last;
           push();
           if (before === last) reply.raw.write(': keepalive\n\n');
