@@ -19,6 +19,7 @@ export class State {
   private readonly tombstones = new Map<string, number>();
   private readonly listeners = new Set<ChangeListener>();
   private stopWatch: (() => void) | null = null;
+  private closed = false;
 
   private constructor(readonly store: StateStore) {}
 
@@ -31,6 +32,7 @@ export class State {
   }
 
   close(): void {
+    this.closed = true;
     this.stopWatch?.();
     this.stopWatch = null;
   }
@@ -121,7 +123,38 @@ export class State {
     throw new ControlError('FS_CONTROL_STORE', [`${key}: too many concurrent writers`]);
   }
 
+  /** Lists the store again and watches from there: after a lost watch. */
+  private async resync(): Promise<void> {
+    if (this.closed) return;
+    this.stopWatch?.();
+    const snap = await this.store.list('');
+    const seen = new Set<string>();
+    for (const kv of snap.items) {
+      seen.add(kv.key);
+      this.apply(kv.key, JSON.parse(kv.value), kv.rev);
+    }
+    for (const key of [...this.data.keys()]) {
+      if (!seen.has(key)) {
+        this.data.delete(key);
+        this.emit(key, null);
+      }
+    }
+    if (this.closed) return;
+    this.stopWatch = await this.store.watch('', snap.rev, (ev) => this.onEvent(ev));
+    this.resyncs++;
+  }
+
+  /** How many times the watch was lost and the mirror rebuilt. */
+  resyncs = 0;
+
   private onEvent(ev: StoreEvent): void {
+    if (ev.type === 'reset') {
+      const retry = (): void => void this.resync().catch(() => {
+        if (!this.closed) setTimeout(retry, 1000).unref();
+      });
+      retry();
+      return;
+    }
     if (ev.type === 'delete') {
       const cur = this.data.get(ev.key);
       if (cur && cur.rev > ev.rev && cur.rev !== 0) return;

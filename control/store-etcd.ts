@@ -131,7 +131,8 @@ export class EtcdStateStore implements StateStore {
       const watcher = await this.client.watch().prefix(this.prefix + prefix).startRevision(String(afterRev + 1)).create();
       watcher.on('put', (kv) => listener({ type: 'put', ...this.toKv(kv) }));
       watcher.on('delete', (kv) => listener({ type: 'delete', key: kv.key.toString('utf8').slice(this.prefix.length), rev: Number(kv.mod_revision) }));
-      watcher.on('error', () => undefined);
+      // A cancelled watch (compaction past its revision) is gone for good: the mirror must re-list.
+      watcher.on('error', (err) => listener({ type: 'reset', key: '', rev: 0, value: (err as Error).message }));
       return () => void watcher.cancel().catch(() => undefined);
     } catch (err) {
       throw this.wrap('watch', err);

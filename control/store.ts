@@ -13,7 +13,8 @@ export interface KeyValue {
 }
 
 export interface StoreEvent {
-  readonly type: 'put' | 'delete';
+  /** `reset`: the watch was lost (etcd compacted past it, or cancelled it): list again and watch anew. */
+  readonly type: 'put' | 'delete' | 'reset';
   readonly key: string;
   readonly value?: string;
   readonly rev: number;

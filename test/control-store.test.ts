@@ -137,6 +137,58 @@ suite('etcd', async () => openEtcd(), async () => {
   return [new EtcdStateStore((etcd as EtcdPeer).url, p), new EtcdStateStore((etcd as EtcdPeer).url, p)];
 });
 
+describe('a lost watch', () => {
+  test('etcd: a watch from a compacted revision reports a reset', async () => {
+    const s = openEtcd();
+    try {
+      const first = await s.put('c/a', '1');
+      await s.put('c/a', '2');
+      const last = await s.put('c/a', '3');
+      assert.ok(first.ok && last.ok);
+      const { Etcd3 } = await import('etcd3');
+      const raw = new Etcd3({ hosts: (etcd as EtcdPeer).clientUrl });
+      await raw.kv.compact({ revision: last.rev, physical: true });
+      raw.close();
+      const seen: StoreEvent[] = [];
+      const stop = await s.watch('c/', first.ok ? first.rev - 1 : 0, (ev) => seen.push(ev));
+      await until('a reset', () => seen.some((e) => e.type === 'reset'));
+      stop();
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('the mirror re-lists on a reset and sees what it missed', async () => {
+    const base = await openFile();
+    let inject: ((ev: StoreEvent) => void) | null = null;
+    // A store whose watch drops every event: the mirror misses writes until it is reset.
+    const deaf: StateStore = Object.assign(Object.create(null) as StateStore, {
+      kind: 'file' as const,
+      get: (k: string) => base.get(k),
+      list: (p: string) => base.list(p),
+      put: (k: string, v: string, r?: number) => base.put(k, v, r),
+      putMany: (e: readonly { key: string; value: string }[]) => base.putMany(e),
+      delete: (k: string, r?: number) => base.delete(k, r),
+      watch: async (_p: string, _r: number, l: (ev: StoreEvent) => void) => {
+        inject = l;
+        return () => undefined;
+      },
+      close: () => base.close(),
+    });
+    const state = await State.open(deaf);
+    try {
+      await base.put('k/missed', JSON.stringify('yes'));
+      assert.equal(state.value('k/missed'), null, 'not seen: the watch is deaf');
+      (inject as unknown as (ev: StoreEvent) => void)({ type: 'reset', key: '', rev: 0 });
+      await until('the re-list', () => state.value<string>('k/missed') === 'yes');
+      assert.equal(state.resyncs, 1);
+    } finally {
+      state.close();
+      await base.close();
+    }
+  });
+});
+
 describe('file store durability', () => {
   test('what was acknowledged is there after reopening; a torn last line is cut off', async () => {
     const d = join(dir, 'durable');
