@@ -1,22 +1,21 @@
 // The control plane as a service object: the HTTP routes (server.ts), the
 // command line and the tests call it. It holds the state mirror, the model
-// loader, the keys and the tenant CAs, and runs the rollout controller.
+// loader and the registrar (registration.ts), serves desired versions and
+// status, and runs the rollout controller.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { type KeyObject, createPublicKey } from 'node:crypto';
-import { signToken, tokenPrivateKey, tokenPublicKey, verifyToken, type TokenClaims } from '../wire/index.js';
+import { signToken, tokenPrivateKey, tokenPublicKey, type TokenClaims } from '../wire/index.js';
 import { DirArtifactStore, type ArtifactStore } from './artifacts.js';
-import { type LoadedCa, checkCsr, generateTenantCa, loadCa, normalSerial, signSiteCertificate } from './ca.js';
 import type { ControlConfig } from './config.js';
 import { parseDuration } from './config.js';
 import { ControlError } from './errors.js';
 import { type FleetStatus, type SiteSummary, fleetStatus, summarize } from './fleet.js';
 import { type LoadOutcome, ModelLoader, resolveRelease } from './loader.js';
-import { checkPlan, planSite } from './render.js';
-import type { Desired, ModelRecord, RenderEntry, RenderIndex, Registration, Rollout, SiteRecord, SiteStatus, TenantCa } from './records.js';
+import type { Desired, ModelRecord, RenderEntry, RenderIndex, Registration, Rollout, SiteRecord, SiteStatus } from './records.js';
 import { type RolloutCounts, partitionSites, rolloutCounts, tickRollout } from './rollout.js';
-import { NAME, abortBody, approveBody, parseBody, registerBody, rejectBody, rolloutBody, statusBody } from './requests.js';
+import { NAME, abortBody, parseBody, rolloutBody, statusBody } from './requests.js';
+import { Registrar, type SiteIdentityClaims } from './registration.js';
 import { State } from './state.js';
 import type { StateStore } from './store.js';
 import { FileStateStore } from './store-file.js';
@@ -27,11 +26,6 @@ export interface Operator {
   readonly role: 'viewer' | 'operator';
 }
 
-export interface SiteIdentityClaims {
-  readonly tenant: string;
-  readonly site: string;
-  readonly group?: string;
-}
 
 export interface DesiredView {
   readonly version: string;
@@ -82,15 +76,13 @@ export function createRegistrationToken(privateKey: KeyObject, tenant: string, o
 export class ControlPlane {
   readonly offlineAfterMs: number;
   private readonly operators = new Map<string, Operator>();
-  private readonly cas = new Map<string, Promise<LoadedCa>>();
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly listeners = new Set<(ev: ControlEvent) => void>();
   /** Sites seen through polls since the last flush (heartbeats that cost no write each). */
   private readonly polled = new Map<string, number>();
   private readonly timers: NodeJS.Timeout[] = [];
   private ticking = false;
-  private readonly verifiedSiteTokens = new Map<string, TokenClaims>();
-  private readonly verifiedRegistrationTokens = new Map<string, { claims: TokenClaims; tokenHash: string }>();
+  readonly registrar: Registrar;
   private stopChanges: () => void;
 
   private constructor(
@@ -102,6 +94,7 @@ export class ControlPlane {
     private readonly publicKeys: readonly KeyObject[],
   ) {
     this.offlineAfterMs = 3 * config.poll_interval;
+    this.registrar = new Registrar(config, state, loader, privateKey, publicKeys);
     for (const o of config.operators) this.operators.set(o.token_sha256 ?? sha256(o.token as string), { name: o.name, role: o.role });
     this.stopChanges = state.onChange((key, value) => this.onChange(key, value));
   }
@@ -189,194 +182,38 @@ export class ControlPlane {
     return timingSafeEqual(Buffer.from(h), Buffer.from(h)) ? op : null;
   }
 
-  /** The site a site token names, if the token verifies and is the one issued to the site now. */
   siteAuth(token: string | null): SiteIdentityClaims | null {
-    if (token === null) return null;
-    // Signatures are checked once per token (Ed25519 verification is most of a poll's cost);
-    // whether the token is still the site's is checked on every call below.
-    let c = this.verifiedSiteTokens.get(token);
-    if (!c) {
-      const r = verifyToken(this.publicKeys, token, 'site');
-      if (!r.ok) return null;
-      c = r.claims;
-      if (this.verifiedSiteTokens.size >= 200_000) this.verifiedSiteTokens.clear();
-      this.verifiedSiteTokens.set(token, c);
-    } else if (c.exp !== undefined && c.exp * 1000 <= Date.now()) return null;
-    const rec = this.state.value<SiteRecord>(`sites/${c.site as string}`);
-    if (!rec || rec.tenant !== c.tenant || rec.token_id !== c.jti) return null;
-    return { tenant: c.tenant, site: c.site as string, ...(c.group !== undefined ? { group: c.group } : {}) };
+    return this.registrar.siteAuth(token);
   }
 
-  /**
-   * The site a verified client certificate names (mTLS): CN = site, O = tenant, and the
-   * serial of the certificate issued to the site now (a reset site's old certificate is refused).
-   */
-  siteAuthByCertificate(cert: { subject?: Record<string, string | string[]>; serialNumber?: string } | null): SiteIdentityClaims | null {
-    const cn = cert?.subject?.CN;
-    const o = cert?.subject?.O;
-    if (typeof cn !== 'string' || typeof o !== 'string' || typeof cert?.serialNumber !== 'string') return null;
-    const rec = this.state.value<SiteRecord>(`sites/${cn}`);
-    if (!rec || rec.tenant !== o || rec.cert_serial === undefined || rec.cert_serial !== normalSerial(cert.serialNumber)) return null;
-    return { tenant: rec.tenant, site: rec.site, group: rec.group };
+  siteAuthByCertificate(cert: Parameters<Registrar['siteAuthByCertificate']>[0]): SiteIdentityClaims | null {
+    return this.registrar.siteAuthByCertificate(cert);
   }
 
-  /** Every tenant CA certificate (files and store): whom TLS client certificates may come from. */
-  async tenantCaCertificates(): Promise<string[]> {
-    const out: string[] = [];
-    if (this.config.keys.ca_dir !== undefined) {
-      const names = await readdir(this.config.keys.ca_dir).catch(() => [] as string[]);
-      for (const n of names) if (n.endsWith('.crt.pem')) out.push(await readFile(join(this.config.keys.ca_dir, n), 'utf8'));
-    }
-    for (const [, e] of this.state.entries<TenantCa>('ca/')) out.push(e.value.cert_pem);
-    return out;
+  tenantCaCertificates(): Promise<string[]> {
+    return this.registrar.tenantCaCertificates();
   }
 
-  // ---- registration --------------------------------------------------------
+  // ---- registration (registration.ts) ----------------------------------------
 
-  private registrationClaims(token: string | null): { claims: TokenClaims; tokenHash: string } {
-    if (token === null) throw new ControlError('FS_CONTROL_UNAUTHORIZED', ['a registration token is required (Authorization: Bearer ...)']);
-    const cached = this.verifiedRegistrationTokens.get(token);
-    if (cached && (cached.claims.exp === undefined || cached.claims.exp * 1000 > Date.now())) return cached;
-    const r = verifyToken(this.publicKeys, token, 'registration');
-    if (!r.ok) throw new ControlError('FS_CONTROL_UNAUTHORIZED', [`registration token refused: ${r.reason}`]);
-    const out = { claims: r.claims, tokenHash: sha256(token) };
-    if (this.verifiedRegistrationTokens.size >= 10_000) this.verifiedRegistrationTokens.clear();
-    this.verifiedRegistrationTokens.set(token, out);
-    return out;
-  }
-
-  async register(token: string | null, body: unknown): Promise<{ registration_id: string; state: Registration['state']; poll_after_s: number }> {
-    const { claims, tokenHash } = this.registrationClaims(token);
-    const req = parseBody(registerBody, body);
-    const machineId = req.facts.machine_id as string;
-    const id = sha256(`${tokenHash}\0${machineId}`).slice(0, 24);
-    const answer = (state: Registration['state']) => ({ registration_id: id, state, poll_after_s: this.config.registration_poll_after_s });
-    const existing = this.state.value<Registration>(`regs/${id}`);
-    if (existing) return answer(existing.state);
-    if (claims.single_use) {
-      if (claims.jti === undefined) throw new ControlError('FS_CONTROL_UNAUTHORIZED', ['a single-use registration token without a jti']);
-      const taken = !(await this.state.create(`jti/${claims.jti}`, { registration_id: id }));
-      if (taken && this.state.value<{ registration_id: string }>(`jti/${claims.jti}`)?.registration_id !== id) {
-        throw new ControlError('FS_CONTROL_UNAUTHORIZED', ['this single-use registration token was already used']);
-      }
-    }
-    await checkCsr(req.csr);
-    const reg: Registration = {
-      id,
-      tenant: claims.tenant,
-      token_hash: tokenHash,
-      machine_id: machineId,
-      facts: req.facts,
-      csr: req.csr,
-      state: 'pending',
-      created_at: new Date().toISOString(),
-    };
-    await this.state.create(`regs/${id}`, reg);
-    return answer(this.state.value<Registration>(`regs/${id}`)?.state ?? 'pending');
+  register(token: string | null, body: unknown): ReturnType<Registrar['register']> {
+    return this.registrar.register(token, body);
   }
 
   registrationFor(token: string | null, id: string): Record<string, unknown> {
-    const { tokenHash } = this.registrationClaims(token);
-    const reg = this.state.value<Registration>(`regs/${id}`);
-    if (!reg || reg.token_hash !== tokenHash) throw new ControlError('FS_CONTROL_NOT_FOUND', [`no registration ${id} for this token`]);
-    const out: Record<string, unknown> = { registration_id: reg.id, state: reg.state };
-    if (reg.reason !== undefined) out.reason = reg.reason;
-    if (reg.state === 'approved' && reg.site && reg.identity) {
-      out.site = reg.site;
-      out.identity = reg.identity;
-      out.endpoints = this.endpointsFor(reg.tenant);
-    }
-    return out;
-  }
-
-  private endpointsFor(tenant: string): Record<string, string> {
-    return { ...this.config.endpoints, ...(this.config.tenants[tenant]?.endpoints ?? {}) };
+    return this.registrar.registrationFor(token, id);
   }
 
   listRegistrations(state?: string): Record<string, unknown>[] {
-    const out: Record<string, unknown>[] = [];
-    for (const [, e] of this.state.entries<Registration>('regs/')) {
-      const r = e.value;
-      if (state !== undefined && r.state !== state) continue;
-      out.push({ registration_id: r.id, tenant: r.tenant, state: r.state, facts: r.facts, created_at: r.created_at, ...(r.reason !== undefined ? { reason: r.reason } : {}), ...(r.site ? { site: r.site } : {}) });
-    }
-    return out.sort((a, b) => String(a.created_at).localeCompare(String(b.created_at)));
+    return this.registrar.listRegistrations(state);
   }
 
-  private async tenantCa(tenant: string): Promise<LoadedCa> {
-    let p = this.cas.get(tenant);
-    if (!p) {
-      p = (async () => {
-        if (this.config.keys.ca_dir !== undefined) {
-          const dir = this.config.keys.ca_dir;
-          const files = await Promise.all([readFile(join(dir, `${tenant}.key.pem`), 'utf8'), readFile(join(dir, `${tenant}.crt.pem`), 'utf8')]).catch(() => null);
-          if (files) return loadCa({ key_pem: files[0], cert_pem: files[1] });
-        }
-        const key = `ca/${tenant}`;
-        if (!this.state.value<TenantCa>(key)) await this.state.create(key, await generateTenantCa(tenant));
-        const ca = this.state.value<TenantCa>(key) ?? (await this.state.store.get(key).then((kv) => (kv ? (JSON.parse(kv.value) as TenantCa) : null)));
-        if (!ca) throw new ControlError('FS_CONTROL_STORE', [`no CA for tenant ${tenant}`]);
-        return loadCa(ca);
-      })();
-      p.catch(() => this.cas.delete(tenant));
-      this.cas.set(tenant, p);
-    }
-    return p;
+  approve(id: string, body: unknown): Promise<Record<string, unknown>> {
+    return this.registrar.approve(id, body);
   }
 
-  async approve(id: string, body: unknown): Promise<Record<string, unknown>> {
-    const req = parseBody(approveBody, body);
-    const reg = this.state.value<Registration>(`regs/${id}`);
-    if (!reg) throw new ControlError('FS_CONTROL_NOT_FOUND', [`no registration ${id}`]);
-    if (reg.state !== 'pending') throw new ControlError('FS_CONTROL_CONFLICT', [`registration ${id} is ${reg.state}, not pending`]);
-    const identity = { name: req.site, tenant: reg.tenant, group: req.group, labels: req.labels };
-    const model = await this.loader.model().catch(() => null);
-    if (model) {
-      try {
-        checkPlan(planSite(model, identity));
-      } catch (err) {
-        throw new ControlError('FS_CONTROL_BAD_REQUEST', [`site ${req.site} cannot be rendered with the current model: ${(err as Error).message}`], { cause: err });
-      }
-    }
-    const tokenId = randomBytes(12).toString('hex');
-    // Identity and first version are made before the site record exists, so it is created whole in one write.
-    const ca = await this.tenantCa(reg.tenant);
-    const { pem: certificate, serial } = await signSiteCertificate(ca, reg.csr, reg.tenant, req.site);
-    const siteToken = signToken(this.privateKey, { kind: 'site', tenant: reg.tenant, site: req.site, group: req.group, iat: Math.floor(Date.now() / 1000), jti: tokenId });
-    let first: RenderEntry | null = null;
-    if (this.config.first_version_on_approval && !this.state.value<SiteRecord>(`sites/${req.site}`)) first = await this.loader.renderSite(identity).catch(() => null);
-    const site: SiteRecord = {
-      tenant: reg.tenant,
-      site: req.site,
-      group: req.group,
-      labels: req.labels,
-      registration_id: id,
-      machine_id: reg.machine_id,
-      token_id: tokenId,
-      cert_serial: serial,
-      created_at: new Date().toISOString(),
-      desired: first ? { version: first.version, checksum: first.checksum, artifact: first.artifact, mode_summary: first.mode_summary } : null,
-    };
-    if (!(await this.state.create(`sites/${req.site}`, site))) throw new ControlError('FS_CONTROL_CONFLICT', [`site name ${req.site} is already in use`]);
-    try {
-      const updated = await this.state.update<Registration>(`regs/${id}`, (cur) => {
-        if (!cur || cur.state !== 'pending') return undefined;
-        return { ...cur, state: 'approved', site: { tenant: reg.tenant, site: req.site, group: req.group, labels: req.labels }, identity: { site_token: siteToken, certificate, ca: ca.certPem } };
-      });
-      if (updated?.state !== 'approved' || updated.site?.site !== req.site) throw new ControlError('FS_CONTROL_CONFLICT', [`registration ${id} changed while it was being approved`]);
-    } catch (err) {
-      await this.state.delete(`sites/${req.site}`);
-      throw err;
-    }
-    const version = first?.version ?? null;
-    return { registration_id: id, state: 'approved', site: { tenant: reg.tenant, site: req.site, group: req.group, labels: req.labels }, desired_version: version };
-  }
-
-  async reject(id: string, body: unknown): Promise<void> {
-    const req = parseBody(rejectBody, body);
-    const r = await this.state.update<Registration>(`regs/${id}`, (cur) => (cur && cur.state === 'pending' ? { ...cur, state: 'rejected', reason: req.reason } : undefined));
-    if (!r) throw new ControlError('FS_CONTROL_NOT_FOUND', [`no registration ${id}`]);
-    if (r.state !== 'rejected') throw new ControlError('FS_CONTROL_CONFLICT', [`registration ${id} is ${r.state}, not pending`]);
+  reject(id: string, body: unknown): Promise<void> {
+    return this.registrar.reject(id, body);
   }
 
   private requireSite(site: string): SiteRecord {
