@@ -5,11 +5,12 @@ import { alertingCommand } from './alerting.js';
 import { collectorCommand } from './collector.js';
 import { dashboardsCommand } from './dashboards.js';
 import { type Command, type Io, EXIT_USAGE } from './command.js';
+import { controlCommand } from './control.js';
 import { demoCommand } from './demo.js';
 import { relabelCommand } from './relabel.js';
 import { rulesCommand } from './rules.js';
 
-export const COMMANDS: readonly Command[] = [agentCommand, alertingCommand, collectorCommand, dashboardsCommand, demoCommand, relabelCommand, rulesCommand];
+export const COMMANDS: readonly Command[] = [agentCommand, alertingCommand, collectorCommand, controlCommand, dashboardsCommand, demoCommand, relabelCommand, rulesCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -19,8 +19,7 @@ import { after, before, test } from 'node:test';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Page } from 'playwright-core';
 import { type FaroLogRecord, registerFaroRoutes } from '../collector/index.js';
-// eslint-disable-next-line no-restricted-imports -- until control/index.ts exports control/page/ (the control helper's merge)
-import { registerFleetPage } from '../control/page/index.js';
+import { registerFleetPage } from '../control/index.js';
 import { startChromium, type ChromiumPeer } from './peers/chromium.js';
 import { freePort } from './peers/prometheus.js';
 
