@@ -16,6 +16,8 @@ peers=(
   "prometheus-node-exporter:prometheus-node-exporter"
   "chromium:chromium"
   "git:git"
+  "openssl:openssl"
+  "rsyslogd:rsyslog"
 )
 need=()
 for p in "${peers[@]}"; do
