@@ -1,5 +1,5 @@
 // A release's rendered manifests: multi-document YAML, each object carrying
-// the fleetscope.io/ annotations of CONTRACTS.md §3. The checksum is
+// the fleetscope.io/ annotations of the top README's contract §3. The checksum is
 // sha256 of the whole manifests.yaml with the checksum annotation's value
 // set to the empty string. How the empty string is written is the
 // renderer's (YAML `''`, `""`, or nothing after the colon); all three

@@ -1,4 +1,4 @@
-// Zero-touch registration (CONTRACTS.md §2): find a registration token,
+// Zero-touch registration (the top README's contract §2): find a registration token,
 // generate a key pair and a CSR here (ECDSA P-256 through node's webcrypto;
 // the private key never leaves the site), POST /api/v1/register, poll
 // GET /api/v1/registrations/{id} until approved or rejected, and store what

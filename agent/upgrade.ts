@@ -1,4 +1,4 @@
-// The GitOps pull (CONTRACTS.md §2, §3): learn of the site's desired version
+// The GitOps pull (the top README's contract §2, §3): learn of the site's desired version
 // by long-polling GET /api/v1/sites/{site}/desired?wait=N with If-None-Match
 // (a notification within a second of a change), falling back to polling
 // every poll_interval ± jitter when the control plane does not hold the

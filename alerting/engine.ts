@@ -21,7 +21,7 @@ import { AnyRule, BlacklistRule, CardinalityRule, ChangeRule, FlatlineRule, Freq
 import { MetricAggregationRule, PercentageMatchRule, SpikeAggregationRule, SpikeRule } from './ruletypes-spike.js';
 import type { CompiledRule } from './rule.js';
 
-/** The collector's log record (CONTRACTS.md §4), declared here as the contract says. */
+/** The collector's log record (the top README's contract §4), declared here as the contract says. */
 export interface LogRecord {
   readonly timestampMs: number;
   readonly tenant: string;
@@ -248,7 +248,7 @@ export class Engine {
 
   private readonly scratch: number[] = [];
 
-  /** Takes a batch of records (CONTRACTS.md §4). Returns the number taken by at least one rule. */
+  /** Takes a batch of records (the top README's contract §4). Returns the number taken by at least one rule. */
   offer(batch: readonly LogRecord[]): number {
     let taken = 0;
     const cand = this.scratch;

@@ -1,6 +1,6 @@
 // The alerting service: rules folder → engine → notifier → Alertmanagers.
 // Records come in by `offer(batch)` (in-process, from the collector's
-// onLogRecords, CONTRACTS.md §4) or `POST /api/v1/records` (JSON lines or a
+// onLogRecords, the top README's contract §4) or `POST /api/v1/records` (JSON lines or a
 // JSON array; answered once the records are in the write-ahead log on disk).
 import Fastify, { type FastifyInstance } from 'fastify';
 import { AlertmanagerClient, type PostableAlert } from './alertmanager.js';
@@ -138,7 +138,7 @@ export class AlertingService {
     return { ok: true, rules: r.rules.length, warnings: r.issues.filter((i) => i.severity === 'warning') };
   }
 
-  /** CONTRACTS.md §4: takes a batch from the collector's onLogRecords. */
+  /** the top README's contract §4: takes a batch from the collector's onLogRecords. */
   offer(batch: readonly LogRecord[]): void {
     try {
       this.take(batch, 'offer', false);

@@ -26,7 +26,6 @@ Options:
 
 export const agentCommand: Command = {
   name: 'agent',
-  summary: 'run the edge agent (scrape, buffer, remote-write; register; upgrades)',
   help,
   async run(args, io) {
     const opts = parseOptions('agent', help, args, { config: { type: 'string' }, 'check-config': { type: 'string' } }, io);

@@ -27,7 +27,6 @@ Options:
 
 export const alertingCommand: Command = {
   name: 'alerting',
-  summary: 'run the ElastAlert-compatible alerting engine (log records in, Alertmanager out)',
   help,
   async run(args, io) {
     const opts = parseOptions('alerting', help, args, { config: { type: 'string' }, 'check-config': { type: 'string' }, listen: { type: 'string' } }, io);

@@ -35,7 +35,6 @@ Options:
 
 export const collectorCommand: Command = {
   name: 'collector',
-  summary: 'run the regional collector (remote-write in, scrapes, pipeline, durable queue, remote-write out)',
   help,
   async run(args, io) {
     const opts = parseOptions('collector', help, args, { config: { type: 'string' }, 'check-config': { type: 'string' }, listen: { type: 'string' }, 'alerting-config': { type: 'string' } }, io);

@@ -9,7 +9,6 @@ export interface Io {
 
 export interface Command {
   readonly name: string;
-  readonly summary: string;
   readonly help: string;
   run(args: readonly string[], io: Io): Promise<number>;
 }

@@ -103,7 +103,6 @@ async function serve(config: ControlConfig, opts: { store?: string; listen?: str
 
 export const controlCommand: Command = {
   name: 'control',
-  summary: 'run the GitOps control plane (git model, rendering, registration, rollouts); load, render, status, token, keys',
   help,
   async run(args, io) {
     const sub = args[0] !== undefined && !args[0].startsWith('-') ? args[0] : null;

@@ -21,7 +21,6 @@ Options:
 
 export const dashboardsCommand: Command = {
   name: 'dashboards',
-  summary: 'build the Grafana dashboards and their provisioning file',
   help,
   async run(args, io) {
     const [sub, ...rest] = args;

@@ -95,7 +95,6 @@ function remoteWriteBytes(series: readonly { labels: Labels; value: number }[], 
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'run simulated edge sites through the pipeline and the collector, on embedded defaults',
   help,
   async run(args, io) {
     const opts = parseOptions('demo', help, args, {

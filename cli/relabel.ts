@@ -28,7 +28,6 @@ Exit codes: 0 ok; 1 unreadable or malformed input (the line is named);
 
 export const relabelCommand: Command = {
   name: 'relabel',
-  summary: 'apply Prometheus relabel rules to exposition text on stdin',
   help,
   async run(args, io) {
     const opts = parseOptions('relabel', help, args, { rules: { type: 'string' }, openmetrics: { type: 'boolean' }, stats: { type: 'boolean' } }, io);

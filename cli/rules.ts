@@ -94,7 +94,6 @@ async function testRule(file: string, data: string, realert: boolean, io: Parame
 
 export const rulesCommand: Command = {
   name: 'rules',
-  summary: 'check a folder of ElastAlert rules, or test one rule over documents',
   help,
   async run(args, io) {
     let parsed;

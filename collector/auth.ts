@@ -1,7 +1,7 @@
 // Who is pushing: the sender's identity (tenant, site, group) from its
 // bearer token, never from the payload. Two kinds of token are accepted:
 //   - a static token listed under `sites:` in the config;
-//   - a signed site token (`fst1.…`, CONTRACTS.md §1) that verifies against
+//   - a signed site token (`fst1.…`, the top README's contract §1) that verifies against
 //     one of `site_token_public_keys`; its claims are the identity, so the
 //     control plane can approve new sites without a collector config change.
 // A site token's signature is checked once; the outcome is cached by the

@@ -1,4 +1,4 @@
-// The content checksum of a rendered manifests.yaml (CONTRACTS.md §3):
+// The content checksum of a rendered manifests.yaml (the top README's contract §3):
 // `sha256:<hex>` of the whole text with the value of every
 // `fleetscope.io/checksum` annotation set to the empty string. Precisely:
 // every line that is optional spaces, then `fleetscope.io/checksum:`, then

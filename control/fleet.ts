@@ -1,4 +1,4 @@
-// Site states and fleet status (CONTRACTS.md §2), computed from the records:
+// Site states and fleet status (the top README's contract §2), computed from the records:
 //   offline    not seen within 3 poll intervals (never reported: since approval)
 //   unhealthy  last report failed or rolled-back
 //   upgrading  a step in progress, or a desired version not yet reported healthy

@@ -1,6 +1,6 @@
 // Per-site rendering: the site's components from its release channel, its
 // parameters merged (component defaults < fleet < tenant < group < site),
-// every template filled, every object annotated (CONTRACTS.md §3), and the
+// every template filled, every object annotated (the top README's contract §3), and the
 // checksum of the whole text written in. `planSite` is cheap and yields the
 // content hash of the site's inputs: equal hashes render equal manifests, so
 // a load re-renders only the sites whose hash moved.

@@ -1,4 +1,4 @@
-// The request bodies of the HTTP API (CONTRACTS.md §2), validated with zod;
+// The request bodies of the HTTP API (the top README's contract §2), validated with zod;
 // a bad body is a 400 naming the path and the reason.
 import { z } from 'zod';
 import { ControlError } from './errors.js';

@@ -1,4 +1,4 @@
-// The HTTP API of CONTRACTS.md §2 on fastify. Every call is authenticated:
+// The HTTP API of the top README's contract §2 on fastify. Every call is authenticated:
 // operator tokens (role viewer: reads; operator: writes) from the config,
 // registration tokens for registration calls, site tokens afterwards. A site
 // reads only its own desired version and artifacts and writes only its own

@@ -1,7 +1,7 @@
 // Every metric name a dashboard queries, in one place, with the part of
 // fleetscope (or the peer) that produces it. The collector's names are the
 // ones in collector/metrics.ts; the logs, alerting, control and agent names
-// are what those parts are asked to expose (CONTRACTS.md §6) and are listed
+// are what those parts are asked to expose (the top README's contract §6) and are listed
 // as pending in PENDING.md until a test produces them.
 
 /** Who writes a metric: which part's /metrics, or which source of stored series. */

@@ -1,5 +1,5 @@
 // The agent's registration and upgrade paths, end to end through its daemon,
-// against (a) a small control-plane stand-in written here from CONTRACTS.md
+// against (a) a small control-plane stand-in written here from the top README's contracts
 // §2/§3 exactly (the real control plane is built in parallel; the combined
 // test is test/agent-e2e.test.ts), and (b) the in-test Kubernetes API server
 // (test/peers/kube-apiserver.ts), reached through the real
@@ -26,7 +26,7 @@ async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms:
   }
 }
 
-// --- The control-plane stand-in (CONTRACTS.md §2) --------------------------
+// --- The control-plane stand-in (the top README's contract §2) --------------------------
 
 interface Registration {
   id: string;

@@ -1,5 +1,5 @@
 // With TLS configured, a site may authenticate with the client certificate the
-// control plane issued it, instead of its token (CONTRACTS.md §2): over a real
+// control plane issued it, instead of its token (the top README's contract §2): over a real
 // TLS connection, its own resources are open, another site's are 403, and a
 // reset site's old certificate, though still signed by the CA, is refused.
 import assert from 'node:assert/strict';

@@ -3,7 +3,7 @@
 //
 // FIXTURE: the control plane (control/) is built in parallel and merges
 // later, so the page runs here against a small in-test server that
-// implements CONTRACTS.md §2's operator endpoints over fixture data (3,119
+// implements the top README's contract §2's operator endpoints over fixture data (3,119
 // simulated sites). The page's own routes are the real ones
 // (registerFleetPage), and its Faro telemetry goes to the real
 // collector/faro receiver on another origin (CORS and all).
@@ -37,7 +37,7 @@ const VIEWER = 'fixture-viewer-token-0123456789';
 const STATES = ['healthy', 'unhealthy', 'offline', 'upgrading'] as const;
 type State = (typeof STATES)[number];
 
-// ---- FIXTURE: simulated sites and rollouts, and CONTRACTS.md §2's operator API over them ----
+// ---- FIXTURE: simulated sites and rollouts, and the top README's contract §2's operator API over them ----
 
 interface Site { tenant: string; site: string; group: string; labels: Record<string, string>; re: string; state: State; version: string; desired_version: string; last_seen: string; series: number; history: { version: string; state: string; reason?: string; at: string }[] }
 interface Rollout { id: string; version: string; state: 'running' | 'paused' | 'aborted' | 'done'; counts: Record<string, number>; partition: number; partitions: number }

@@ -1,7 +1,7 @@
 // POST /faro/collect: the Faro web SDK's transport payload (what Grafana
 // Alloy's faro receiver accepts), from browser pages such as the fleet page.
 // Each log, exception, measurement and event becomes a log record in the
-// shape of CONTRACTS.md §4 and counts in prom-client metrics. CORS lets a
+// shape of the top README's contract §4 and counts in prom-client metrics. CORS lets a
 // page on another origin post; limits bound body, items and label values.
 import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -10,7 +10,7 @@ import { FaroError } from './errors.js';
 import { FaroMetrics } from './metrics.js';
 import { describeIssue, type FaroPayload, payloadSchema } from './payload.js';
 
-/** One log record, as the collector's log pipeline carries them (CONTRACTS.md §4). */
+/** One log record, as the collector's log pipeline carries them (the top README's contract §4). */
 export interface FaroLogRecord {
   readonly timestampMs: number;
   readonly tenant: string;

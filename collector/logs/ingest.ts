@@ -1,6 +1,6 @@
 // Where every input hands its records: counts them, makes the batch durable
 // in the buffer (the caller acknowledges only after commit() resolves), then
-// offers the records to onLogRecords listeners (CONTRACTS.md §4).
+// offers the records to onLogRecords listeners (the top README's contract §4).
 import type { Logger } from 'pino';
 import type { DurableQueue } from '../queue.js';
 import { LogsError } from './errors.js';

@@ -14,7 +14,7 @@ export interface LogIdentity {
   readonly group?: string | undefined;
 }
 
-/** CONTRACTS.md §4: what the pipeline emits, `doc` being exactly the `_source` indexed. */
+/** the top README's contract §4: what the pipeline emits, `doc` being exactly the `_source` indexed. */
 export interface LogRecordOut {
   readonly timestampMs: number;
   readonly tenant: string;

@@ -57,7 +57,7 @@ export class LogsService {
     return new LogsService(ingest, forward, egress, buffer, forwardAddress, metrics);
   }
 
-  /** CONTRACTS.md §4: every record after enrichment, filter and redaction, in batches. Returns the unsubscribe. */
+  /** the top README's contract §4: every record after enrichment, filter and redaction, in batches. Returns the unsubscribe. */
   onLogRecords(listener: LogRecordsListener): () => void {
     return this.ingest.onLogRecords(listener);
   }

@@ -1,6 +1,6 @@
 // Serves the fleet page on the control plane's Fastify app: GET / (the
 // page) and GET /ui/* (its scripts, styles and the vendored uPlot and Faro
-// bundles). The page itself talks to the operator API of CONTRACTS.md §2.
+// bundles). The page itself talks to the operator API of the top README's contract §2.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Asset, loadAssets } from './assets.js';
 import { PageError } from './errors.js';

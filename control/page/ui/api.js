@@ -1,6 +1,6 @@
 // @ts-check
 /* global EventSource, fetch, performance, sessionStorage -- browser globals (this file runs in the page, not in Node) */
-// The control plane's operator API (CONTRACTS.md §2), with the operator token
+// The control plane's operator API (the top README's contract §2), with the operator token
 // from the login field, kept in sessionStorage (this tab only).
 import { measure, reportError } from './telemetry.js';
 
