@@ -1,7 +1,7 @@
 // `fleetscope agent --config FILE.yml`: the daemon on every edge site.
 import { AgentDaemon, AgentError, loadAgentConfig } from '../agent/index.js';
 import { fileLogShipper } from './agent-logs.js';
-import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parseOptions } from './command.js';
+import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadConfigOption, parseOptions, untilStopSignal } from './command.js';
 
 const help = `Usage: fleetscope agent --config FILE.yml
        fleetscope agent --check-config FILE.yml
@@ -30,21 +30,9 @@ export const agentCommand: Command = {
   async run(args, io) {
     const opts = parseOptions('agent', help, args, { config: { type: 'string' }, 'check-config': { type: 'string' } }, io);
     if (opts === null) return EXIT_USAGE;
-    const file = opts['check-config'] ?? opts.config;
-    if (file === undefined) {
-      io.stderr.write(`fleetscope agent: --config FILE.yml is required\n\n${help}`);
-      return EXIT_USAGE;
-    }
-    let loaded;
-    try {
-      loaded = await loadAgentConfig(file);
-    } catch (err) {
-      if (err instanceof AgentError) {
-        io.stderr.write(`fleetscope agent: ${err.message}\n`);
-        return EXIT_USAGE;
-      }
-      throw err;
-    }
+    const got = await loadConfigOption('agent', help, opts, loadAgentConfig, (err) => err instanceof AgentError, io);
+    if (got === null) return EXIT_USAGE;
+    const { file, loaded: loaded } = got;
     if (opts['check-config'] !== undefined) {
       io.stdout.write(`${file}: valid (${loaded.config.targets.length} targets, registration ${loaded.config.registration ? 'on' : 'off'}, upgrades ${loaded.config.upgrades.enabled ? 'on' : 'off'})\n`);
       return EXIT_OK;
@@ -56,15 +44,7 @@ export const agentCommand: Command = {
       io.stderr.write(`fleetscope agent: cannot start: ${(err as Error).message}\n`);
       return EXIT_FAILURE;
     }
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.off('SIGTERM', stop);
-        process.off('SIGINT', stop);
-        resolve();
-      };
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
-    });
+    await untilStopSignal();
     await daemon.stop();
     return EXIT_OK;
   },

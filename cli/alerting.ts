@@ -1,7 +1,7 @@
 // `fleetscope alerting --config FILE.yml`: the ElastAlert-compatible rule
 // engine as a service.
 import { AlertingError, AlertingService, formatIssue, loadAlertingConfig, loadRulesFolder } from '../alerting/index.js';
-import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parseOptions } from './command.js';
+import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadConfigOption, parseOptions, untilStopSignal } from './command.js';
 
 const help = `Usage: fleetscope alerting --config FILE.yml
        fleetscope alerting --check-config FILE.yml
@@ -31,21 +31,9 @@ export const alertingCommand: Command = {
   async run(args, io) {
     const opts = parseOptions('alerting', help, args, { config: { type: 'string' }, 'check-config': { type: 'string' }, listen: { type: 'string' } }, io);
     if (opts === null) return EXIT_USAGE;
-    const file = opts['check-config'] ?? opts.config;
-    if (file === undefined) {
-      io.stderr.write(`fleetscope alerting: --config FILE.yml is required\n\n${help}`);
-      return EXIT_USAGE;
-    }
-    let config;
-    try {
-      config = await loadAlertingConfig(file);
-    } catch (err) {
-      if (err instanceof AlertingError) {
-        io.stderr.write(`fleetscope alerting: ${err.message}\n`);
-        return EXIT_USAGE;
-      }
-      throw err;
-    }
+    const got = await loadConfigOption('alerting', help, opts, loadAlertingConfig, (err) => err instanceof AlertingError, io);
+    if (got === null) return EXIT_USAGE;
+    const { file, loaded: config } = got;
     if (opts['check-config'] !== undefined) {
       const r = await loadRulesFolder(config.rules_dir, { recursive: config.scan_subdirectories });
       for (const i of r.issues) io.stderr.write(`${formatIssue(i)}\n`);
@@ -67,15 +55,7 @@ export const alertingCommand: Command = {
       });
     };
     process.on('SIGHUP', reload);
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.off('SIGTERM', stop);
-        process.off('SIGINT', stop);
-        resolve();
-      };
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
-    });
+    await untilStopSignal();
     process.off('SIGHUP', reload);
     await service.stop();
     return EXIT_OK;

@@ -1,7 +1,7 @@
 // `fleetscope collector --config FILE.yml`: the regional service.
 import { AlertingError, AlertingService, loadAlertingConfig } from '../alerting/index.js';
 import { Collector, CollectorError, loadCollectorConfig } from '../collector/index.js';
-import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parseOptions } from './command.js';
+import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadConfigOption, parseOptions, untilStopSignal } from './command.js';
 
 const help = `Usage: fleetscope collector --config FILE.yml
        fleetscope collector --check-config FILE.yml
@@ -39,21 +39,9 @@ export const collectorCommand: Command = {
   async run(args, io) {
     const opts = parseOptions('collector', help, args, { config: { type: 'string' }, 'check-config': { type: 'string' }, listen: { type: 'string' }, 'alerting-config': { type: 'string' } }, io);
     if (opts === null) return EXIT_USAGE;
-    const file = opts['check-config'] ?? opts.config;
-    if (file === undefined) {
-      io.stderr.write(`fleetscope collector: --config FILE.yml is required\n\n${help}`);
-      return EXIT_USAGE;
-    }
-    let loaded;
-    try {
-      loaded = await loadCollectorConfig(file);
-    } catch (err) {
-      if (err instanceof CollectorError) {
-        io.stderr.write(`fleetscope collector: ${err.message}\n`);
-        return EXIT_USAGE;
-      }
-      throw err;
-    }
+    const got = await loadConfigOption('collector', help, opts, loadCollectorConfig, (err) => err instanceof CollectorError, io);
+    if (got === null) return EXIT_USAGE;
+    const { file, loaded: loaded } = got;
     if (opts['check-config'] !== undefined) {
       io.stdout.write(`${file}: valid (${loaded.config.sites.length} sites, ${Object.keys(loaded.config.tenants).length} tenants, ${loaded.config.remote_write.length} remote_write targets)\n`);
       return EXIT_OK;
@@ -98,15 +86,7 @@ export const collectorCommand: Command = {
     // SIGHUP re-reads the config (as POST /-/reload does); a bad file is logged and the old config stays.
     const reload = (): void => void collector.reload().catch(() => undefined);
     process.on('SIGHUP', reload);
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.off('SIGTERM', stop);
-        process.off('SIGINT', stop);
-        resolve();
-      };
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
-    });
+    await untilStopSignal();
     process.off('SIGHUP', reload);
     await collector.stop();
     await alerting?.stop();

@@ -50,3 +50,43 @@ export function parseOptions<O extends NonNullable<ParseArgsConfig['options']>>(
     return null;
   }
 }
+
+/** Resolves on the first SIGTERM or SIGINT: how every long-running command waits to stop cleanly. */
+export function untilStopSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      resolve();
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}
+
+/**
+ * Loads a service's config file named by `--config` or `--check-config`. An
+ * invalid file (the part's own typed error, which names file, path and
+ * reason) is written to stderr and gives null: the caller exits 2.
+ */
+export async function loadConfigOption<T>(
+  command: string,
+  help: string,
+  opts: { readonly config?: string | undefined; readonly 'check-config'?: string | undefined },
+  load: (file: string) => Promise<T>,
+  isConfigError: (err: unknown) => boolean,
+  io: Io,
+): Promise<{ file: string; loaded: T } | null> {
+  const file = opts['check-config'] ?? opts.config;
+  if (file === undefined) {
+    io.stderr.write(`fleetscope ${command}: --config FILE.yml is required\n\n${help}`);
+    return null;
+  }
+  try {
+    return { file, loaded: await load(file) };
+  } catch (err) {
+    if (!isConfigError(err)) throw err;
+    io.stderr.write(`fleetscope ${command}: ${(err as Error).message}\n`);
+    return null;
+  }
+}

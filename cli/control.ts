@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateTokenKeys, tokenPrivateKey } from '../wire/index.js';
 import { ControlError, ControlPlane, ModelLoader, buildServer, createRegistrationToken, generateTenantCa, loadControlConfig, parseDuration, readModel, type ControlConfig, type FleetStatus } from '../control/index.js';
-import { type Command, type Io, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parseOptions } from './command.js';
+import { type Command, type Io, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parseOptions, untilStopSignal } from './command.js';
 
 const help = `Usage: fleetscope control --config FILE.yml [--store URL] [--listen HOST:PORT]
        fleetscope control --check-config FILE.yml
@@ -87,15 +87,7 @@ async function serve(config: ControlConfig, opts: { store?: string; listen?: str
   const i = listen.lastIndexOf(':');
   await app.listen({ host: listen.slice(0, i) || '0.0.0.0', port: Number(listen.slice(i + 1)) });
   io.stderr.write(`fleetscope control: listening on ${listen}, store ${opts.store ?? config.store}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      resolve();
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
+  await untilStopSignal();
   await app.close();
   await cp.close();
   return EXIT_OK;
