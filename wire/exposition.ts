@@ -16,7 +16,7 @@
 //
 // Speed: V8's charCodeAt costs several times a typed-array read, so the body
 // is first copied into a byte array of its UTF-16 code units (ASCII bodies in
-// one native encodeInto; see codeUnits()), and the scanners read that. Label
+// one native Latin-1 copy; see codeUnits()), and the scanners read that. Label
 // values, the longest tokens, are skipped with the string's native indexOf.
 import { WireError, type WireErrorCode } from './errors.js';
 
@@ -122,7 +122,6 @@ for (let c = 0; c < 128; c++) {
 // are the string's. ASCII is itself; U+0080–U+00FF are their Latin-1 byte;
 // above that, WIDE. None of those is ASCII, and all syntax is ASCII. One
 // spare view is kept for the next parser: scrapes come one after another.
-const encoder = new TextEncoder();
 const ABOVE_LATIN1 = /[\u0100-\uffff]/g;
 const MAX_SPARE_BYTES = 64 * 1024 * 1024;
 let spare: Uint8Array | undefined;
@@ -133,13 +132,13 @@ function codeUnits(body: string): Uint8Array {
   let b = spare;
   if (b !== undefined && b.length > n) spare = undefined;
   else b = new Uint8Array(n + 1 + (n >> 3));
-  const r = encoder.encodeInto(body, b.subarray(0, n));
-  if (r.read !== n || r.written !== n) {
-    // Not all ASCII (rare): Latin-1 gives each code unit its low byte; mark those above U+00FF.
-    Buffer.from(b.buffer, b.byteOffset, n).write(body, 0, n, 'latin1');
-    ABOVE_LATIN1.lastIndex = 0;
-    for (let m = ABOVE_LATIN1.exec(body); m !== null; m = ABOVE_LATIN1.exec(body)) b[m.index] = WIDE;
-  }
+  // Latin-1 gives each code unit its low byte: for a one-byte string (any
+  // ASCII body) a plain copy, twice as fast as encodeInto's UTF-8 checks.
+  // Then the code units above U+00FF are marked; on a one-byte string the
+  // regexp fails at once, without reading it.
+  Buffer.from(b.buffer, b.byteOffset, n).write(body, 0, n, 'latin1');
+  ABOVE_LATIN1.lastIndex = 0;
+  for (let m = ABOVE_LATIN1.exec(body); m !== null; m = ABOVE_LATIN1.exec(body)) b[m.index] = WIDE;
   b[n] = LF;
   return b;
 }
