@@ -878,9 +878,14 @@ export class ExpositionParser {
     if (b[i] === LF) return 'series';
     const ts = i;
     let c = b[i]!;
-    while (c >= 48 && c <= 57) c = b[++i]!;
+    // Read as scanned: 15 digits or fewer are exact; promTimestamp() reads longer ones.
+    let t = 0;
+    while (c >= 48 && c <= 57) {
+      t = t * 10 + (c - 48);
+      c = b[++i]!;
+    }
     if (i === ts) this.fail(`expected a timestamp (integer milliseconds) or the end of the line after the value, found ${describe(this.body, i, this.lineEnd)}`);
-    this.ts = this.promTimestamp(ts, i);
+    this.ts = i - ts <= 15 ? t : this.promTimestamp(ts, i);
     while ((CLASS[b[i]!]! & BLANK) !== 0) i++;
     if (b[i] !== LF) this.fail(`expected the end of the line after the timestamp, found ${describe(this.body, i, this.lineEnd)}`);
     return 'series';
