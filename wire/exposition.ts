@@ -870,10 +870,20 @@ export class ExpositionParser {
       while ((CLASS[b[i]!]! & BLANK) !== 0) i++;
     }
     // Prometheus: the value is whatever runs up to a blank, "{" or the line's end.
+    // Most are integers of 15 digits or fewer: read as scanned, exactly.
     const vs = i;
-    while ((CLASS[b[i]!]! & PROM_VALUE_END) === 0) i++;
-    if (i === vs) this.fail(`expected a value after the series, found ${describe(this.body, i, this.lineEnd)}`);
-    this.val = this.readValue(vs, i, 'value');
+    let v = 0;
+    let d = b[i]!;
+    while (d >= 48 && d <= 57) {
+      v = v * 10 + (d - 48);
+      d = b[++i]!;
+    }
+    if (i > vs && i - vs <= 15 && (CLASS[d]! & PROM_VALUE_END) !== 0) this.val = v;
+    else {
+      while ((CLASS[b[i]!]! & PROM_VALUE_END) === 0) i++;
+      if (i === vs) this.fail(`expected a value after the series, found ${describe(this.body, i, this.lineEnd)}`);
+      this.val = this.readValue(vs, i, 'value');
+    }
     while ((CLASS[b[i]!]! & BLANK) !== 0) i++;
     if (b[i] === LF) return 'series';
     const ts = i;
