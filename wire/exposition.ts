@@ -270,7 +270,7 @@ for (let e = MIN_EXP10; e <= MAX_EXP10; e++) {
     v >>= 32n;
   }
 }
-/** 2^k for k in [-1100, 1100), exact. */
+/** 2^k at index 1100 + k, exact for k in [-1074, 1100) (lower ones underflow and are never used). */
 const POW2 = new Float64Array(2200);
 POW2[1100] = 1;
 for (let k = 1; k < 1100; k++) {
