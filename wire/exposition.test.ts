@@ -352,6 +352,33 @@ test('Go float syntax: parseGoFloat', () => {
   }
 });
 
+test('parseGoFloat: 16 to 19 significant digits and large exponents (the Eisel-Lemire path) round as Go does, ties to even', () => {
+  // Number() rounds decimals correctly, as Go's ParseFloat does; the fast path must agree bit for bit.
+  const rand = prng(11);
+  const digits = (k: number): string => {
+    let d = String(1 + rand(9));
+    while (d.length < k) d += String(rand(10));
+    return d;
+  };
+  const cases: string[] = [
+    '9007199254740993', '9007199254740995', '18014398509481985', '18446744073709551615', '1e-64', '1e64', '0e50', '-0e50',
+    '496.64139398373663', '4.9406564584124654e-320', '123456789012345678e-40', '35034180506e32', '5.497797412667465637',
+  ];
+  for (let i = 0; i < 30_000; i++) {
+    const d = digits(1 + rand(19));
+    const cut = rand(d.length + 1);
+    cases.push(`${d.slice(0, cut)}.${d.slice(cut)}`, `${i % 2 === 0 ? '-' : ''}${d}e${rand(140) - 70}`);
+    // An odd 54-bit integer is halfway between two doubles; scaled by 10^-k it is a tie written with k more digits.
+    const tie = (BigInt(rand(2 ** 26)) * 2n ** 26n + BigInt(rand(2 ** 26))) * 2n + 2n ** 53n + 1n;
+    const k = rand(4);
+    cases.push(tie.toString(), `${tie * 5n ** BigInt(k)}e-${k}`.replace(/e-0$/, ''));
+  }
+  for (const s of cases) {
+    const want = Number(s);
+    assert.ok(Object.is(parseGoFloat(s), Number.isFinite(want) ? want : undefined), `${s}: ${parseGoFloat(s)}, want ${want}`);
+  }
+});
+
 test('formatGoFloat writes what Go strconv.FormatFloat(v, \'g\', -1, 64) writes', () => {
   const rows: [number, string][] = [
     [0, '0'], [-0, '-0'], [1, '1'], [-2.5, '-2.5'], [123456, '123456'], [999999, '999999'], [1e6, '1e+06'], [1048576, '1.048576e+06'],

@@ -16,7 +16,7 @@
 //
 // Speed: V8's charCodeAt costs several times a typed-array read, so the body
 // is first copied into a byte array of its UTF-16 code units (ASCII bodies in
-// one native encodeInto; see codeUnits()), and the scanners read that. Label
+// one native Latin-1 copy; see codeUnits()), and the scanners read that. Label
 // values, the longest tokens, are skipped with the string's native indexOf.
 import { WireError, type WireErrorCode } from './errors.js';
 
@@ -122,7 +122,6 @@ for (let c = 0; c < 128; c++) {
 // are the string's. ASCII is itself; U+0080–U+00FF are their Latin-1 byte;
 // above that, WIDE. None of those is ASCII, and all syntax is ASCII. One
 // spare view is kept for the next parser: scrapes come one after another.
-const encoder = new TextEncoder();
 const ABOVE_LATIN1 = /[\u0100-\uffff]/g;
 const MAX_SPARE_BYTES = 64 * 1024 * 1024;
 let spare: Uint8Array | undefined;
@@ -133,13 +132,13 @@ function codeUnits(body: string): Uint8Array {
   let b = spare;
   if (b !== undefined && b.length > n) spare = undefined;
   else b = new Uint8Array(n + 1 + (n >> 3));
-  const r = encoder.encodeInto(body, b.subarray(0, n));
-  if (r.read !== n || r.written !== n) {
-    // Not all ASCII (rare): Latin-1 gives each code unit its low byte; mark those above U+00FF.
-    Buffer.from(b.buffer, b.byteOffset, n).write(body, 0, n, 'latin1');
-    ABOVE_LATIN1.lastIndex = 0;
-    for (let m = ABOVE_LATIN1.exec(body); m !== null; m = ABOVE_LATIN1.exec(body)) b[m.index] = WIDE;
-  }
+  // Latin-1 gives each code unit its low byte: for a one-byte string (any
+  // ASCII body) a plain copy, twice as fast as encodeInto's UTF-8 checks.
+  // Then the code units above U+00FF are marked; on a one-byte string the
+  // regexp fails at once, without reading it.
+  Buffer.from(b.buffer, b.byteOffset, n).write(body, 0, n, 'latin1');
+  ABOVE_LATIN1.lastIndex = 0;
+  for (let m = ABOVE_LATIN1.exec(body); m !== null; m = ABOVE_LATIN1.exec(body)) b[m.index] = WIDE;
   b[n] = LF;
   return b;
 }
@@ -180,15 +179,17 @@ function readFloat(b: Uint8Array, s: string, from: number, to: number): number {
     if (i === to) return syntaxError();
     c = b[i]!;
   }
-  // Significant digits go into `m` while it stays exact (15 of them).
+  // The first 15 significant digits go into `m` (exact), the next 4 into `x`.
   let m = 0;
+  let x = 0;
   let sig = 0;
   let digits = 0;
   let scale = 0;
   while (i < to && (c = b[i]!) >= 48 && c <= 57) {
     if (sig > 0 || c !== 48) {
+      if (sig < 15) m = m * 10 + (c - 48);
+      else if (sig < 19) x = x * 10 + (c - 48);
       sig++;
-      m = m * 10 + (c - 48);
     }
     digits++;
     i++;
@@ -197,8 +198,9 @@ function readFloat(b: Uint8Array, s: string, from: number, to: number): number {
     i++;
     while (i < to && (c = b[i]!) >= 48 && c <= 57) {
       if (sig > 0 || c !== 48) {
+        if (sig < 15) m = m * 10 + (c - 48);
+        else if (sig < 19) x = x * 10 + (c - 48);
         sig++;
-        m = m * 10 + (c - 48);
       }
       digits++;
       scale++;
@@ -228,6 +230,11 @@ function readFloat(b: Uint8Array, s: string, from: number, to: number): number {
     const v = p >= 0 ? m * POW10[p]! : m / POW10[-p]!;
     return neg ? -v : v;
   }
+  // Up to 19 significant digits: Eisel-Lemire, as Go's ParseFloat tries first.
+  if (sig <= 19 && p >= MIN_EXP10 && p <= MAX_EXP10) {
+    const v = sig <= 15 ? eiselLemire(Math.floor(m / 4294967296), m - Math.floor(m / 4294967296) * 4294967296, p) : eiselLemire19(m, x, sig - 15, p);
+    if (v === v) return neg ? -v : v;
+  }
   // A valid decimal, which Number() rounds as Go does.
   const v = Number(s.slice(from, to));
   if (v === Infinity || v === -Infinity) {
@@ -235,6 +242,134 @@ function readFloat(b: Uint8Array, s: string, from: number, to: number): number {
     return NaN;
   }
   return v;
+}
+
+// Eisel-Lemire (Go's strconv/eisel_lemire.go, eiselLemire64), in 32-bit
+// words: a decimal man × 10^e of up to 19 digits is multiplied by a 128-bit
+// truncation of 10^e, and the top bits are the correctly rounded double
+// unless the truncation could have changed them or the decimal is a tie;
+// then it returns NaN and the caller asks Number(), which rounds as Go does.
+// Go goes on to a wider product in the first case; here that is the rare
+// fallback (about 1 in 512 values). Exponents are kept to what scrapes hold.
+const MIN_EXP10 = -64;
+const MAX_EXP10 = 64;
+/** Per exponent, the 128-bit mantissa of 10^e rounded down, top bit set: 4 words, most significant first. */
+const POW10_128 = new Uint32Array(4 * (MAX_EXP10 - MIN_EXP10 + 1));
+for (let e = MIN_EXP10; e <= MAX_EXP10; e++) {
+  let v: bigint;
+  if (e >= 0) v = 10n ** BigInt(e);
+  else {
+    const d = 10n ** BigInt(-e);
+    v = (1n << BigInt(d.toString(2).length + 127)) / d;
+  }
+  const bits = v.toString(2).length;
+  v = bits > 128 ? v >> BigInt(bits - 128) : v << BigInt(128 - bits);
+  const o = 4 * (e - MIN_EXP10);
+  for (let k = 3; k >= 0; k--) {
+    POW10_128[o + k] = Number(v & 0xffffffffn);
+    v >>= 32n;
+  }
+}
+/** 2^k at index 1100 + k, exact for k in [-1074, 1100) (lower ones underflow and are never used). */
+const POW2 = new Float64Array(2200);
+POW2[1100] = 1;
+for (let k = 1; k < 1100; k++) {
+  POW2[1100 + k] = POW2[1099 + k]! * 2;
+  POW2[1100 - k] = POW2[1101 - k]! / 2;
+}
+/** man × 10^p, man given as its first 15 digits `m`, then `n` more digits `x`. */
+function eiselLemire19(m: number, x: number, n: number, p: number): number {
+  const scale = POW10[n]!;
+  const mh = Math.floor(m / 4294967296);
+  const ml = m - mh * 4294967296;
+  let lo = ml * scale + x; // < 2^47
+  const carry = Math.floor(lo / 4294967296);
+  lo -= carry * 4294967296;
+  return eiselLemire(mh * scale + carry, lo, p);
+}
+
+/** The double nearest (hi × 2^32 + lo) × 10^e, or NaN when undecided. */
+function eiselLemire(hi: number, lo: number, e: number): number {
+  if (hi === 0 && lo === 0) return 0;
+  // Normalise to 64 bits with the top bit set.
+  const clz = hi !== 0 ? Math.clz32(hi) : 32 + Math.clz32(lo);
+  if (clz >= 32) {
+    hi = lo << (clz - 32);
+    lo = 0;
+  } else if (clz > 0) {
+    hi = (hi << clz) | (lo >>> (32 - clz));
+    lo = lo << clz;
+  }
+  hi >>>= 0;
+  lo >>>= 0;
+  const o = 4 * (e - MIN_EXP10);
+  const p3 = POW10_128[o]!;
+  const p2 = POW10_128[o + 1]!;
+  // The top 64 bits of man × 10^e's mantissa (w3:w2) and the next 64
+  // (w1:w0): man × (p3:p2), from four 32 × 32-bit products, each computed
+  // exactly in doubles from 16-bit halves (inlined: a helper returning two
+  // words through module variables allocated a heap number per call).
+  // Floating-point `%` is a call into C; floor and exact products are not.
+  let aHi = 0, aLo = 0, bHi = 0, bLo = 0, cHi = 0, cLo = 0, dHi = 0, dLo = 0;
+  {
+    const ph = (lo >>> 16) * p2;
+    const hiTop = Math.floor(ph / 65536);
+    const pt = (ph - hiTop * 65536) * 65536 + (lo & 0xffff) * p2;
+    const pc = Math.floor(pt / 4294967296);
+    aLo = pt - pc * 4294967296;
+    aHi = hiTop + pc;
+  }
+  {
+    const ph = (hi >>> 16) * p2;
+    const hiTop = Math.floor(ph / 65536);
+    const pt = (ph - hiTop * 65536) * 65536 + (hi & 0xffff) * p2;
+    const pc = Math.floor(pt / 4294967296);
+    bLo = pt - pc * 4294967296;
+    bHi = hiTop + pc;
+  }
+  {
+    const ph = (lo >>> 16) * p3;
+    const hiTop = Math.floor(ph / 65536);
+    const pt = (ph - hiTop * 65536) * 65536 + (lo & 0xffff) * p3;
+    const pc = Math.floor(pt / 4294967296);
+    cLo = pt - pc * 4294967296;
+    cHi = hiTop + pc;
+  }
+  {
+    const ph = (hi >>> 16) * p3;
+    const hiTop = Math.floor(ph / 65536);
+    const pt = (ph - hiTop * 65536) * 65536 + (hi & 0xffff) * p3;
+    const pc = Math.floor(pt / 4294967296);
+    dLo = pt - pc * 4294967296;
+    dHi = hiTop + pc;
+  }
+  const w0 = aLo;
+  let t = aHi + bLo + cLo; // < 3 × 2^32
+  let c = Math.floor(t / 4294967296);
+  const w1 = t - c * 4294967296;
+  t = c + bHi + cHi + dLo;
+  c = Math.floor(t / 4294967296);
+  const w2 = t - c * 4294967296;
+  const w3 = c + dHi;
+  // The truncated table could have lowered the product by less than one unit of w2: then only a carry through 9 low bits changes the result.
+  if ((w2 & 0x1ff) === 0x1ff) return NaN;
+  const msb = w3 >>> 31;
+  // xHi >> (9 + msb): 54 bits as rHi:rLo.
+  const shift = 9 + msb;
+  const rHi = w3 >>> shift;
+  const rLo = ((w3 << (32 - shift)) | (w2 >>> shift)) >>> 0;
+  // Exactly halfway between two doubles: round to even is Number()'s to decide.
+  if (w0 === 0 && w1 === 0 && (w2 & 0x1ff) === 0 && (rLo & 3) === 1) return NaN;
+  let exp2 = ((217706 * e) >> 16) + 64 + 1023 - clz - (1 ^ msb);
+  // Round the 54 bits to 53 (an even 54-bit integer is exact as a double).
+  let mant = (rHi * 4294967296 + (rLo + (rLo & 1))) / 2;
+  if (mant >= 2 ** 53) {
+    mant /= 2;
+    exp2++;
+  }
+  // Subnormal or infinite: not for this fast path.
+  if (exp2 - 1 >= 0x7fe || exp2 <= 0) return NaN;
+  return mant * POW2[1100 + exp2 - 1075]!;
 }
 
 function syntaxError(): number {
@@ -735,17 +870,32 @@ export class ExpositionParser {
       while ((CLASS[b[i]!]! & BLANK) !== 0) i++;
     }
     // Prometheus: the value is whatever runs up to a blank, "{" or the line's end.
+    // Most are integers of 15 digits or fewer: read as scanned, exactly.
     const vs = i;
-    while ((CLASS[b[i]!]! & PROM_VALUE_END) === 0) i++;
-    if (i === vs) this.fail(`expected a value after the series, found ${describe(this.body, i, this.lineEnd)}`);
-    this.val = this.readValue(vs, i, 'value');
+    let v = 0;
+    let d = b[i]!;
+    while (d >= 48 && d <= 57) {
+      v = v * 10 + (d - 48);
+      d = b[++i]!;
+    }
+    if (i > vs && i - vs <= 15 && (CLASS[d]! & PROM_VALUE_END) !== 0) this.val = v;
+    else {
+      while ((CLASS[b[i]!]! & PROM_VALUE_END) === 0) i++;
+      if (i === vs) this.fail(`expected a value after the series, found ${describe(this.body, i, this.lineEnd)}`);
+      this.val = this.readValue(vs, i, 'value');
+    }
     while ((CLASS[b[i]!]! & BLANK) !== 0) i++;
     if (b[i] === LF) return 'series';
     const ts = i;
     let c = b[i]!;
-    while (c >= 48 && c <= 57) c = b[++i]!;
+    // Read as scanned: 15 digits or fewer are exact; promTimestamp() reads longer ones.
+    let t = 0;
+    while (c >= 48 && c <= 57) {
+      t = t * 10 + (c - 48);
+      c = b[++i]!;
+    }
     if (i === ts) this.fail(`expected a timestamp (integer milliseconds) or the end of the line after the value, found ${describe(this.body, i, this.lineEnd)}`);
-    this.ts = this.promTimestamp(ts, i);
+    this.ts = i - ts <= 15 ? t : this.promTimestamp(ts, i);
     while ((CLASS[b[i]!]! & BLANK) !== 0) i++;
     if (b[i] !== LF) this.fail(`expected the end of the line after the timestamp, found ${describe(this.body, i, this.lineEnd)}`);
     return 'series';
