@@ -1,11 +1,12 @@
 // `fleetscope <command>`, the way promtool and vmctl work: one binary, one
 // subcommand per part, `--help` on each. Only commands that exist are listed.
+import { benchCommand } from './bench.js';
 import { collectorCommand } from './collector.js';
 import { type Command, type Io, EXIT_USAGE } from './command.js';
 import { demoCommand } from './demo.js';
 import { relabelCommand } from './relabel.js';
 
-export const COMMANDS: readonly Command[] = [collectorCommand, demoCommand, relabelCommand];
+export const COMMANDS: readonly Command[] = [benchCommand, collectorCommand, demoCommand, relabelCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
