@@ -109,7 +109,8 @@ export function buildReport(ctx: ReportContext, outcomes: ReadonlyMap<ContenderN
       continue;
     }
     const per = o.runs.map((r) => figures(r, ctx));
-    const complete = o.runs.length > 0 && o.runs.every((r) => r.missing === 0);
+    // Nothing sent in the window (e.g. every push refused) is no result either.
+    const complete = o.runs.length > 0 && o.runs.every((r) => r.missing === 0 && r.expected > 0);
     const rep = { ...empty } as Record<Field, number | null>;
     const range: Partial<Record<Field, [number, number]>> = {};
     for (const f of FIELDS) {
@@ -119,7 +120,7 @@ export function buildReport(ctx: ReportContext, outcomes: ReadonlyMap<ContenderN
       range[f] = [round(Math.min(...xs)), round(Math.max(...xs))];
     }
     const notes = [...o.notes];
-    if (!complete) notes.push('did not deliver every sample of the window: no speed or memory figure');
+    if (!complete) notes.push(o.runs.some((r) => r.expected === 0) ? 'nothing was acknowledged in the measured window (pushes refused or failed): no figure' : 'did not deliver every sample of the window: no speed or memory figure');
     reports.set(name, {
       ...rep,
       runs: o.runs.length,

@@ -11,7 +11,7 @@ import type { ServedRecord } from '../sim/fleet.js';
 import { SiteTemplate } from '../sim/template.js';
 import { CONTENDERS, type ContenderInput, type ContenderName, type LaunchPlan, fleetscopePlan, prometheusAgentPlan, vmagentPlan } from './configs.js';
 import { Expectation, checkDelivery } from './expected.js';
-import { Progress } from './progress.js';
+import type { Progress } from './progress.js';
 import { Proc, cpuSeconds, freePort, peakRssBytes, runCommand } from './proc.js';
 import { SCENARIOS, type Scenario, type ScenarioName } from './scenario.js';
 

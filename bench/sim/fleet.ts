@@ -224,6 +224,8 @@ export class FleetSimulator {
         if (site >= this.options.sites) return;
         if (this.isOffline(site, this.interval())) continue;
         for (let r = 0; r < pt.requestCount; r++) {
+          // The target changed (a contender stopped): abandon this round.
+          if (this.pushUrl !== url) return;
           const now = Date.now();
           const st = this.state(site, now);
           const body = pt.render(scratch, r, site, now, (i) => this.template.value(i, st));
@@ -239,7 +241,7 @@ export class FleetSimulator {
 
   /** One push with a few retries, as an agent would; true once acknowledged (2xx). */
   private async post(url: string, site: number, body: Buffer): Promise<boolean> {
-    for (let attempt = 0; attempt < 4; attempt++) {
+    for (let attempt = 0; attempt < 4 && this.pushUrl === url; attempt++) {
       try {
         const res = await fetch(url, { method: 'POST', headers: { ...REMOTE_WRITE_HEADERS, Authorization: `Bearer ${siteToken(site)}` }, body });
         await res.arrayBuffer();
