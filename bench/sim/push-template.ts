@@ -75,10 +75,17 @@ export class PushTemplate {
     c.bytes.copy(scratch, 0);
     const site = Buffer.from(siteName(siteIndex), 'latin1');
     for (let i = 0; i < c.siteAt.length; i++) site.copy(scratch, c.siteAt[i] as number);
-    const ts = Buffer.from(varint(Math.floor(timestampMs)));
+    const ts = varint(Math.floor(timestampMs));
+    const [t0, t1, t2, t3, t4, t5] = ts as [number, number, number, number, number, number];
     for (let i = 0; i < c.valueAt.length; i++) {
       scratch.writeDoubleLE(value(c.first + i), c.valueAt[i] as number);
-      ts.copy(scratch, c.tsAt[i] as number);
+      const at = c.tsAt[i] as number;
+      scratch[at] = t0;
+      scratch[at + 1] = t1;
+      scratch[at + 2] = t2;
+      scratch[at + 3] = t3;
+      scratch[at + 4] = t4;
+      scratch[at + 5] = t5;
     }
     return snappyCompress(scratch.subarray(0, c.bytes.length));
   }
