@@ -59,6 +59,8 @@ run: one scenario (${SCENARIO_NAMES.join(', ')}) with every contender started
   --seed N               (default 1)
   --quick                small and short: finishes in under 3 minutes
   --out DIR              results directory (default bench/results)
+  --fleetscope-root DIR  run the collector of another built checkout as the fleetscope
+                         contender (e.g. a branch not merged yet; named in the report)
 
 sink: the counting remote-write receiver the bench uses (a process of its own).
 `;
@@ -170,7 +172,7 @@ async function versions(): Promise<Record<string, string>> {
 async function run(args: readonly string[], io: Io): Promise<number> {
   const o = parseOptions('bench run', help, args, {
     scenario: { type: 'string' }, sites: { type: 'string' }, series: { type: 'string' }, interval: { type: 'string' }, measure: { type: 'string' },
-    runs: { type: 'string' }, contenders: { type: 'string' }, sink: { type: 'string' }, seed: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' },
+    runs: { type: 'string' }, contenders: { type: 'string' }, sink: { type: 'string' }, seed: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, 'fleetscope-root': { type: 'string' },
   }, io);
   if (o === null) return EXIT_USAGE;
   const name = o.scenario as ScenarioName | undefined;
@@ -199,6 +201,7 @@ async function run(args: readonly string[], io: Io): Promise<number> {
       seed: num('seed', o.seed, 1, 0, 2 ** 32 - 1),
       quick,
       root: ROOT,
+      ...(o['fleetscope-root'] !== undefined ? { fleetscopeRoot: resolve(o['fleetscope-root']) } : {}),
       progress: new Progress(io.stderr as NodeJS.WritableStream & { isTTY?: boolean }),
     };
   } catch (err) {
@@ -209,6 +212,10 @@ async function run(args: readonly string[], io: Io): Promise<number> {
   const { scenario, outcomes, expectation, vmStreamAggr } = await runScenario(opts);
   const notes: string[] = [];
   if (!vmStreamAggr && scenario.aggregation) notes.push('The installed vmagent (VictoriaMetrics 1.79) has no stream aggregation (from 1.86); Prometheus agent mode cannot aggregate: both ran the allowlist and label denylist only, so their series out per site is higher and their figures are for that part of the job.');
+  if (opts.fleetscopeRoot !== undefined) {
+    const head = await runCommand('git', ['-C', opts.fleetscopeRoot, 'log', '-1', '--format=%h %s']);
+    notes.push(`The fleetscope contender is the collector built from ${opts.fleetscopeRoot} (${head.output.trim() || 'not a git checkout'}), not this tree.`);
+  }
   notes.push(`CPU per million samples counts the samples scraped (or pushed) in, in whole measured intervals; RSS per active series divides peak RSS by sites × series per site. Took ${Math.round((Date.now() - started) / 1000)} s.`);
   const report = buildReport({
     scenario: scenario.name,

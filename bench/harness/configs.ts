@@ -27,6 +27,10 @@ export interface ContenderInput {
   readonly port: number;
   /** Repository root (for bin/fleetscope.js). */
   readonly root: string;
+  /** Another built checkout whose collector to run as the fleetscope contender (e.g. a branch not merged yet). */
+  readonly fleetscopeRoot?: string;
+  /** Whether the contender pre-aggregates (its aggregated families are then not checked per timestamp). */
+  readonly aggregates?: boolean;
 }
 
 export interface LaunchPlan {
@@ -150,13 +154,14 @@ export function prometheusAgentPlan(input: ContenderInput): LaunchPlan {
 }
 
 /**
- * The fleetscope collector's config. The push path exists today and its
- * config is the collector's real schema. For scrape scenarios this writes
- * the shape the collector's scrape issue is expected to take (Prometheus-like
- * `scrape_configs` with a `tenant` per target label set, and `aggregation`
- * in the pipeline): EXPECTED, NOT YET ALIGNED with that work; the harness
- * runs `collector --check-config` first and reports "not run" with the
- * collector's own reason when it refuses the file.
+ * The fleetscope collector's config. The push path exists in this tree and
+ * its config is the collector's real schema. For scrape scenarios this writes
+ * the shape of the collector branch's scrape and pre-aggregation work as of
+ * its commit f4203c7 (Prometheus's `scrape_configs` with `tenant` on the job
+ * and `site` on each target group; `aggregate` rules in the pipeline, named
+ * like vmagent's stream aggregation): ALIGN AFTER MERGING if that shape moved.
+ * The harness runs `collector --check-config` first and reports "not run"
+ * with the collector's own reason when it refuses the file.
  */
 export function fleetscopePlan(input: ContenderInput): LaunchPlan {
   const { scenario, dir } = input;
@@ -170,23 +175,36 @@ export function fleetscopePlan(input: ContenderInput): LaunchPlan {
     tenants: { bench: { pipeline } },
     remote_write: [{ url: input.sinkUrl }],
   };
+  const notes: string[] = [];
   if (scenario.mode === 'push') {
     config.sites = Array.from({ length: input.sites }, (_, i) => ({ token: siteToken(i), tenant: 'bench', site: siteName(i) }));
+    notes.push('adds the identity labels `tenant` and `site` to every series (the peers forward labels as pushed)');
   } else {
-    // EXPECTED SHAPE (scrape, pre-aggregation): align with the collector's scrape work after merging.
-    config.scrape_configs = (scrapeConfigs(input) as Record<string, unknown>[]).map((c) => {
-      const { metric_relabel_configs: _unused, ...rest } = c;
-      return {
-        ...rest,
-        static_configs: (rest.static_configs as { targets: string[]; labels: Record<string, string> }[]).map((s) => ({ ...s, labels: { ...s.labels, tenant: 'bench' } })),
-      };
-    });
+    const host = new URL(input.simUrl).host;
+    // One job per site: the path differs per site, and a job has one metrics_path.
+    config.scrape_configs = Array.from({ length: input.sites }, (_, i) => ({
+      job_name: `site-${i}`,
+      tenant: 'bench',
+      scrape_interval: seconds(input.intervalMs),
+      scrape_timeout: seconds(input.intervalMs),
+      metrics_path: `/site/${i}/metrics`,
+      honor_labels: true,
+      honor_timestamps: true,
+      static_configs: [{ targets: [host], site: siteName(i) }],
+    }));
     if (scenario.aggregation !== undefined && scenario.aggregation.length > 0) {
-      pipeline.aggregation = scenario.aggregation.map((a) => ({ match: `${a.family}_bucket`, family: a.family, without: [...a.without], output: 'sum' }));
+      pipeline.aggregate = scenario.aggregation.map((a) => ({
+        match: `${a.family}_(bucket|sum|count)`,
+        interval: seconds(input.intervalMs),
+        without: [...a.without],
+        outputs: ['total'],
+      }));
+      notes.push('pre-aggregates the histogram: its output series are counted (series out per site), and only the series it does not aggregate are checked sample for sample');
     }
+    notes.push('adds the identity label `tenant` to every series');
   }
   const file = join(dir, 'collector.yml');
-  const bin = join(input.root, 'bin', 'fleetscope.js');
+  const bin = join(input.fleetscopeRoot ?? input.root, 'bin', 'fleetscope.js');
   const base = `http://127.0.0.1:${input.port}`;
   return {
     command: process.execPath,
@@ -195,6 +213,6 @@ export function fleetscopePlan(input: ContenderInput): LaunchPlan {
     readyUrl: `${base}/-/ready`,
     pushUrl: `${base}/api/v1/write`,
     check: { command: process.execPath, args: [bin, 'collector', '--check-config', file] },
-    notes: scenario.mode === 'push' ? ['adds the identity labels `tenant` and `site` to every series (the peers forward labels as pushed)'] : [],
+    notes,
   };
 }

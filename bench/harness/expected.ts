@@ -12,13 +12,15 @@ export class Expectation {
   /** prefix[i]: kept series among template indexes [0, i). */
   private readonly prefix: Uint32Array;
 
-  constructor(template: SiteTemplate, scenario: Scenario) {
+  /** With `aggregated`, the series of the scenario's aggregated families are left out (their output is checked by count only). */
+  constructor(template: SiteTemplate, scenario: Scenario, aggregated = false) {
     const filter = scenario.filter === undefined ? null : MetricFilter.compile(scenario.filter);
+    const families = new Set(aggregated ? (scenario.aggregation ?? []).map((a) => a.family) : []);
     const n = template.seriesCount;
     this.prefix = new Uint32Array(n + 1);
     for (let i = 0; i < n; i++) {
       const labels = template.series[i]?.labels as readonly string[];
-      const kept = filter === null || filter.apply([...labels]) !== null;
+      const kept = !families.has(template.series[i]?.family as string) && (filter === null || filter.apply([...labels]) !== null);
       this.prefix[i + 1] = (this.prefix[i] as number) + (kept ? 1 : 0);
     }
   }

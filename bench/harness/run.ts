@@ -30,6 +30,8 @@ export interface BenchOptions {
   readonly quick: boolean;
   /** Repository root (bin/fleetscope.js, dist/). */
   readonly root: string;
+  /** Another built checkout whose collector runs as the fleetscope contender. */
+  readonly fleetscopeRoot?: string;
   readonly progress: Progress;
 }
 
@@ -140,7 +142,7 @@ export async function vmagentHasStreamAggregation(): Promise<boolean> {
 
 export async function runOne(o: BenchOptions, rig: Rig, scenario: Scenario, expectation: Expectation, name: ContenderName, run: number, vmStreamAggr: boolean): Promise<{ result?: RunResult; notRun?: string; notes: readonly string[] }> {
   const dir = await mkdtemp(join(tmpdir(), `fleetscope-bench-${name}-`));
-  const input: ContenderInput = { scenario, sites: o.sites, seriesPerSite: o.seriesPerSite, intervalMs: o.intervalMs, simUrl: rig.simUrl, sinkUrl: rig.sinkUrl, dir, port: await freePort(), root: o.root };
+  const input: ContenderInput = { scenario, sites: o.sites, seriesPerSite: o.seriesPerSite, intervalMs: o.intervalMs, simUrl: rig.simUrl, sinkUrl: rig.sinkUrl, dir, port: await freePort(), root: o.root, ...(o.fleetscopeRoot !== undefined ? { fleetscopeRoot: o.fleetscopeRoot } : {}) };
   const plan = planFor(name, input, vmStreamAggr);
   let proc: Proc | null = null;
   try {
@@ -227,6 +229,9 @@ export async function runScenario(o: BenchOptions): Promise<{ scenario: Scenario
   const template = new SiteTemplate({ series: o.seriesPerSite, histogramShare: 0.35, seed: o.seed });
   const expectation = new Expectation(template, scenario);
   const vmStreamAggr = await vmagentHasStreamAggregation();
+  // A contender that pre-aggregates is checked sample for sample on the series it does not aggregate.
+  const aggregating = new Set<ContenderName>(scenario.aggregation ? ['fleetscope', ...(vmStreamAggr ? ['vmagent' as const] : [])] : []);
+  const aggregatedExpectation = scenario.aggregation ? new Expectation(template, scenario, true) : expectation;
   o.progress.begin(o.runs * o.contenders.length);
   const rig = await Rig.start(o, scenario);
   const runs = new Map<ContenderName, RunResult[]>();
@@ -240,7 +245,7 @@ export async function runScenario(o: BenchOptions): Promise<{ scenario: Scenario
           o.progress.step();
           continue;
         }
-        const out = await runOne(o, rig, scenario, expectation, name, r, vmStreamAggr);
+        const out = await runOne(o, rig, scenario, aggregating.has(name) ? aggregatedExpectation : expectation, name, r, vmStreamAggr);
         notes.set(name, out.notes);
         if (out.result) runs.set(name, [...(runs.get(name) ?? []), out.result]);
         // A contender that cannot start or is refused its config is not retried on later rounds.
