@@ -42,6 +42,8 @@ simulate: stands up N simulated edge sites (CEs), deterministic from a seed,
   --offline F            share of sites offline in any interval (default 0)
   --counter-resets F     probability per site and interval of a counter reset (default 0)
   --seed N               (default ${DEFAULT_FLEET.seed})
+  --series-per-request N series per remote-write request when pushing (default ${DEFAULT_FLEET.seriesPerRequest})
+  --push-concurrency N   sites pushing at once; each site has one request in flight (default ${DEFAULT_FLEET.pushConcurrency})
   --push URL             push remote-write there instead of (as well as) being scraped;
                          site i sends Authorization: Bearer bench-site-token-<i, 6 digits>
 
@@ -50,8 +52,8 @@ run: one scenario (${SCENARIO_NAMES.join(', ')}) with every contender started
   alternating A B C A B C…; writes bench/results/<scenario>.json, .md, .svg.
   --scenario NAME        required
   --sites N              (default 10; --quick 2)
-  --series N             series per site (default 50000)
-  --interval D           scrape interval (default 15s; --quick 4s)
+  --series N             series per site (default 50000; --quick 20000)
+  --interval D           scrape interval (default 15s; --quick 5s)
   --measure N            measured intervals per run (default 4; --quick 2)
   --runs N               runs per contender (default 3)
   --contenders LIST      comma-separated, of ${CONTENDERS.join(', ')} (default all)
@@ -103,6 +105,7 @@ async function simulate(args: readonly string[], io: Io): Promise<number> {
     listen: { type: 'string' }, sites: { type: 'string' }, series: { type: 'string' }, 'extra-labels': { type: 'string' },
     'histogram-share': { type: 'string' }, interval: { type: 'string' }, churn: { type: 'string' }, offline: { type: 'string' },
     'counter-resets': { type: 'string' }, seed: { type: 'string' }, push: { type: 'string' },
+    'series-per-request': { type: 'string' }, 'push-concurrency': { type: 'string' },
   }, io);
   if (o === null) return EXIT_USAGE;
   let sim: FleetSimulator;
@@ -120,6 +123,8 @@ async function simulate(args: readonly string[], io: Io): Promise<number> {
       offlineShare: num('offline', o.offline, 0, 0, 1),
       counterResetShare: num('counter-resets', o['counter-resets'], 0, 0, 1),
       seed: num('seed', o.seed, DEFAULT_FLEET.seed, 0, 2 ** 32 - 1),
+      seriesPerRequest: num('series-per-request', o['series-per-request'], DEFAULT_FLEET.seriesPerRequest, 1, 100_000),
+      pushConcurrency: num('push-concurrency', o['push-concurrency'], DEFAULT_FLEET.pushConcurrency, 1, 1024),
     });
   } catch (err) {
     io.stderr.write(`fleetscope bench simulate: ${(err as Error).message}\n`);
@@ -187,13 +192,13 @@ async function run(args: readonly string[], io: Io): Promise<number> {
     for (const c of contenders) if (!CONTENDERS.includes(c)) throw new Error(`unknown contender "${c}" (${CONTENDERS.join(', ')})`);
     if (o.sink !== undefined && o.sink !== 'null' && o.sink !== 'victoria-metrics') throw new Error('--sink must be null or victoria-metrics');
     const quick = o.quick === true;
-    const intervalMs = o.interval === undefined ? (quick ? 4000 : 15_000) : duration(o.interval);
+    const intervalMs = o.interval === undefined ? (quick ? 5000 : 15_000) : duration(o.interval);
     opts = {
       scenario: name,
       sites: num('sites', o.sites, quick ? 2 : 10, 1, 100_000),
-      seriesPerSite: num('series', o.series, 50_000, 1, 2_000_000),
+      seriesPerSite: num('series', o.series, quick ? 20_000 : 50_000, 1, 2_000_000),
       intervalMs,
-      warmupMs: Math.round(intervalMs * 1.5),
+      warmupMs: intervalMs,
       measureIntervals: num('measure', o.measure, quick ? 2 : 4, 1, 1000),
       runs: num('runs', o.runs, 3, 1, 100),
       contenders,

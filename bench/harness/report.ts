@@ -120,7 +120,7 @@ export function buildReport(ctx: ReportContext, outcomes: ReadonlyMap<ContenderN
       range[f] = [round(Math.min(...xs)), round(Math.max(...xs))];
     }
     const notes = [...o.notes];
-    if (!complete) notes.push(o.runs.some((r) => r.expected === 0) ? 'nothing was acknowledged in the measured window (pushes refused or failed): no figure' : 'did not deliver every sample of the window: no speed or memory figure');
+    if (!complete) notes.push(o.runs.some((r) => r.expected === 0) ? 'in some run no scrape was answered in full or no push acknowledged within the measured window: no figure' : 'did not deliver every sample of the window: no speed or memory figure');
     reports.set(name, {
       ...rep,
       runs: o.runs.length,
@@ -168,9 +168,10 @@ export function markdownTable(report: Record<string, unknown>): string {
   const present = CONTENDERS.filter((c) => report[c] !== undefined);
   const ratios = report.ratios as Record<string, Record<string, number | null>>;
   const ratioKeys = Object.keys(ratios);
-  const head = `| figure | ${present.join(' | ')} | ${ratioKeys.map((k) => k.replace('_vs_', ' / ')).join(' | ')} |`;
-  const sep = `|---|${present.map(() => '---:').join('|')}|${ratioKeys.map(() => '---:').join('|')}|`;
-  const rows = FIELDS.map((f) => `| ${LABELS[f]} | ${present.map((c) => cell(report[c] as ContenderReport, f)).join(' | ')} | ${ratioKeys.map((k) => (ratios[k]?.[f] ?? '–')).join(' | ')} |`);
+  const cols = [...present, ...ratioKeys.map((k) => k.replace('_vs_', ' / '))];
+  const head = `| figure | ${cols.join(' | ')} |`;
+  const sep = `|---|${cols.map(() => '---:').join('|')}|`;
+  const rows = FIELDS.map((f) => `| ${LABELS[f]} | ${[...present.map((c) => cell(report[c] as ContenderReport, f)), ...ratioKeys.map((k) => String(ratios[k]?.[f] ?? '–'))].join(' | ')} |`);
   const lines = [head, sep, ...rows];
   const notes: string[] = [];
   for (const c of present) {

@@ -162,7 +162,15 @@ export async function runOne(o: BenchOptions, rig: Rig, scenario: Scenario, expe
       // Does it take remote-write at all? (Prometheus 2.42's agent mode may refuse it.)
       await post(`${rig.simUrl}/-/push`, { url: plan.pushUrl });
     }
-    await o.progress.wait(o.warmupMs, `${label}: warm-up`);
+    // Warm-up: until the first full round (every site's series) has arrived, at least warmupMs and at most 4 intervals more.
+    const firstRound = o.sites * expectation.seriesPerSite * (1 - (scenario.fleet.offlineShare ?? 0)) * 0.95;
+    const warmStart = Date.now();
+    const warmUntil = warmStart + o.warmupMs + 4 * o.intervalMs;
+    for (;;) {
+      const got = (await getJson<SinkStatsJson>(`${rig.sinkControl}/stats`)).samples;
+      if ((got >= firstRound && Date.now() - warmStart >= o.warmupMs) || Date.now() > warmUntil) break;
+      await o.progress.wait(500, `${label}: warm-up (${got} of ${Math.round(firstRound)} first-round samples)`);
+    }
     if (!proc.running) throw new Error(`${name} exited during warm-up:\n${proc.output().slice(-2000)}`);
     const t0 = Date.now();
     const cpu0 = cpuSeconds(proc.pid);
@@ -213,9 +221,13 @@ export async function runOne(o: BenchOptions, rig: Rig, scenario: Scenario, expe
       seriesOutPerSite: sites.length === 0 ? 0 : sites.reduce((a, b) => a + b, 0) / sites.length,
       sim: { cpuSeconds: simCpu1 - simCpu0, peakRssBytes: peakRssBytes(rig.sim.pid) },
     };
-    return { result, notes: plan.notes };
+    // A run with nothing to check says why, from the contender's own output.
+    const notes = result.expected === 0 ? [...plan.notes, `run ${run}: nothing served or acknowledged in the window; ${name} said: ${proc.output().trim().split('\n').slice(-3).join(' | ').slice(0, 600)}`] : plan.notes;
+    return { result, notes };
   } catch (err) {
-    return { notRun: `failed: ${(err as Error).message.split('\n').slice(0, 6).join(' ')}`, notes: plan.notes };
+    const e = err as Error & { cause?: unknown };
+    const cause = e.cause === undefined ? '' : ` (${String(e.cause)})`;
+    return { notRun: `failed: ${e.message.split('\n').slice(0, 6).join(' ')}${cause}${proc ? `; it said: ${proc.output().trim().split('\n').slice(-2).join(' | ').slice(0, 400)}` : ''}`, notes: plan.notes };
   } finally {
     if (scenario.mode === 'push') await post(`${rig.simUrl}/-/push`, { url: null }).catch(() => undefined);
     await proc?.stop();

@@ -43,8 +43,9 @@ export const DEFAULT_FLEET: FleetOptions = {
   churn: 0,
   offlineShare: 0,
   counterResetShare: 0,
-  seriesPerRequest: 2000,
-  pushConcurrency: 2,
+  // vmagent's default block (-remoteWrite.maxRowsPerBlock) is 10,000 samples.
+  seriesPerRequest: 10_000,
+  pushConcurrency: 8,
 };
 
 /** One scrape answered, or one push acknowledged: `count` series from template index `first`, at `ts`. */
