@@ -1,7 +1,7 @@
 // `fleetscope bench`: the fleet simulator, the counting sink, and the
 // side-by-side benchmark of fleetscope, vmagent and Prometheus agent.
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -214,6 +214,7 @@ async function run(args: readonly string[], io: Io): Promise<number> {
     return EXIT_USAGE;
   }
   const started = Date.now();
+  const loadBefore = loadavg()[0] ?? 0;
   const { scenario, outcomes, expectation, vmStreamAggr } = await runScenario(opts);
   const notes: string[] = [];
   if (!vmStreamAggr && scenario.aggregation) notes.push('The installed vmagent (VictoriaMetrics 1.79) has no stream aggregation (from 1.86); Prometheus agent mode cannot aggregate: both ran the allowlist and label denylist only, so their series out per site is higher and their figures are for that part of the job.');
@@ -221,6 +222,7 @@ async function run(args: readonly string[], io: Io): Promise<number> {
     const head = await runCommand('git', ['-C', opts.fleetscopeRoot, 'log', '-1', '--format=%h %s']);
     notes.push(`The fleetscope contender is the collector built from ${opts.fleetscopeRoot} (${head.output.trim() || 'not a git checkout'}), not this tree.`);
   }
+  notes.push(`Machine load (1-minute load average, other work included) was ${loadBefore.toFixed(1)} at the start and ${(loadavg()[0] ?? 0).toFixed(1)} at the end, on ${cpus().length} cores.`);
   notes.push(`CPU per million samples counts the samples scraped (or pushed) in, in whole measured intervals; RSS per active series divides peak RSS by sites × series per site. Took ${Math.round((Date.now() - started) / 1000)} s.`);
   const report = buildReport({
     scenario: scenario.name,

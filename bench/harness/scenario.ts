@@ -4,7 +4,7 @@
 import type { MetricFilterConfig } from '../../relabel/index.js';
 import type { FleetOptions } from '../sim/fleet.js';
 
-export const SCENARIO_NAMES = ['pass-through', 'realistic-re', 'push', 'outage', 'churn'] as const;
+export const SCENARIO_NAMES = ['pass-through', 'realistic-re', 'realistic-re-filter', 'push', 'outage', 'churn'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 /** Histogram pre-aggregation: the family's buckets, sums and counts summed over everything but the labels kept. */
@@ -54,6 +54,13 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
     mode: 'scrape',
     filter: REALISTIC_FILTER,
     aggregation: REALISTIC_AGGREGATION,
+    fleet: {},
+  },
+  'realistic-re-filter': {
+    name: 'realistic-re-filter',
+    description: 'realistic-re without the pre-aggregation: allowlist + label denylist only, the part every contender can do',
+    mode: 'scrape',
+    filter: REALISTIC_FILTER,
     fleet: {},
   },
   push: {

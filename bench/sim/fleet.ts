@@ -141,9 +141,13 @@ export class FleetSimulator {
     }
     if (url === '/-/push' && req.method === 'POST') {
       let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('data', (d: Buffer) => {
+        // A control request is a small JSON object; anything larger is refused.
+        if (body.length < 65_536) body += d.toString();
+      });
       req.on('end', () => {
         try {
+          if (body.length >= 65_536) throw new Error('control request larger than 64 KiB');
           const { url: target } = JSON.parse(body) as { url: string | null };
           this.setPushTarget(target);
           res.writeHead(204).end();

@@ -14,6 +14,7 @@ import { RemoteWriteReader, isStaleNaN, snappyUncompress } from '../../wire/inde
 
 const MAX_BODY = 64 * 1024 * 1024;
 const MAX_DELAY_MS = 600_000;
+const SCRAPER_SERIES = /^(?:up|scrape_[a-z_]+)$/;
 
 export interface SinkStats {
   requests: number;
@@ -21,7 +22,7 @@ export interface SinkStats {
   bytes: number;
   samples: number;
   stale: number;
-  /** Samples of series with neither `site` nor `cluster` label. */
+  /** Samples of series with neither `site` nor `cluster` label, and of a scraper's own `up`/`scrape_*` series. */
   unattributed: number;
   series: number;
   seriesPerSite: Record<string, number>;
@@ -143,10 +144,14 @@ export class Sink {
       if (site === undefined) {
         const labels = reader.labels(false);
         site = '';
+        let scraper = false;
         for (let i = 0; i < labels.length; i += 2) {
           if (labels[i] === 'site') site = labels[i + 1] as string;
           else if (labels[i] === 'cluster' && site === '') site = labels[i + 1] as string;
+          else if (labels[i] === '__name__') scraper = SCRAPER_SERIES.test(labels[i + 1] as string);
         }
+        // A scraper's own series (up, scrape_*) are stamped with its scrape time, not the site's: not the site's output.
+        if (scraper) site = '';
         this.seriesSite.set(key, site);
         if (site !== '') this.seriesPerSite.set(site, (this.seriesPerSite.get(site) ?? 0) + 1);
       }
