@@ -16,6 +16,7 @@ export interface CommandEntry {
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'agent', summary: 'run the edge agent (scrape, buffer, remote-write; register; upgrades)', load: async () => (await import('./agent.js')).agentCommand },
   { name: 'alerting', summary: 'run the ElastAlert-compatible alerting engine (log records in, Alertmanager out)', load: async () => (await import('./alerting.js')).alertingCommand },
+  { name: 'bench', summary: 'simulate a fleet of edge sites; benchmark fleetscope side by side with vmagent and Prometheus agent', load: async () => (await import('./bench.js')).benchCommand },
   { name: 'collector', summary: 'run the regional collector (remote-write in, scrapes, pipeline, durable queue, remote-write out)', load: async () => (await import('./collector.js')).collectorCommand },
   { name: 'control', summary: 'run the GitOps control plane (git model, rendering, registration, rollouts); load, render, status, token, keys', load: async () => (await import('./control.js')).controlCommand },
   { name: 'dashboards', summary: 'build the Grafana dashboards and their provisioning file', load: async () => (await import('./dashboards.js')).dashboardsCommand },

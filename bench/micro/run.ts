@@ -8,12 +8,14 @@ import { benchExposition } from './exposition.bench.js';
 import type { BenchResult } from './measure.js';
 import { benchRelabel } from './relabel.bench.js';
 import { benchRemoteWrite } from './remote-write.bench.js';
+import { benchSimulator } from './simulator.bench.js';
 
 const suites: [string, () => BenchResult[]][] = [
   ['exposition', benchExposition],
   ['relabel', benchRelabel],
   ['remote-write', benchRemoteWrite],
   ['collector', benchCollector],
+  ['simulator', benchSimulator],
 ];
 
 const only = process.argv.slice(2);
