@@ -22,6 +22,37 @@ export class ControlMetrics {
         for (const [state, n] of Object.entries(s.by_state)) this.set({ state }, n);
       },
     });
+    // Per site (for the dashboards; one series a site): its recorded version and state, and when it last reported.
+    new Gauge({
+      name: 'fleetscope_control_site_info',
+      help: '1 per site: its tenant, re, the version it last reported healthy (none) and its state.',
+      labelNames: ['tenant', 're', 'site', 'version', 'state'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of cp.listSites()) this.set({ tenant: s.tenant, re: s.re, site: s.site, version: s.version ?? 'none', state: s.state }, 1);
+      },
+    });
+    new Gauge({
+      name: 'fleetscope_control_site_last_seen_timestamp_seconds',
+      help: 'When the site last reported its status (sites that never reported are left out).',
+      labelNames: ['tenant', 're', 'site'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of cp.listSites()) if (s.last_seen !== null) this.set({ tenant: s.tenant, re: s.re, site: s.site }, Date.parse(s.last_seen) / 1000);
+      },
+    });
+    new Gauge({
+      name: 'fleetscope_control_rollout_sites',
+      help: 'Sites of each rollout (running or finished), by their state in it.',
+      labelNames: ['rollout', 'version', 'state'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const r of cp.listRollouts()) for (const [state, n] of Object.entries(r.counts)) this.set({ rollout: r.id, version: r.version, state }, n);
+      },
+    });
     new Gauge({
       name: 'fleetscope_control_registrations_pending',
       help: 'Registrations waiting for an operator.',

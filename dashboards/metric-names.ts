@@ -1,8 +1,9 @@
 // Every metric name a dashboard queries, in one place, with the part of
 // fleetscope (or the peer) that produces it. The collector's names are the
 // ones in collector/metrics.ts; the logs, alerting, control and agent names
-// are what those parts are asked to expose (the top README's contract §6) and are listed
-// as pending in PENDING.md until a test produces them.
+// are the ones in collector/logs/metrics.ts, alerting/metrics.ts,
+// control/metrics.ts and agent/metrics.ts. Those no test produces yet are
+// listed as pending in PENDING.md.
 
 /** Who writes a metric: which part's /metrics, or which source of stored series. */
 export type Producer =
@@ -36,8 +37,7 @@ export const METRICS = {
   queueBytes: m('fleetscope_collector_queue_bytes', 'collector', 'gauge'),
   queuePending: m('fleetscope_collector_queue_pending_records', 'collector', 'gauge'),
   queueDropped: m('fleetscope_collector_queue_dropped_records', 'collector', 'gauge'),
-  // not in collector/metrics.ts yet: proposed for the queue's age (PENDING.md)
-  queueOldestAge: m('fleetscope_collector_queue_oldest_record_age_seconds', 'collector', 'gauge'),
+  sendShards: m('fleetscope_collector_send_shards', 'collector', 'gauge'),
   lastReloadOk: m('fleetscope_collector_config_last_reload_successful', 'collector', 'gauge'),
   residentMemory: m('fleetscope_collector_process_resident_memory_bytes', 'collector', 'gauge'),
   cpuSeconds: m('fleetscope_collector_process_cpu_seconds_total', 'collector', 'counter'),
@@ -50,29 +50,29 @@ export const METRICS = {
   faroDropped: m('fleetscope_collector_faro_payloads_dropped_total', 'collector_faro', 'counter'),
   faroMeasurement: m('fleetscope_collector_faro_measurement_value', 'collector_faro', 'histogram'),
 
-  // the collector's log path (built in parallel)
-  logsReceived: m('fleetscope_collector_logs_records_received_total', 'collector_logs', 'counter'),
-  logsDropped: m('fleetscope_collector_logs_records_dropped_total', 'collector_logs', 'counter'),
-  logsIndexed: m('fleetscope_collector_logs_records_indexed_total', 'collector_logs', 'counter'),
+  // the collector's log path (collector/logs/metrics.ts)
+  logsReceived: m('fleetscope_collector_logs_received_total', 'collector_logs', 'counter'),
+  logsDropped: m('fleetscope_collector_logs_dropped_total', 'collector_logs', 'counter'),
+  logsIndexed: m('fleetscope_collector_logs_indexed_total', 'collector_logs', 'counter'),
   logsBulkDuration: m('fleetscope_collector_logs_bulk_duration_seconds', 'collector_logs', 'histogram'),
-  logsQueueBytes: m('fleetscope_collector_logs_queue_bytes', 'collector_logs', 'gauge'),
-  logsBulkRetries: m('fleetscope_collector_logs_bulk_retries_total', 'collector_logs', 'counter'),
+  logsBufferBytes: m('fleetscope_collector_logs_buffer_bytes', 'collector_logs', 'gauge'),
+  logsRetries: m('fleetscope_collector_logs_retries_total', 'collector_logs', 'counter'),
 
-  // the alerting engine (built in parallel)
+  // the alerting engine (alerting/metrics.ts)
   alertsFiring: m('fleetscope_alerting_alerts_firing', 'alerting', 'gauge'),
-  ruleMatches: m('fleetscope_alerting_rule_matches_total', 'alerting', 'counter'),
-  alertsSent: m('fleetscope_alerting_alertmanager_sent_total', 'alerting', 'counter'),
-  ruleEvalDuration: m('fleetscope_alerting_rule_evaluation_duration_seconds', 'alerting', 'histogram'),
+  ruleMatches: m('fleetscope_alerting_matches_total', 'alerting', 'counter'),
+  alertsSent: m('fleetscope_alerting_alertmanager_sends_total', 'alerting', 'counter'),
+  alertingPending: m('fleetscope_alerting_pending_records', 'alerting', 'gauge'),
 
-  // the control plane (built in parallel)
+  // the control plane (control/metrics.ts)
   controlSites: m('fleetscope_control_sites', 'control', 'gauge'),
   controlSiteLastSeen: m('fleetscope_control_site_last_seen_timestamp_seconds', 'control', 'gauge'),
   controlSiteInfo: m('fleetscope_control_site_info', 'control', 'gauge'),
   rolloutSites: m('fleetscope_control_rollout_sites', 'control', 'gauge'),
   registrationsPending: m('fleetscope_control_registrations_pending', 'control', 'gauge'),
 
-  // the site agent (built in parallel), stored with tenant/re/site like site series
-  agentInfo: m('fleetscope_agent_info', 'agent', 'gauge'),
+  // the site agent (agent/metrics.ts), shipped by its self_metrics scrape with the site's series (tenant/re/site)
+  agentUpgradeState: m('fleetscope_agent_upgrade_state', 'agent', 'gauge'),
   agentUpgrades: m('fleetscope_agent_upgrades_total', 'agent', 'counter'),
 
   // the site's own exporters (the simulator produces the same families)

@@ -3,7 +3,7 @@
 // own firing gauge, with the same labels.
 import { type DashboardSpec } from '../builder.js';
 import { METRICS as M } from '../metric-names.js';
-import { fleetVariables, SITE_MATCH } from '../variables.js';
+import { fleetVariables, RE_MATCH, SITE_MATCH } from '../variables.js';
 
 const FIRING = `${M.alerts.name}{alertstate="firing", ${SITE_MATCH}}`;
 
@@ -27,10 +27,10 @@ export const alerting: DashboardSpec = {
     {
       title: 'Log rules',
       panels: [
-        { type: 'timeseries', title: 'Log alerts firing by rule', description: 'Alerts the log-rule engine has firing, by rule and severity.', queries: [{ expr: `sum by (alertname, severity) (${M.alertsFiring.name}{${SITE_MATCH}})`, legend: '{{alertname}} {{severity}}' }] },
-        { type: 'timeseries', title: 'Log rule matches', description: 'Log records matching each rule per second.', unit: 'cps', queries: [{ expr: `sum by (rule) (rate(${M.ruleMatches.name}{tenant=~"$tenant"}[$__rate_interval]))`, legend: '{{rule}}' }] },
-        { type: 'timeseries', title: 'Alertmanager deliveries by result', description: 'Alert posts to Alertmanager per second, by result.', unit: 'reqps', queries: [{ expr: `sum by (result) (rate(${M.alertsSent.name}[$__rate_interval]))`, legend: '{{result}}' }] },
-        { type: 'timeseries', title: 'Rule evaluation p99', description: '99th percentile duration of one rule evaluation.', unit: 's', queries: [{ expr: `histogram_quantile(0.99, sum by (le) (rate(${M.ruleEvalDuration.name}_bucket[$__rate_interval])))`, legend: 'p99' }] },
+        { type: 'timeseries', title: 'Log alerts firing', description: 'Alerts the log-rule engine has firing (rules of resolvable types), per engine.', queries: [{ expr: `sum by (instance) (${M.alertsFiring.name}{${RE_MATCH}})`, legend: '{{instance}}' }] },
+        { type: 'timeseries', title: 'Log rule matches', description: 'Log records matching each rule per second.', unit: 'cps', queries: [{ expr: `sum by (rule) (rate(${M.ruleMatches.name}{${RE_MATCH}}[$__rate_interval]))`, legend: '{{rule}}' }] },
+        { type: 'timeseries', title: 'Alertmanager deliveries by outcome', description: 'Alerts posted to each Alertmanager per second, by outcome (ok, retryable, failed).', unit: 'cps', queries: [{ expr: `sum by (alertmanager, outcome) (rate(${M.alertsSent.name}{${RE_MATCH}}[$__rate_interval]))`, legend: '{{alertmanager}} {{outcome}}' }] },
+        { type: 'timeseries', title: 'Records waiting for their interval', description: 'Records the engine accepted that wait for their rule interval to close, per engine.', queries: [{ expr: `sum by (instance) (${M.alertingPending.name}{${RE_MATCH}})`, legend: '{{instance}}' }] },
       ],
     },
   ],

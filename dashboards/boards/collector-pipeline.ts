@@ -39,7 +39,7 @@ export const collectorPipeline: DashboardSpec = {
       panels: [
         { type: 'timeseries', title: 'Queue bytes', description: 'Bytes on disk in each target\'s queue.', unit: 'bytes', queries: [{ expr: `sum by (remote) (${M.queueBytes.name}{${RE_MATCH}})`, legend: '{{remote}}' }], w: 8 },
         { type: 'timeseries', title: 'Records pending', description: 'Records in each queue not yet delivered.', queries: [{ expr: `sum by (remote) (${M.queuePending.name}{${RE_MATCH}})`, legend: '{{remote}}' }], w: 8 },
-        { type: 'timeseries', title: 'Oldest undelivered record', description: 'Age of the oldest record waiting in each queue.', unit: 's', queries: [{ expr: `max by (remote) (${M.queueOldestAge.name}{${RE_MATCH}})`, legend: '{{remote}}' }], w: 8 },
+        { type: 'timeseries', title: 'Send shards per target', description: 'Concurrent send shards of each target (more while its queue has a backlog).', queries: [{ expr: `max by (remote) (${M.sendShards.name}{${RE_MATCH}})`, legend: '{{remote}}' }], w: 8 },
         { type: 'stat', title: 'Records dropped (queue full)', description: 'Records a full queue dropped since the collector started.', queries: [{ expr: `sum(${M.queueDropped.name}{${RE_MATCH}})` }], thresholds: [{ value: null, color: 'green' }, { value: 1, color: 'red' }] },
       ],
     },

@@ -14,11 +14,11 @@ export const fleetOverview: DashboardSpec = {
     {
       title: 'Sites',
       panels: [
-        { type: 'stat', title: 'Sites healthy', description: 'Sites the control plane saw report healthy within three poll intervals.', queries: [{ expr: `sum(${M.controlSites.name}{tenant=~"$tenant", re=~"$re", state="healthy"})` }], thresholds: [{ value: null, color: 'green' }] },
-        { type: 'stat', title: 'Sites unhealthy', description: 'Sites whose last report was failed or rolled-back.', queries: [{ expr: `sum(${M.controlSites.name}{tenant=~"$tenant", re=~"$re", state="unhealthy"})` }], thresholds: [{ value: null, color: 'green' }, { value: 1, color: 'red' }] },
-        { type: 'stat', title: 'Sites offline', description: 'Sites not seen within three poll intervals (default 15 min).', queries: [{ expr: `sum(${M.controlSites.name}{tenant=~"$tenant", re=~"$re", state="offline"})` }], thresholds: [{ value: null, color: 'green' }, { value: 1, color: 'orange' }] },
+        { type: 'stat', title: 'Sites healthy', description: 'Sites of the region (every tenant) the control plane saw report healthy within three poll intervals.', queries: [{ expr: `sum(${M.controlSites.name}{re=~"$re", state="healthy"})` }], thresholds: [{ value: null, color: 'green' }] },
+        { type: 'stat', title: 'Sites unhealthy', description: 'Sites of the region (every tenant) whose last report was failed or rolled-back.', queries: [{ expr: `sum(${M.controlSites.name}{re=~"$re", state="unhealthy"})` }], thresholds: [{ value: null, color: 'green' }, { value: 1, color: 'red' }] },
+        { type: 'stat', title: 'Sites offline', description: 'Sites of the region (every tenant) not seen within three poll intervals (default 15 min).', queries: [{ expr: `sum(${M.controlSites.name}{re=~"$re", state="offline"})` }], thresholds: [{ value: null, color: 'green' }, { value: 1, color: 'orange' }] },
         { type: 'stat', title: 'Sites pushing metrics', description: 'Sites with active series in a collector now (seen within the idle timeout).', queries: [{ expr: `count(sum by (tenant, site) (${M.activeSeries.name}{${SITE_MATCH}}) > 0)` }] },
-        { type: 'timeseries', title: 'Sites by state', description: 'The control plane\'s count of sites in each state over time.', queries: [{ expr: `sum by (state) (${M.controlSites.name}{tenant=~"$tenant", re=~"$re"})`, legend: '{{state}}' }], stacked: true, w: 24 },
+        { type: 'timeseries', title: 'Sites by state', description: 'The control plane\'s count of sites in each state over time.', queries: [{ expr: `sum by (state) (${M.controlSites.name}{re=~"$re"})`, legend: '{{state}}' }], stacked: true, w: 24 },
       ],
     },
     {

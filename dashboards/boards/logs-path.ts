@@ -15,18 +15,18 @@ export const logsPath: DashboardSpec = {
     {
       title: 'Records',
       panels: [
-        { type: 'timeseries', title: 'Records received by source', description: 'Log records per second from sites, by ingest endpoint (forward, bulk, HTTP).', unit: 'cps', queries: [{ expr: `sum by (source) (rate(${M.logsReceived.name}{${SITE_MATCH}}[$__rate_interval]))`, legend: '{{source}}' }] },
+        { type: 'timeseries', title: 'Records received by input', description: 'Log records per second from sites, by input (forward, bulk, jsonlines).', unit: 'cps', queries: [{ expr: `sum by (input) (rate(${M.logsReceived.name}{${SITE_MATCH}}[$__rate_interval]))`, legend: '{{input}}' }] },
         { type: 'timeseries', title: 'Records dropped by reason', description: 'Log records dropped per second, by reason.', unit: 'cps', stacked: true, queries: [{ expr: `sum by (reason) (rate(${M.logsDropped.name}{${SITE_MATCH}}[$__rate_interval]))`, legend: '{{reason}}' }] },
         { type: 'bargauge', title: 'Top sites by log records', description: 'The ten sites sending the most log records per second.', unit: 'cps', queries: [{ expr: `topk(10, sum by (tenant, site) (rate(${M.logsReceived.name}{${SITE_MATCH}}[$__rate_interval])))`, legend: '{{tenant}}/{{site}}' }] },
-        { type: 'timeseries', title: 'Records indexed per target', description: 'Records Elasticsearch accepted per second.', unit: 'cps', queries: [{ expr: `sum by (target) (rate(${M.logsIndexed.name}{${RE_MATCH}}[$__rate_interval]))`, legend: '{{target}}' }] },
+        { type: 'timeseries', title: 'Records indexed', description: 'Documents Elasticsearch stored per second, per collector.', unit: 'cps', queries: [{ expr: `sum by (instance) (rate(${M.logsIndexed.name}{${RE_MATCH}}[$__rate_interval]))`, legend: '{{instance}}' }] },
       ],
     },
     {
       title: 'Elasticsearch egress',
       panels: [
-        { type: 'timeseries', title: 'Bulk latency p99', description: '99th percentile duration of bulk requests to Elasticsearch.', unit: 's', queries: [{ expr: `histogram_quantile(0.99, sum by (le, target) (rate(${M.logsBulkDuration.name}_bucket{${RE_MATCH}}[$__rate_interval])))`, legend: '{{target}}' }], w: 8 },
-        { type: 'timeseries', title: 'Log queue bytes', description: 'Bytes waiting in the log queue per target.', unit: 'bytes', queries: [{ expr: `sum by (target) (${M.logsQueueBytes.name}{${RE_MATCH}})`, legend: '{{target}}' }], w: 8 },
-        { type: 'timeseries', title: 'Bulk retries by reason', description: 'Bulk requests retried per second.', unit: 'reqps', queries: [{ expr: `sum by (target, reason) (rate(${M.logsBulkRetries.name}{${RE_MATCH}}[$__rate_interval]))`, legend: '{{target}} {{reason}}' }], w: 8 },
+        { type: 'timeseries', title: 'Bulk latency p99', description: '99th percentile duration of bulk requests to Elasticsearch.', unit: 's', queries: [{ expr: `histogram_quantile(0.99, sum by (le, instance) (rate(${M.logsBulkDuration.name}_bucket{${RE_MATCH}}[$__rate_interval])))`, legend: '{{instance}}' }], w: 8 },
+        { type: 'timeseries', title: 'Log buffer bytes', description: 'Bytes in each collector\'s durable log buffer.', unit: 'bytes', queries: [{ expr: `sum by (instance) (${M.logsBufferBytes.name}{${RE_MATCH}})`, legend: '{{instance}}' }], w: 8 },
+        { type: 'timeseries', title: 'Retries by reason', description: 'Documents (or whole bulk requests) retried per second, by reason.', unit: 'cps', queries: [{ expr: `sum by (reason) (rate(${M.logsRetries.name}{${RE_MATCH}}[$__rate_interval]))`, legend: '{{reason}}' }], w: 8 },
       ],
     },
     {

@@ -28,7 +28,7 @@ export const siteDrillDown: DashboardSpec = {
     {
       title: 'Agent and version',
       panels: [
-        { type: 'table', title: 'Agent version', description: 'The agent\'s build and the release applied on the site.', queries: [{ expr: `max by (site, version) (${M.agentInfo.name}{${SITE_MATCH}})` }] },
+        { type: 'table', title: 'Agent upgrade step', description: 'The last upgrade step the site\'s agent reported: version and state.', queries: [{ expr: `max by (site, version, state) (${M.agentUpgradeState.name}{${SITE_MATCH}}) == 1` }] },
         { type: 'stat', title: 'Last seen by the control plane', description: 'Seconds since the site\'s last status report.', unit: 's', queries: [{ expr: `time() - max(${M.controlSiteLastSeen.name}{${SITE_MATCH}})` }], thresholds: [{ value: null, color: 'green' }, { value: 900, color: 'red' }] },
         { type: 'timeseries', title: 'Upgrades by result', description: 'Upgrades the agent applied, by result (healthy, failed, rolled-back).', queries: [{ expr: `sum by (result) (increase(${M.agentUpgrades.name}{${SITE_MATCH}}[$__rate_interval]))`, legend: '{{result}}' }], w: 6 },
       ],

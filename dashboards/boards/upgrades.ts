@@ -24,7 +24,7 @@ export const upgrades: DashboardSpec = {
       title: 'Versions',
       panels: [
         { type: 'timeseries', title: 'Sites by version (control plane)', description: 'Sites on each version, as the control plane records them.', stacked: true, queries: [{ expr: `count by (version) (${M.controlSiteInfo.name}{${SITE_MATCH}})`, legend: '{{version}}' }] },
-        { type: 'timeseries', title: 'Sites by version (agents)', description: 'Sites on each version, as the agents report it in their own series.', stacked: true, queries: [{ expr: `count by (version) (${M.agentInfo.name}{${SITE_MATCH}})`, legend: '{{version}}' }] },
+        { type: 'timeseries', title: 'Sites by version (agents)', description: 'Sites whose agent last reported each version healthy, from the agents\' own series.', stacked: true, queries: [{ expr: `count by (version) (${M.agentUpgradeState.name}{${SITE_MATCH}, state="healthy"} == 1)`, legend: '{{version}}' }] },
         { type: 'timeseries', title: 'Upgrades by result', description: 'Upgrades applied by agents, by result.', queries: [{ expr: `sum by (result) (increase(${M.agentUpgrades.name}{${SITE_MATCH}}[$__rate_interval]))`, legend: '{{result}}' }], w: 24 },
       ],
     },
