@@ -20,13 +20,8 @@ import { registerFleetPage } from '../control/index.js';
 import { startChromium, type ChromiumPeer } from './peers/chromium.js';
 import { freePort } from './peers/prometheus.js';
 
-// Code passed to page.evaluate runs in the browser; the Node build has no DOM
-// types, so this module declares the little of the DOM that code touches.
-interface DomNode { id?: string; textContent: string | null; outerHTML: string; tagName: string; parentElement: DomNode | null; labels?: { length: number } | null; closest(sel: string): DomNode | null; getAttribute(name: string): string | null }
-declare const document: { activeElement: DomNode | null };
-declare const window: Record<string, unknown>;
+// Code passed to page.evaluate runs in the browser; the Node build has no DOM types.
 declare const sessionStorage: { getItem(key: string): string | null };
-declare function getComputedStyle(el: DomNode): { color: string; backgroundColor: string };
 
 const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url);
 const OPERATOR = 'fixture-operator-token-0123456789';
