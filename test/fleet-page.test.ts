@@ -332,9 +332,9 @@ test('the site list filters, and a click opens a site\'s detail', { timeout: 30_
   // The whole of one tenant, against the API row by row.
   await page.getByLabel('State', { exact: true }).selectOption('');
   await page.getByRole('button', { name: 'Filter' }).click();
-  const acme = (await apiGet<{ sites: { site: string }[] }>('/api/v1/sites?tenant=globex')).sites;
-  await page.locator(`#sites-count[data-count="${acme.length}"]`).waitFor();
-  assert.deepEqual(await page.locator('#sites tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-site'))), acme.map((s) => s.site));
+  const globex = (await apiGet<{ sites: { site: string }[] }>('/api/v1/sites?tenant=globex')).sites;
+  await page.locator(`#sites-count[data-count="${globex.length}"]`).waitFor();
+  assert.deepEqual(await page.locator('#sites tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-site'))), globex.map((s) => s.site));
   await shot('sites');
   await page.getByLabel('State', { exact: true }).selectOption('unhealthy');
   await page.getByRole('button', { name: 'Filter' }).click();
