@@ -1,25 +1,30 @@
-// The fleet page in a real browser: Debian's headless Chromium, driven by
-// playwright-core, against a running server with simulated sites.
-//
-// FIXTURE: the control plane (control/) is built in parallel and merges
-// later, so the page runs here against a small in-test server that
-// implements the top README's contract §2's operator endpoints over fixture data (3,119
-// simulated sites). The page's own routes are the real ones
-// (registerFleetPage), and its Faro telemetry goes to the real
-// collector/faro receiver on another origin (CORS and all).
+// The fleet page in a real browser (Debian's headless Chromium, driven by
+// playwright-core) against the REAL control plane (control/): a real git
+// repository holding the example model, a file store in a temp dir, operator
+// tokens, and the HTTP API (buildServer) with the page wired in by the
+// control plane's own hook (config `page.faro_url`). The fleet is made
+// through that API the way sites make it: 36 sites register with
+// registration tokens and CSRs, an operator approves them, simulated agents
+// poll their desired version (the heartbeat), download and verify artifacts
+// and report status — most healthy, some failed, some never seen (offline).
+// A finished rollout and a running staged one come from POST /api/v1/rollouts.
+// Two registrations stay pending for the page to approve and reject.
+// The page's Faro telemetry goes to the real collector/faro receiver on
+// another origin (CORS and all).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { ServerResponse } from 'node:http';
 import { after, before, test } from 'node:test';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Page } from 'playwright-core';
 import { type FaroLogRecord, registerFaroRoutes } from '../collector/index.js';
-import { registerFleetPage } from '../control/index.js';
+import { ControlPlane, buildServer, commitModel, createCsr, createRegistrationToken, exampleModelFiles, initRepo, manifestChecksum, parseControlConfig } from '../control/index.js';
+import { generateTokenKeys, tokenPrivateKey } from '../wire/index.js';
 import { startChromium, type ChromiumPeer } from './peers/chromium.js';
 import { freePort } from './peers/prometheus.js';
 
@@ -32,180 +37,228 @@ declare const sessionStorage: { getItem(key: string): string | null };
 declare function getComputedStyle(el: DomNode): { color: string; backgroundColor: string };
 
 const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url);
-const OPERATOR = 'fixture-operator-token-0123456789';
-const VIEWER = 'fixture-viewer-token-0123456789';
+const OPERATOR = 'page-operator-token-0123456789';
+const VIEWER = 'page-viewer-token-0123456789ab';
 const STATES = ['healthy', 'unhealthy', 'offline', 'upgrading'] as const;
 type State = (typeof STATES)[number];
+type Counts = Record<State, number>;
+interface FleetStatus { total: number; by_state: Counts; by_tenant: Record<string, Counts>; by_re: Record<string, Counts> }
+interface RolloutView { id: string; version: string; state: string; reason?: string; counts: Record<string, number>; partition: number; partitions: number; sites: number }
 
-// ---- FIXTURE: simulated sites and rollouts, and the top README's contract §2's operator API over them ----
+// ---- the real control plane, and simulated agents talking to its API ----
 
-interface Site { tenant: string; site: string; group: string; labels: Record<string, string>; re: string; state: State; version: string; desired_version: string; last_seen: string; series: number; history: { version: string; state: string; reason?: string; at: string }[] }
-interface Rollout { id: string; version: string; state: 'running' | 'paused' | 'aborted' | 'done'; counts: Record<string, number>; partition: number; partitions: number }
-
-function fixtureSites(n: number): Site[] {
-  const tenants = ['acme', 'globex', 'initech'];
-  const res = ['eu-west-1', 'us-east-1', 'ap-south-1'];
-  const groups = ['stores', 'warehouses', 'kiosks'];
-  const now = Date.now();
-  return Array.from({ length: n }, (_, i) => {
-    const k = (i * 7919) % 1000;
-    const state: State = k < 869 ? 'healthy' : k < 984 ? 'unhealthy' : k < 994 ? 'offline' : 'upgrading';
-    const version = i % 5 === 0 ? '2026.11.3' : '2026.11.2';
-    const at = (m: number): string => new Date(now - m * 60_000).toISOString();
-    const history = [
-      { version: '2026.11.1', state: 'healthy', at: at(60 * 24 * 9) },
-      { version: '2026.11.2', state: 'healthy', at: at(60 * 24 * 2) },
-      ...(state === 'unhealthy' ? [{ version: '2026.11.3', state: 'rolled-back', reason: 'readiness probe failed on pos-api', at: at(30) }] : []),
-    ];
-    return {
-      tenant: tenants[i % 3] as string, site: `ce-${String(i + 1).padStart(4, '0')}`, group: groups[(i >> 2) % 3] as string,
-      labels: { region: res[(i >> 1) % 3] as string, tier: i % 4 === 0 ? 'gold' : 'standard' }, re: res[(i >> 1) % 3] as string,
-      state, version, desired_version: state === 'upgrading' ? '2026.11.3' : version,
-      last_seen: new Date(now - (state === 'offline' ? 20 * 60_000 : (i % 240) * 1000)).toISOString(),
-      series: 1800 + ((i * 37) % 500), history,
-    };
-  });
-}
-
-class FixtureControlPlane {
-  readonly sites = fixtureSites(3119);
-  readonly rollouts: Rollout[] = [
-    { id: 'r-2026-11-3', version: '2026.11.3', state: 'running', counts: { pending: 1980, downloading: 41, applying: 23, healthy: 1062, failed: 7, 'rolled-back': 2, offline: 4 }, partition: 2, partitions: 5 },
-    { id: 'r-2026-11-2', version: '2026.11.2', state: 'done', counts: { pending: 0, downloading: 0, applying: 0, healthy: 3101, failed: 0, 'rolled-back': 18, offline: 0 }, partition: 5, partitions: 5 },
-  ];
-  readonly registrations = [
-    { id: 'reg-7f3a', state: 'pending', tenant: 'acme', facts: { hostname: 'store-0417', machine_id: 'b1946ac92492d2347c6235b4d2611184', kubernetes_version: 'v1.29.4', nodes: 3 }, created_at: new Date(Date.now() - 4 * 60_000).toISOString() },
-    { id: 'reg-91c2', state: 'pending', tenant: 'globex', facts: { hostname: 'kiosk-x', machine_id: '7d793037a0760186574b0282f2f435e7' }, created_at: new Date(Date.now() - 60_000).toISOString() },
-  ];
-  readonly decisions: unknown[] = [];
-  readonly actions: string[] = [];
-  private readonly streams = new Set<ServerResponse>();
-
-  status(): Record<string, unknown> {
-    const zero = (): Record<State, number> => ({ healthy: 0, unhealthy: 0, offline: 0, upgrading: 0 });
-    const byState = zero();
-    const byTenant: Record<string, Record<State, number>> = {};
-    const byRe: Record<string, Record<State, number>> = {};
-    const byVersion: Record<string, number> = {};
-    for (const s of this.sites) {
-      byState[s.state]++;
-      (byTenant[s.tenant] ??= zero())[s.state]++;
-      (byRe[s.re] ??= zero())[s.state]++;
-      byVersion[s.version] = (byVersion[s.version] ?? 0) + 1;
-    }
-    const failures = this.sites.filter((s) => s.state === 'unhealthy').slice(0, 10).map((s) => {
-      const h = s.history[s.history.length - 1] as Site['history'][number];
-      return { site: s.site, version: h.version, reason: h.reason ?? h.state, at: h.at };
-    });
-    return { total: this.sites.length, by_state: byState, by_tenant: byTenant, by_re: byRe, by_version: byVersion, failures };
-  }
-
-  emit(type: 'status' | 'rollout', data: unknown): void {
-    for (const s of this.streams) s.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
-  }
-
-  get streamCount(): number {
-    return this.streams.size;
-  }
-
-  register(app: FastifyInstance): void {
-    const role = (req: FastifyRequest, allowQuery: boolean): 'operator' | 'viewer' | null => {
-      const auth = req.headers.authorization;
-      const token = auth?.startsWith('Bearer ') ? auth.slice(7) : allowQuery ? (req.query as Record<string, string>).access_token : undefined;
-      return token === OPERATOR ? 'operator' : token === VIEWER ? 'viewer' : null;
-    };
-    const refuse = (reply: FastifyReply, status: number, code: string, message: string): FastifyReply => reply.code(status).send({ code, message });
-    app.addHook('onRequest', async (req, reply) => {
-      if (!req.url.startsWith('/api/')) return;
-      const r = role(req, req.url.startsWith('/api/v1/fleet/events'));
-      if (r === null) return refuse(reply, 401, 'FS_CONTROL_UNAUTHORIZED', 'an operator or viewer token is required');
-      if (req.method !== 'GET' && r !== 'operator') return refuse(reply, 403, 'FS_CONTROL_FORBIDDEN', 'this needs the operator role');
-    });
-    app.get('/api/v1/fleet/status', async () => this.status());
-    app.get('/api/v1/sites', async (req) => {
-      const q = req.query as Record<string, string | undefined>;
-      const text = q.q?.toLowerCase();
-      return {
-        sites: this.sites.filter((s) => (!q.tenant || s.tenant === q.tenant) && (!q.group || s.group === q.group) && (!q.state || s.state === q.state)
-          && (!text || s.site.includes(text) || s.version.includes(text) || Object.values(s.labels).some((v) => v.includes(text))))
-          .map(({ history: _h, ...rest }) => rest),
-      };
-    });
-    app.get('/api/v1/sites/:site/detail', async (req, reply) => {
-      const s = this.sites.find((x) => x.site === (req.params as { site: string }).site);
-      return s ?? refuse(reply, 404, 'FS_CONTROL_SITE_NOT_FOUND', 'no such site');
-    });
-    app.get('/api/v1/registrations', async (req) => ({ registrations: this.registrations.filter((r) => r.state === ((req.query as { state?: string }).state ?? r.state)) }));
-    app.post('/api/v1/registrations/:id/:decision', async (req, reply) => {
-      const { id, decision } = req.params as { id: string; decision: string };
-      const r = this.registrations.find((x) => x.id === id && x.state === 'pending');
-      if (!r) return refuse(reply, 404, 'FS_CONTROL_REGISTRATION_NOT_FOUND', 'no such pending registration');
-      const body = (req.body ?? {}) as { site?: unknown; reason?: unknown };
-      if (decision === 'approve' && (typeof body.site !== 'string' || body.site === '')) return refuse(reply, 400, 'FS_CONTROL_INVALID_REQUEST', 'site: required');
-      if (decision === 'reject' && typeof body.reason !== 'string') return refuse(reply, 400, 'FS_CONTROL_INVALID_REQUEST', 'reason: required');
-      if (decision !== 'approve' && decision !== 'reject') return refuse(reply, 404, 'FS_CONTROL_NOT_FOUND', `no action ${decision}`);
-      r.state = decision === 'approve' ? 'approved' : 'rejected';
-      this.decisions.push({ id, decision, ...body });
-      return { state: r.state };
-    });
-    app.get('/api/v1/rollouts', async () => ({ rollouts: this.rollouts }));
-    app.get('/api/v1/rollouts/:id', async (req, reply) => this.rollouts.find((r) => r.id === (req.params as { id: string }).id) ?? refuse(reply, 404, 'FS_CONTROL_ROLLOUT_NOT_FOUND', 'no such rollout'));
-    app.post('/api/v1/rollouts/:id/:action', async (req, reply) => {
-      const { id, action } = req.params as { id: string; action: string };
-      const r = this.rollouts.find((x) => x.id === id);
-      if (!r) return refuse(reply, 404, 'FS_CONTROL_ROLLOUT_NOT_FOUND', 'no such rollout');
-      const next = { pause: r.state === 'running' ? 'paused' : null, resume: r.state === 'paused' ? 'running' : null, abort: r.state === 'running' || r.state === 'paused' ? 'aborted' : null }[action];
-      if (next === undefined) return refuse(reply, 404, 'FS_CONTROL_NOT_FOUND', `no action ${action}`);
-      if (next === null) return refuse(reply, 409, 'FS_CONTROL_ROLLOUT_STATE', `cannot ${action} a ${r.state} rollout`);
-      r.state = next as Rollout['state'];
-      this.actions.push(`${action} ${id}`);
-      this.emit('rollout', r);
-      return reply.code(204).send();
-    });
-    app.get('/api/v1/fleet/events', (req, reply) => {
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
-      res.write(': connected\n\n');
-      this.streams.add(res);
-      req.raw.on('close', () => this.streams.delete(res));
-    });
-  }
-
-  closeStreams(): void {
-    for (const s of this.streams) s.end();
-  }
-}
-
-// ---- the servers and the browser ----
-
+let dir = '';
+let repo = '';
+let cp: ControlPlane;
 let control: FastifyInstance;
 let collector: FastifyInstance;
-let fixture: FixtureControlPlane;
 let chromium: ChromiumPeer;
 let page: Page;
 let base = '';
 let apiBase = '';
+let v1 = '';
+let v2 = '';
+let doneRollout = '';
+let liveRollout = '';
+const pendingRegs: string[] = [];
 const faroRecords: FaroLogRecord[] = [];
 let faroMetrics: () => Promise<string>;
 const pageErrors: string[] = [];
 const failedRequests: string[] = [];
 
+async function api(method: string, path: string, token: string | null, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown; headers: Headers; text: string }> {
+  const res = await fetch(apiBase + path, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text === '' ? null : JSON.parse(text);
+  } catch {
+    // YAML
+  }
+  return { status: res.status, body: parsed, headers: res.headers, text };
+}
+
+async function apiGet<T>(path: string): Promise<T> {
+  const r = await api('GET', path, OPERATOR);
+  assert.equal(r.status, 200, `${path}: ${r.text}`);
+  return r.body as T;
+}
+
+const until = async (what: string, ok: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+interface Agent {
+  readonly name: string;
+  token: string;
+  etag: string;
+  running: string | null;
+  /** A version downloaded and being applied (held while in `hold`). */
+  applying: string | null;
+  /** Never polls: the site is offline from approval on. */
+  readonly silent: boolean;
+  /** Versions this agent holds at "applying" until the test lets go. */
+  readonly hold: Set<string>;
+  /** On its next poll, the running version fails (a crash after a healthy apply). */
+  breakNow: boolean;
+  readonly series: number;
+}
+
+async function report(a: Agent, version: string, state: string, reason?: string): Promise<void> {
+  const r = await api('POST', `/api/v1/sites/${a.name}/status`, a.token, { version, state, at: new Date().toISOString(), series: a.series, ...(reason ? { reason } : {}) });
+  assert.equal(r.status, 204, r.text);
+}
+
+/** One poll of a simulated agent: the conditional GET is its heartbeat; a new version is downloaded, verified, applied and reported. */
+async function poll(a: Agent): Promise<void> {
+  if (a.silent) return;
+  const r = await api('GET', `/api/v1/sites/${a.name}/desired`, a.token, undefined, a.etag ? { 'if-none-match': a.etag } : {});
+  if (r.status === 200) {
+    a.etag = r.headers.get('etag') as string;
+    const d = r.body as { version: string; checksum: string; artifact_url: string };
+    if (d.version === a.running) {
+      a.applying = null;
+      await report(a, d.version, 'healthy');
+    } else if (d.version !== a.applying) {
+      const art = await api('GET', new URL(d.artifact_url, apiBase).pathname, a.token);
+      assert.equal(art.status, 200);
+      assert.equal(manifestChecksum(art.text), d.checksum, 'the artifact verifies against the desired checksum');
+      await report(a, d.version, 'downloading');
+      await report(a, d.version, 'applying');
+      a.applying = d.version;
+    }
+  } else {
+    assert.ok(r.status === 304 || r.status === 404, `${a.name}: ${r.status} ${r.text}`);
+  }
+  if (a.applying !== null && !a.hold.has(a.applying)) {
+    a.running = a.applying;
+    a.applying = null;
+    await report(a, a.running, 'healthy');
+  }
+  if (a.breakNow && a.running !== null && a.applying === null) {
+    a.breakNow = false;
+    await report(a, a.running, 'failed', 'readiness probe failed on web');
+  }
+}
+
+const agents: Agent[] = [];
+const agent = (name: string): Agent => agents.find((a) => a.name === name) as Agent;
+let pumping = false;
+let pumpDone: Promise<void> = Promise.resolve();
+async function pump(): Promise<void> {
+  while (pumping) {
+    for (const a of agents) await poll(a);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The simulated fleet: tenant → group → site count, and who does what. */
+const FLEET: Record<string, Record<string, number>> = { acme: { stores: 8, depots: 6 }, globex: { stores: 4, depots: 6 }, initech: { stores: 6, depots: 6 } };
+const SILENT = new Set(['acme-d05', 'globex-d05', 'initech-d04', 'initech-d05']);
+const BROKEN = new Set(['acme-d04', 'globex-d03', 'initech-s05']);
+const RES = ['eu-west-1', 'us-east-1', 'ap-south-1'];
+
 before(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
-  collector = Fastify();
-  control = Fastify();
-  fixture = new FixtureControlPlane();
-  fixture.register(control);
+  dir = await mkdtemp(join(tmpdir(), 'fleetscope-page-'));
+  repo = join(dir, 'model');
+  initRepo(repo);
+  const keys = generateTokenKeys();
+  await writeFile(join(dir, 'token.key'), keys.privateKeyPem);
+
   // Page and API on "localhost", the collector on 127.0.0.1: two origins, so Faro's posts are cross-origin.
   const controlPort = await freePort();
   base = `http://localhost:${controlPort}`;
   apiBase = `http://127.0.0.1:${controlPort}`;
+  collector = Fastify();
   const { registry } = registerFaroRoutes(collector, (records) => { faroRecords.push(...records); return true; }, { tenant: 'ops', re: 'control', allowedOrigins: [base] });
   faroMetrics = () => registry.metrics();
   const collectorUrl = await collector.listen({ host: '127.0.0.1', port: 0 });
-  registerFleetPage(control, { faroUrl: `${collectorUrl}/faro/collect`, version: '0.1.0-test' });
+
+  const config = parseControlConfig({
+    store: 'state',
+    artifacts: { dir: 'artifacts' },
+    git: { repo, ref: 'main', cache_dir: 'git-cache' },
+    keys: { token_private_key: 'token.key' },
+    operators: [{ name: 'ops', token: OPERATOR, role: 'operator' }, { name: 'noc', token: VIEWER, role: 'viewer' }],
+    endpoints: { control_url: apiBase },
+    // Unseen for 3 intervals (6 s) = offline; the agents poll every few hundred ms.
+    poll_interval: '2s',
+    rollout_tick: '100ms',
+    page: { faro_url: `${collectorUrl}/faro/collect` },
+  }, 'page-test.yml', dir);
+  cp = await ControlPlane.open(config);
+  cp.start();
+  control = await buildServer(cp);
   await control.listen({ host: '127.0.0.1', port: controlPort });
+
+  // ---- the model (v1), loaded through the API ----
+  const tenants = Object.keys(FLEET);
+  commitModel(repo, exampleModelFiles({ tenants, groups: ['stores', 'depots'] }), 'v1');
+  let r = await api('POST', '/api/v1/model/load', OPERATOR, {});
+  assert.equal(r.status, 200, r.text);
+  v1 = (r.body as { release: string }).release;
+
+  // ---- registration with tokens and CSRs, approval by an operator ----
+  const key = tokenPrivateKey(keys.privateKeyPem);
+  let n = 0;
+  for (const [tenant, groups] of Object.entries(FLEET)) {
+    const regToken = createRegistrationToken(key, tenant, { ttlMs: 3_600_000 });
+    for (const [group, count] of Object.entries(groups)) {
+      for (let i = 0; i < count; i++) {
+        const name = `${tenant}-${group[0]}${String(i).padStart(2, '0')}`;
+        const { csrPem } = await createCsr(name);
+        r = await api('POST', '/api/v1/register', regToken, { csr: csrPem, facts: { machine_id: `m-${name}`, hostname: name } });
+        assert.equal(r.status, 202, r.text);
+        const id = (r.body as { registration_id: string }).registration_id;
+        r = await api('POST', `/api/v1/registrations/${id}/approve`, OPERATOR, { site: name, group, labels: { re: RES[n++ % RES.length] as string, zone: `z${i % 2}` } });
+        assert.equal(r.status, 200, `${name}: ${r.text}`);
+        r = await api('GET', `/api/v1/registrations/${id}`, regToken);
+        const token = (r.body as { identity: { site_token: string } }).identity.site_token;
+        agents.push({ name, token, etag: '', running: null, applying: null, silent: SILENT.has(name), hold: new Set(), breakNow: BROKEN.has(name), series: 1800 + ((n * 37) % 500) });
+      }
+    }
+  }
+  // Two machines wait for the page's operator.
+  for (const [tenant, facts] of [['acme', { hostname: 'store-0417', machine_id: 'b1946ac92492d2347c6235b4d2611184', kubernetes_version: 'v1.29.4', nodes: 3 }], ['globex', { hostname: 'kiosk-x', machine_id: '7d793037a0760186574b0282f2f435e7' }]] as const) {
+    const { csrPem } = await createCsr(facts.hostname);
+    r = await api('POST', '/api/v1/register', createRegistrationToken(key, tenant), { csr: csrPem, facts });
+    assert.equal(r.status, 202, r.text);
+    pendingRegs.push((r.body as { registration_id: string }).registration_id);
+  }
+
+  pumping = true;
+  pumpDone = pump();
+  const live = agents.filter((a) => !a.silent);
+  await until('every polling agent on v1', () => live.every((a) => a.running === v1));
+
+  // ---- v2 changes the stores; one rollout of it finishes, another is held at its canary ----
+  commitModel(repo, exampleModelFiles({ tenants, groups: ['stores', 'depots'], groupParams: Object.fromEntries(tenants.map((t) => [`${t}/stores`, { replicas: 5 }])) }), 'stores: 5 replicas');
+  r = await api('POST', '/api/v1/model/load', OPERATOR, {});
+  assert.equal(r.status, 200, r.text);
+  v2 = (r.body as { release: string }).release;
+  r = await api('POST', '/api/v1/rollouts', OPERATOR, { version: v2, selector: { tenant: 'globex', group: 'stores' }, strategy: { canary: 1, partitions: 1, deadline: '10m' } });
+  assert.equal(r.status, 201, r.text);
+  doneRollout = (r.body as { id: string }).id;
+  await until('the globex rollout done', async () => (await apiGet<RolloutView>(`/api/v1/rollouts/${doneRollout}`)).state === 'done');
+  for (const a of agents) if (a.name.startsWith('acme-s')) a.hold.add(v2);
+  r = await api('POST', '/api/v1/rollouts', OPERATOR, { version: v2, selector: { tenant: 'acme', group: 'stores' }, strategy: { canary: 1, partitions: 2, max_unavailable: '50%', failure_threshold: '20%', deadline: '10m' } });
+  assert.equal(r.status, 201, r.text);
+  liveRollout = (r.body as { id: string }).id;
+  // Settled: 28 healthy, 3 failed, 4 never seen (offline after 6 s), the canary applying.
+  await until('the fleet settled', async () => {
+    const s = await apiGet<FleetStatus>('/api/v1/fleet/status');
+    return s.by_state.healthy === 28 && s.by_state.unhealthy === 3 && s.by_state.offline === 4 && s.by_state.upgrading === 1;
+  });
+
   chromium = await startChromium();
   page = await chromium.context.newPage();
   page.setDefaultTimeout(8000);
@@ -216,19 +269,18 @@ before(async () => {
 });
 
 after(async () => {
+  pumping = false;
+  await pumpDone.catch(() => undefined);
   await chromium?.stop();
-  fixture?.closeStreams();
   await control?.close();
+  await cp?.close();
   await collector?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function apiGet<T>(path: string): Promise<T> {
-  const res = await fetch(`${apiBase}${path}`, { headers: { Authorization: `Bearer ${OPERATOR}` } });
-  assert.equal(res.status, 200, path);
-  return (await res.json()) as T;
-}
-
 const num = (s: string | null): number => Number((s ?? '').replace(/[^0-9]/g, ''));
+const fmt = (n: number): string => n.toLocaleString('en-US');
+const summaryText = (s: FleetStatus): string => `${STATES.map((k) => `${fmt(s.by_state[k])} ${k}`).join(', ')} — ${fmt(s.total)} sites`;
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: new URL(`fleet-page-${name}.png`, ARTIFACTS).pathname, fullPage: true });
@@ -247,17 +299,19 @@ test('the page signs in with a token and shows the counts the API gives', { time
   await signIn(OPERATOR);
   await page.getByRole('heading', { name: 'Fleet at a glance' }).waitFor();
   await page.locator('#fleet-summary [data-state="healthy"] b').waitFor();
-  const status = await apiGet<{ total: number; by_state: Record<State, number>; by_tenant: Record<string, Record<State, number>>; by_re: Record<string, Record<State, number>> }>('/api/v1/fleet/status');
+  const status = await apiGet<FleetStatus>('/api/v1/fleet/status');
+  assert.deepEqual(status.by_state, { healthy: 28, unhealthy: 3, offline: 4, upgrading: 1 }, 'what the simulated agents made');
   for (const s of STATES) assert.equal(num(await page.locator(`#fleet-summary [data-state="${s}"] b`).textContent()), status.by_state[s], s);
   assert.equal(num(await page.locator('#fleet-summary [data-state="total"] b').textContent()), status.total);
-  const f = (n: number): string => n.toLocaleString('en-US');
-  assert.equal(await page.locator('#fleet-summary').innerText(), `${STATES.map((s) => `${f(status.by_state[s])} ${s}`).join(', ')} — ${f(status.total)} sites`);
+  assert.equal(await page.locator('#fleet-summary').innerText(), summaryText(status));
   for (const [table, rows] of [['by-tenant', status.by_tenant], ['by-re', status.by_re]] as const) {
     assert.equal(await page.locator(`#${table} tbody tr`).count(), Object.keys(rows).length);
     for (const [name, counts] of Object.entries(rows)) {
       for (const s of STATES) assert.equal(num(await page.locator(`#${table} tr[data-name="${name}"] td[data-state="${s}"]`).textContent()), counts[s], `${table} ${name} ${s}`);
     }
   }
+  assert.deepEqual(Object.keys(status.by_re).sort(), [...RES].sort());
+  assert.equal(await page.locator('#failures tbody tr').count(), 3, 'the three failed sites');
   assert.equal(await page.evaluate(() => sessionStorage.getItem('fleetscope.operator-token')), OPERATOR);
   await page.locator('#state-chart canvas').first().waitFor();
   await page.locator('#live', { hasText: 'Live updates on' }).waitFor();
@@ -271,63 +325,94 @@ test('the site list filters, and a click opens a site\'s detail', { timeout: 30_
   await page.getByLabel('State', { exact: true }).selectOption('unhealthy');
   await page.getByRole('button', { name: 'Filter' }).click();
   const expected = (await apiGet<{ sites: { site: string }[] }>('/api/v1/sites?tenant=globex&state=unhealthy')).sites;
-  assert.ok(expected.length > 0);
+  assert.deepEqual(expected.map((s) => s.site), ['globex-d03']);
   await page.locator(`#sites-count[data-count="${expected.length}"]`).waitFor();
   assert.equal(await page.locator('#sites tbody tr').count(), expected.length);
   assert.deepEqual(await page.locator('#sites tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-site'))), expected.map((s) => s.site));
+  // The whole of one tenant, against the API row by row.
+  await page.getByLabel('State', { exact: true }).selectOption('');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  const globex = (await apiGet<{ sites: { site: string }[] }>('/api/v1/sites?tenant=globex')).sites;
+  await page.locator(`#sites-count[data-count="${globex.length}"]`).waitFor();
+  assert.deepEqual(await page.locator('#sites tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-site'))), globex.map((s) => s.site));
   await shot('sites');
-  const first = expected[0]?.site as string;
+  await page.getByLabel('State', { exact: true }).selectOption('unhealthy');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.locator(`#sites-count[data-count="1"]`).waitFor();
+  const first = 'globex-d03';
+  type Detail = { version: string | null; desired_version: string | null; last_seen: string; series: number; history: { state: string }[]; state: string };
+  const beforeClick = await apiGet<Detail>(`/api/v1/sites/${first}/detail`);
   await page.getByRole('link', { name: first, exact: true }).click();
   await page.getByRole('heading', { name: `Site ${first}` }).waitFor();
-  const detail = await apiGet<{ version: string; last_seen: string; series: number; history: unknown[]; state: string }>(`/api/v1/sites/${first}/detail`);
-  await page.locator('#site-facts dd[data-fact="version"]', { hasText: detail.version }).waitFor();
+  await page.locator('#site-facts dd[data-fact="state"]', { hasText: 'unhealthy' }).waitFor();
+  const detail = await apiGet<Detail>(`/api/v1/sites/${first}/detail`);
+  assert.equal(detail.version, v1, 'the last version it ran healthy');
+  assert.equal(await page.locator('#site-facts dd[data-fact="version"]').innerText(), detail.version);
+  assert.equal(await page.locator('#site-facts dd[data-fact="desired_version"]').innerText(), detail.desired_version);
   assert.equal(await page.locator('#site-facts dd[data-fact="state"]').innerText(), detail.state);
   assert.equal(num(await page.locator('#site-facts dd[data-fact="series"]').textContent()), detail.series);
-  assert.equal(await page.locator('#site-facts dd[data-fact="last_seen"] time').getAttribute('datetime'), detail.last_seen);
+  // Last seen moves with every poll (the heartbeat): the page's is the API's at some moment between the two reads.
+  const seen = Date.parse(await page.locator('#site-facts dd[data-fact="last_seen"] time').getAttribute('datetime') ?? '');
+  assert.ok(seen >= Date.parse(beforeClick.last_seen) && seen <= Date.parse(detail.last_seen), `last seen ${new Date(seen).toISOString()} between ${beforeClick.last_seen} and ${detail.last_seen}`);
+  assert.deepEqual(detail.history.map((h) => h.state), ['downloading', 'applying', 'healthy', 'failed']);
   assert.equal(await page.locator('#site-history tbody tr').count(), detail.history.length);
-  assert.match(await page.locator('#site-history').innerText(), /rolled-back\s+readiness probe failed on pos-api/);
+  assert.match(await page.locator('#site-history').innerText(), /failed\s+readiness probe failed on web/);
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'site-title', 'focus moves to the new view\'s heading');
   await shot('site');
 });
 
-test('an operator pauses a rollout, and live events update the page without a reload', { timeout: 30_000 }, async () => {
+test('an operator pauses a rollout, and live events update the page without a reload', { timeout: 45_000 }, async () => {
   await page.getByRole('link', { name: 'Rollouts' }).click();
-  const card = page.locator('article[data-rollout="r-2026-11-3"]');
+  const card = page.locator(`article[data-rollout="${liveRollout}"]`);
   await card.waitFor();
-  assert.match(await card.innerText(), /1,062 of 3,119 sites healthy; partition 2 of 5/);
-  assert.equal(await page.getByRole('button', { name: 'Resume rollout r-2026-11-3' }).isDisabled(), true);
-  assert.equal(await page.getByRole('button', { name: 'Pause rollout r-2026-11-2' }).isDisabled(), true, 'a finished rollout cannot be paused');
-  await page.getByRole('button', { name: 'Pause rollout r-2026-11-3' }).click();
-  await page.getByRole('status').filter({ hasText: 'Rollout r-2026-11-3 paused.' }).waitFor();
+  const ro = await apiGet<RolloutView>(`/api/v1/rollouts/${liveRollout}`);
+  assert.deepEqual([ro.state, ro.sites, ro.partition, ro.partitions, ro.counts.applying, ro.counts.pending], ['running', 8, 0, 3, 1, 7]);
+  assert.match(await card.innerText(), /0 of 8 sites healthy; partition 1 of 3 \(canary\)/);
+  const done = page.locator(`article[data-rollout="${doneRollout}"]`);
+  assert.match(await done.innerText(), /4 of 4 sites healthy; all 2 partitions done/);
+  assert.equal(await page.getByRole('button', { name: `Resume rollout ${liveRollout}` }).isDisabled(), true);
+  assert.equal(await page.getByRole('button', { name: `Pause rollout ${doneRollout}` }).isDisabled(), true, 'a finished rollout cannot be paused');
+  await page.getByRole('button', { name: `Pause rollout ${liveRollout}` }).click();
+  await page.getByRole('status').filter({ hasText: `Rollout ${liveRollout} paused.` }).waitFor();
   await card.locator('.state', { hasText: 'paused' }).waitFor();
-  assert.deepEqual(fixture.actions, ['pause r-2026-11-3']);
-  assert.equal(await page.getByRole('button', { name: 'Resume rollout r-2026-11-3' }).isEnabled(), true);
+  const paused = await apiGet<RolloutView>(`/api/v1/rollouts/${liveRollout}`);
+  assert.equal(paused.state, 'paused', 'the control plane says paused');
+  assert.equal(paused.reason, 'paused by an operator');
+  await card.getByText('paused by an operator').waitFor();
+  assert.equal(await page.getByRole('button', { name: `Resume rollout ${liveRollout}` }).isEnabled(), true);
   // Focus does not fall to the page when the clicked button is redrawn disabled: it moves to Resume.
-  await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Resume rollout r-2026-11-3');
+  await page.waitForFunction((id) => document.activeElement?.getAttribute('aria-label') === `Resume rollout ${id}`, liveRollout);
   await shot('rollouts');
 
-  // Live: the rollout moves on the server; the page redraws from the event stream.
+  // Live, over the real event stream (?access_token=): another operator resumes through the API...
   await page.evaluate(() => { window.marker = 42; });
-  const r = fixture.rollouts[0] as Rollout;
-  r.counts.healthy = (r.counts.healthy ?? 0) + 100;
-  r.counts.pending = (r.counts.pending ?? 0) - 100;
-  fixture.emit('rollout', r);
-  await card.getByText('1,162 of 3,119 sites healthy').waitFor({ timeout: 10_000 });
+  let r = await api('POST', `/api/v1/rollouts/${liveRollout}/resume`, OPERATOR, {});
+  assert.equal(r.status, 200, r.text);
+  await card.locator('.state', { hasText: 'running' }).waitFor({ timeout: 10_000 });
+  // ...and the canary finishes: the count moves and the next partition is released.
+  agent('acme-s00').hold.delete(v2);
+  await card.getByText('1 of 8 sites healthy').waitFor({ timeout: 10_000 });
+  await until('partition 2 applying', async () => (await apiGet<RolloutView>(`/api/v1/rollouts/${liveRollout}`)).counts.applying === 4);
+  await card.getByText(/partition 2 of 3/).waitFor({ timeout: 10_000 });
+
   await page.getByRole('link', { name: 'Fleet' }).click();
+  await page.locator('#fleet-summary [data-state="upgrading"] b', { hasText: '4' }).waitFor({ timeout: 10_000 });
   // A keyboard user sitting on a link that a live redraw replaces keeps their place.
   const failureLink = page.locator('#failures tbody a').first();
   await failureLink.focus();
   const focusedHref = await failureLink.getAttribute('href');
-  const count = (s: State): number => fixture.sites.filter((x) => x.state === s).length;
-  const [healthy, unhealthy] = [count('healthy'), count('unhealthy')];
-  await page.locator('#fleet-summary [data-state="healthy"] b', { hasText: healthy.toLocaleString('en-US') }).waitFor();
-  for (const s of fixture.sites.filter((x) => x.state === 'healthy').slice(0, 25)) s.state = 'unhealthy';
-  fixture.emit('status', { site: 'ce-0001', state: 'unhealthy' });
-  await page.locator('#fleet-summary [data-state="healthy"] b', { hasText: (healthy - 25).toLocaleString('en-US') }).waitFor({ timeout: 10_000 });
-  assert.equal(num(await page.locator('#fleet-summary [data-state="unhealthy"] b').textContent()), unhealthy + 25);
+  // Two healthy sites crash; their reports reach the page through the stream.
+  agent('globex-d00').breakNow = true;
+  agent('globex-d01').breakNow = true;
+  await until('5 unhealthy', async () => (await apiGet<FleetStatus>('/api/v1/fleet/status')).by_state.unhealthy === 5);
+  const now = await apiGet<FleetStatus>('/api/v1/fleet/status');
+  assert.deepEqual(now.by_state, { healthy: 23, unhealthy: 5, offline: 4, upgrading: 4 });
+  await page.locator('#fleet-summary', { hasText: summaryText(now) }).waitFor({ timeout: 10_000 });
+  assert.equal(await page.locator('#failures tbody tr').count(), 5);
   assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('href')), focusedHref, 'focus survives the live redraw');
   assert.equal(await page.evaluate(() => window.marker), 42, 'updated in place, not reloaded');
-  assert.ok(fixture.streamCount >= 1, 'the page holds the event stream open');
+  r = await api('GET', '/metrics', null);
+  assert.match(r.text, /^fleetscope_control_event_streams [1-9]/m, 'the page holds the event stream open');
 });
 
 test('a viewer token sees the fleet but cannot pause', { timeout: 30_000 }, async () => {
@@ -335,9 +420,9 @@ test('a viewer token sees the fleet but cannot pause', { timeout: 30_000 }, asyn
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   await signIn(VIEWER);
   await page.getByRole('link', { name: 'Rollouts' }).click();
-  await page.getByRole('button', { name: 'Resume rollout r-2026-11-3' }).click();
-  await page.getByRole('status').filter({ hasText: 'Not allowed: resume needs an operator token (FS_CONTROL_FORBIDDEN).' }).waitFor();
-  assert.deepEqual(fixture.actions, ['pause r-2026-11-3']);
+  await page.getByRole('button', { name: `Pause rollout ${liveRollout}` }).click();
+  await page.getByRole('status').filter({ hasText: 'Not allowed: pause needs an operator token (FS_CONTROL_FORBIDDEN).' }).waitFor();
+  assert.equal((await apiGet<RolloutView>(`/api/v1/rollouts/${liveRollout}`)).state, 'running');
   await page.getByRole('button', { name: 'Sign out' }).click();
   await signIn('not-a-token');
   await page.getByText('The token was refused. Sign in again.').waitFor();
@@ -408,10 +493,11 @@ test('landmarks, labels, contrast and keyboard navigation', { timeout: 30_000 },
 });
 
 test('an operator approves and rejects pending registrations', { timeout: 30_000 }, async () => {
+  const [id1, id2] = pendingRegs as [string, string];
   await page.getByRole('link', { name: 'Registrations' }).click();
   await page.getByRole('heading', { name: 'Registrations waiting for approval' }).waitFor();
-  const first = page.locator('article[data-registration="reg-7f3a"]');
-  const second = page.locator('article[data-registration="reg-91c2"]');
+  const first = page.locator(`article[data-registration="${id1}"]`);
+  const second = page.locator(`article[data-registration="${id2}"]`);
   assert.equal(await first.getByLabel('Site name').inputValue(), 'store-0417', 'the site name starts as the hostname');
   assert.match(await first.innerText(), /machine_id\s+b1946ac92492d2347c6235b4d2611184/);
   await shot('registrations');
@@ -419,21 +505,22 @@ test('an operator approves and rejects pending registrations', { timeout: 30_000
   await first.getByLabel('Group').fill('stores');
   await first.getByLabel('Labels (k=v, …)').fill('tier=gold, city=lyon');
   await first.getByRole('button', { name: 'Approve' }).click();
-  await page.getByRole('status').filter({ hasText: 'Registration reg-7f3a approved.' }).waitFor();
+  await page.getByRole('status').filter({ hasText: `Registration ${id1} approved.` }).waitFor();
   await first.waitFor({ state: 'detached' });
+  await second.getByLabel('Group').fill('depots');
   await second.getByLabel('Labels (k=v, …)').fill('not a label');
   await second.getByRole('button', { name: 'Approve' }).click();
-  await page.getByRole('status').filter({ hasText: 'Labels for reg-91c2 must be k=v pairs separated by commas.' }).waitFor();
+  await page.getByRole('status').filter({ hasText: `Labels for ${id2} must be k=v pairs separated by commas.` }).waitFor();
   await second.getByLabel('Reason').fill('unknown hardware');
   await second.getByRole('button', { name: 'Reject' }).click();
-  await page.getByRole('status').filter({ hasText: 'Registration reg-91c2 rejected.' }).waitFor();
+  await page.getByRole('status').filter({ hasText: `Registration ${id2} rejected.` }).waitFor();
   await page.getByText('No registrations are waiting.').waitFor();
-  assert.deepEqual(fixture.decisions, [
-    { id: 'reg-7f3a', decision: 'approve', site: 'ce-4000', group: 'stores', labels: { tier: 'gold', city: 'lyon' } },
-    { id: 'reg-91c2', decision: 'reject', reason: 'unknown hardware' },
-  ]);
+  // What the control plane made of it: a site with the name, group and labels sent, and a rejected registration.
+  const site = await apiGet<{ tenant: string; group: string; labels: Record<string, string>; registration_id: string }>('/api/v1/sites/ce-4000/detail');
+  assert.deepEqual([site.tenant, site.group, site.labels, site.registration_id], ['acme', 'stores', { tier: 'gold', city: 'lyon' }, id1]);
+  const rejected = (await apiGet<{ registrations: { registration_id: string; reason?: string }[] }>('/api/v1/registrations?state=rejected')).registrations;
+  assert.deepEqual(rejected.map((x) => [x.registration_id, x.reason]), [[id2, 'unknown hardware']]);
 });
-
 test('the page\'s Faro payloads reach the collector\'s receiver as log records and metrics', { timeout: 30_000 }, async () => {
   await page.evaluate(() => { setTimeout(() => { throw new Error('fleet page probe error'); }, 0); });
   const deadline = Date.now() + 15_000;
@@ -444,7 +531,7 @@ test('the page\'s Faro payloads reach the collector\'s receiver as log records a
   const exception = faroRecords.find((r) => r.doc.kind === 'exception' && String(r.doc.message).includes('fleet page probe error'));
   assert.ok(exception, `no exception record; got kinds ${[...new Set(faroRecords.map((r) => r.doc.kind))].join(', ')}`);
   assert.equal(exception.doc.app, 'fleetscope-fleet-page');
-  assert.equal(exception.doc.app_version, '0.1.0-test');
+  assert.equal(exception.doc.app_version, '0.1.0', 'the version the control plane\'s page hook reports');
   assert.equal(exception.tenant, 'ops');
   assert.match(String(exception.doc.page_url), /^http:\/\/localhost:\d+\//);
   assert.ok(typeof exception.doc.session_id === 'string' && exception.doc.session_id.length > 0);
@@ -456,10 +543,11 @@ test('the page\'s Faro payloads reach the collector\'s receiver as log records a
   assert.match(metrics, /fleetscope_collector_faro_requests_total\{code="202"\} [1-9]/);
   // The probe is the only error the page raised: no CSP violation, no script error.
   assert.deepEqual(pageErrors.filter((e) => !e.includes('fleet page probe error')), []);
-  // The only refused requests are the viewer's resume (403) and the wrong token (401, and its event stream).
+  // The only refused requests are the viewer's pause (403) and the wrong token (401, and its event stream).
   const refused = [...new Set(failedRequests)];
-  assert.deepEqual(refused.filter((r) => !/^(GET \/api\/v1\/\S+ 401|POST \/api\/v1\/rollouts\/r-2026-11-3\/resume 403)$/.test(r)), []);
-  assert.ok(refused.includes('POST /api/v1/rollouts/r-2026-11-3/resume 403'));
+  const viewerPause = `POST /api/v1/rollouts/${liveRollout}/pause 403`;
+  assert.deepEqual(refused.filter((r) => !/^GET \/api\/v1\/\S+ 401$/.test(r) && r !== viewerPause), []);
+  assert.ok(refused.includes(viewerPause));
 });
 
 test('the page\'s browser code type-checks (tsc --checkJs against the DOM library)', { timeout: 60_000 }, async () => {

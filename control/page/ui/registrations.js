@@ -45,7 +45,7 @@ function card(r, refresh) {
     return el('div', { class: 'field' }, el('label', { for: inputId }, label), el('input', { id: inputId, name, type: 'text', value, required, spellcheck: 'false' }));
   };
   const approve = el('form', { class: 'filter', 'aria-label': `Approve registration ${id}` },
-    field('site', 'Site name', hostname, true), field('group', 'Group', '', false), field('labels', 'Labels (k=v, …)', '', false),
+    field('site', 'Site name', hostname, true), field('group', 'Group', '', true), field('labels', 'Labels (k=v, …)', '', false),
     el('button', { type: 'submit' }, 'Approve'));
   approve.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -56,7 +56,7 @@ function card(r, refresh) {
       return;
     }
     const group = String(data.get('group') ?? '').trim();
-    void post('approve', { site: String(data.get('site') ?? '').trim(), ...(group ? { group } : {}), labels });
+    void post('approve', { site: String(data.get('site') ?? '').trim(), group, labels });
   });
   const reject = el('form', { class: 'filter', 'aria-label': `Reject registration ${id}` }, field('reason', 'Reason', '', true), el('button', { type: 'submit', class: 'danger' }, 'Reject'));
   reject.addEventListener('submit', (e) => {

@@ -8,7 +8,19 @@ import { event } from './telemetry.js';
 
 const ORDER = /** @type {const} */ (['healthy', 'applying', 'downloading', 'pending', 'failed', 'rolled-back', 'offline']);
 
-/** @typedef {{id: string, version: string, state: string, counts: Record<string, number>, partition?: number, partitions?: number}} Rollout */
+/** @typedef {{id: string, version: string, state: string, reason?: string, counts: Record<string, number>, partition?: number, partitions?: number, strategy?: {canary?: number}}} Rollout */
+
+/**
+ * The API's `partition` is the index of the partition in progress (0 = the
+ * canary when there is one); `partition === partitions` once all are done.
+ * @param {Rollout} r
+ */
+function partitionText(r) {
+  if (!r.partitions) return '';
+  const p = r.partition ?? 0;
+  if (p >= r.partitions) return `; all ${r.partitions} partitions done`;
+  return `; partition ${p + 1} of ${r.partitions}${p === 0 && (r.strategy?.canary ?? 0) > 0 ? ' (canary)' : ''}`;
+}
 
 /** @param {Rollout} r @param {() => void} refresh */
 function card(r, refresh) {
@@ -26,10 +38,10 @@ function card(r, refresh) {
     const enabled = action === 'pause' ? r.state === 'running' : action === 'resume' ? r.state === 'paused' : r.state === 'running' || r.state === 'paused';
     const b = el('button', { type: 'button', class: cls, 'aria-label': `${label} rollout ${r.id}`, disabled: !enabled }, label);
     b.addEventListener('click', async () => {
-      if (action === 'abort' && !window.confirm(`Abort rollout ${r.id} of ${r.version}? Sites already upgraded stay on it.`)) return;
+      if (action === 'abort' && !window.confirm(`Abort rollout ${r.id} of ${r.version}? Sites it already reached go back to their previous version.`)) return;
       const status = $('rollouts-status');
       try {
-        await api(`rollout_${action}`, `/api/v1/rollouts/${encodeURIComponent(r.id)}/${action}`, { method: 'POST' });
+        await api(`rollout_${action}`, `/api/v1/rollouts/${encodeURIComponent(r.id)}/${action}`, { method: 'POST', body: action === 'abort' ? { rollback: true } : {} });
         status.textContent = `Rollout ${r.id} ${action === 'pause' ? 'paused' : action === 'resume' ? 'resumed' : 'aborted'}.`;
         event(`rollout_${action}`, { rollout: r.id });
       } catch (err) {
@@ -41,7 +53,8 @@ function card(r, refresh) {
   };
   return el('article', { class: 'rollout', 'data-rollout': r.id, 'aria-labelledby': `rollout-${r.id}` },
     el('h2', { id: `rollout-${r.id}` }, `Rollout ${r.id}: version ${r.version} `, badge(r.state)),
-    el('p', {}, `${fmt(done)} of ${fmt(total)} sites healthy`, r.partitions ? `; partition ${r.partition ?? 0} of ${r.partitions}` : ''),
+    el('p', {}, `${fmt(done)} of ${fmt(total)} sites healthy`, partitionText(r)),
+    r.reason ? el('p', { class: 'reason' }, r.reason) : null,
     bar,
     el('ul', { class: 'counts' }, ...ORDER.map((s) => el('li', { 'data-count': s }, `${s}: `, el('b', {}, fmt(r.counts?.[s] ?? 0))))),
     el('div', { class: 'actions' }, button('pause', 'Pause', ''), button('resume', 'Resume', 'secondary'), button('abort', 'Abort', 'danger')));
