@@ -19,6 +19,7 @@ import { indexKeys } from './filter.js';
 import { parseTimestamp, type RuleType, type RuleEvent } from './ruletype.js';
 import { AnyRule, BlacklistRule, CardinalityRule, ChangeRule, FlatlineRule, FrequencyRule, NewTermRule, WhitelistRule } from './ruletypes-basic.js';
 import { MetricAggregationRule, PercentageMatchRule, SpikeAggregationRule, SpikeRule } from './ruletypes-spike.js';
+import { countedRecord, topCounts, type CountedRecord } from './topcounts.js';
 import type { CompiledRule } from './rule.js';
 
 /** The collector's log record (the top README's contract §4), declared here as the contract says. */
@@ -86,10 +87,16 @@ export function matchKey(rule: CompiledRule, doc: Doc): string | null {
   return v === undefined || v === null ? null : pyStr(v);
 }
 
-/** What process_hits adds: a compound key's values joined by ', ' under the joined name. */
-export function prepareDoc(rule: CompiledRule, doc: Doc): Doc {
+/**
+ * The record as ElastAlert's get_hits hands it to the rule: `_source` trimmed
+ * to `include` (not for the aggregation types, which ElastAlert answers from
+ * Elasticsearch aggregations over whole documents), then what process_hits
+ * adds: a compound key's values joined by ', ' under the joined name.
+ */
+export function prepareDoc(rule: CompiledRule, source: Doc): Doc {
+  const doc = rule.include === null || AGGREGATION_TYPES.has(rule.type) ? source : rule.include.apply(source);
   if (rule.compoundQueryKey === null && rule.compoundAggregationKey === null) return doc;
-  const out = { ...doc };
+  const out = doc === source ? { ...doc } : doc;
   if (rule.compoundQueryKey !== null) out[rule.queryKey as string] = rule.compoundQueryKey.map((k) => pyStr(lookupKey(doc, k))).join(', ');
   if (rule.compoundAggregationKey !== null) out[rule.aggregationKey as string] = rule.compoundAggregationKey.map((k) => pyStr(lookupKey(doc, k))).join(', ');
   return out;
@@ -107,6 +114,8 @@ interface Runner {
   readonly intervalMs: number;
   pending: RuleEvent[];
   lastEnd: number | null;
+  /** The records run lately, for top_count_keys (empty without it). */
+  recent: CountedRecord[];
 }
 
 interface RunnerState {
@@ -116,6 +125,7 @@ interface RunnerState {
   lastEnd: number | null;
   pending: RuleEvent[];
   type: unknown;
+  recent?: CountedRecord[];
 }
 
 function fingerprint(rule: CompiledRule): string {
@@ -213,7 +223,7 @@ export class Engine {
     let r = this.runners.get(k);
     if (r === undefined) {
       const intervalMs = ruleIntervalMs(rule, this.runEveryMs, this.bufferTimeMs);
-      r = { rule, tenant, type: createRuleType(rule), intervalMs, pending: [], lastEnd: null };
+      r = { rule, tenant, type: createRuleType(rule), intervalMs, pending: [], lastEnd: null, recent: [] };
       // The first interval is the one the first record falls in, but never one the clock has passed
       // (a record from 1970 must not make a new rule replay fifty years of intervals).
       const first = Math.floor((nowHint - this.latenessMs) / intervalMs) * intervalMs;
@@ -300,14 +310,29 @@ export class Engine {
     let n = 0;
     while (n < r.pending.length && (r.pending[n] as RuleEvent).ts < end) n++;
     const events = n === 0 ? [] : r.pending.splice(0, n);
+    const spec = r.rule.topCounts;
+    if (spec !== null) {
+      for (const e of events) r.recent.push(countedRecord(r.rule, spec, e.ts, e.doc));
+      if (r.recent.length > this.maxPending) r.recent.splice(0, r.recent.length - this.maxPending);
+    }
     r.type.run(events, start, end);
     r.lastEnd = end;
     this.drain(r, events.length);
+    // Matches of later runs are not older than this run's start.
+    if (spec !== null) {
+      const keep = r.recent.findIndex((c) => c.ts > start - spec.behindMs);
+      r.recent.splice(0, keep < 0 ? r.recent.length : keep);
+    }
   }
 
   private drain(r: Runner, numHits: number): void {
     const ms = r.type.matches.splice(0);
-    for (const m of ms) this.opts.onMatch({ rule: r.rule, tenant: r.tenant, key: matchKey(r.rule, m.doc), ts: m.ts, doc: m.doc, numHits });
+    const spec = r.rule.topCounts;
+    for (const m of ms) {
+      // send_alert's match.update(get_top_counts(...)); the match is the type's own copy.
+      if (spec !== null) Object.assign(m.doc, topCounts(r.rule, spec, r.recent, m.ts, m.doc));
+      this.opts.onMatch({ rule: r.rule, tenant: r.tenant, key: matchKey(r.rule, m.doc), ts: m.ts, doc: m.doc, numHits });
+    }
   }
 
   /**
@@ -348,7 +373,7 @@ export class Engine {
   }
 
   snapshot(): RunnerState[] {
-    return [...this.runners.values()].map((r) => ({ rule: r.rule.name, tenant: r.tenant, fingerprint: fingerprint(r.rule), lastEnd: r.lastEnd, pending: r.pending, type: r.type.snapshot() }));
+    return [...this.runners.values()].map((r) => ({ rule: r.rule.name, tenant: r.tenant, fingerprint: fingerprint(r.rule), lastEnd: r.lastEnd, pending: r.pending, type: r.type.snapshot(), recent: r.recent }));
   }
 
   /** Restores runners whose rule is loaded unchanged; state of changed or removed rules is dropped. */
@@ -364,7 +389,7 @@ export class Engine {
       }
       const type = createRuleType(rule);
       type.restore(s.type);
-      const r: Runner = { rule, tenant: s.tenant, type, intervalMs: ruleIntervalMs(rule, this.runEveryMs, this.bufferTimeMs), pending: s.pending, lastEnd: s.lastEnd };
+      const r: Runner = { rule, tenant: s.tenant, type, intervalMs: ruleIntervalMs(rule, this.runEveryMs, this.bufferTimeMs), pending: s.pending, lastEnd: s.lastEnd, recent: s.recent ?? [] };
       this.runners.set(`${rule.name}\u0000${s.tenant}`, r);
       this.byRule[this.rules.findIndex((x) => x.name === rule.name)]?.set(s.tenant, r);
       restored++;

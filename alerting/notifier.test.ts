@@ -96,11 +96,11 @@ test('fleetscope labels cannot be overridden by a rule', () => {
   assert.equal(sent[0]?.generatorURL, 'http://x/api/v1/rules/r');
 });
 
-test('without alert_text the description is ElastAlert\'s body: the type\'s sentence and the fields', () => {
+test('without alert_text the description is ElastAlert\'s body: the rule\'s name, the type\'s sentence and the fields', () => {
   const r = rule({ type: 'frequency', num_events: 3, timeframe: { minutes: 5 } });
   const sent: PostableAlert[] = [];
   const n = new Notifier({ resendMs: MIN, externalUrl: 'http://x', defaultSeverity: 'warning', holdMs: () => MIN, send: (a) => sent.push(...a) });
   n.setRules([r]);
   n.onMatch(match(r, T0 + 10 * MIN, { site: 's', host: 'web-1' }), T0);
-  assert.equal(sent[0]?.annotations.description, 'At least 3 events occurred between 2024-03-01 00:05 UTC and 2024-03-01 00:10 UTC\n\n@timestamp: 2024-03-01T00:10:00.000Z\nhost: web-1\nsite: s');
+  assert.equal(sent[0]?.annotations.description, 'r\n\nAt least 3 events occurred between 2024-03-01 00:05 UTC and 2024-03-01 00:10 UTC\n\n@timestamp: 2024-03-01T00:10:00.000Z\nhost: web-1\nsite: s');
 });

@@ -14,7 +14,7 @@
 // only, so two replicas send identical alerts and Alertmanager keeps one.
 import { lookupKey, pyStr, type Doc } from './fields.js';
 import { Silencer, type SilenceEntry } from './realert.js';
-import { alertSubject, alertText, defaultBody } from './text.js';
+import { alertBody, alertSubject } from './text.js';
 import type { PostableAlert } from './alertmanager.js';
 import type { EngineMatch } from './engine.js';
 import type { CompiledRule } from './rule.js';
@@ -109,23 +109,7 @@ export class Notifier {
     const subjectName = typeof o.alertmanager_alert_subject_labelname === 'string' ? o.alertmanager_alert_subject_labelname : 'summary';
     const textName = typeof o.alertmanager_alert_text_labelname === 'string' ? o.alertmanager_alert_text_labelname : 'description';
     out[subjectName] = alertSubject(rule, first);
-    let text = alertText(rule, first);
-    if (text === '') text = typeof o.description === 'string' && o.description !== '' ? o.description : defaultBody(rule, first);
-    const n = matches.length + more;
-    if (n > 1) {
-      text += `\n\n${n} matches aggregated`;
-      const cols = Array.isArray(o.summary_table_fields) ? (o.summary_table_fields as string[]) : [];
-      if (cols.length > 0) {
-        // ElastAlert's aggregation summary: counts of each combination of the fields.
-        const counts = new Map<string, number>();
-        for (const m of matches) {
-          const row = cols.map((c) => pyStr(lookupKey(m.doc, c) ?? null)).join(' | ');
-          counts.set(row, (counts.get(row) ?? 0) + 1);
-        }
-        text += `\n${cols.join(' | ')} | count\n${[...counts].map(([r, c]) => `${r} | ${c}`).join('\n')}`;
-      }
-    }
-    out[textName] = text;
+    out[textName] = alertBody(rule, matches, more);
     return out;
   }
 

@@ -5,6 +5,8 @@
 import { timedeltaMs } from './duration.js';
 import { AlertingError } from './errors.js';
 import { compileFilter, type CompiledFilter } from './filter.js';
+import { compileInclude, type IncludeFilter } from './include.js';
+import { compileTopCounts, type TopCountSpec } from './topcounts.js';
 
 export type RuleTypeName =
   | 'any' | 'blacklist' | 'whitelist' | 'change' | 'frequency' | 'spike' | 'flatline'
@@ -32,6 +34,22 @@ export interface CompiledRule {
   /** Aggregation window in ms; 0 sends every match at once. */
   readonly aggregationMs: number;
   readonly runEveryMs: number | null;
+  /** `include` trimming of the records the rule sees; null keeps every field (`*`, the default). */
+  readonly include: IncludeFilter | null;
+  /** `top_count_keys`, or null. */
+  readonly topCounts: TopCountSpec | null;
+}
+
+/**
+ * loaders.py load_options: include (default `['*']`) plus query_key,
+ * compare_key, the compound keys, top_count_keys and timestamp_field; and
+ * fleetscope's `re` and `site`, which the alert's labels are read from.
+ */
+function includeList(rule: Record<string, unknown>, tsField: string, qk: string[], ck: string[], ak: string[]): string[] {
+  const out = Array.isArray(rule.include) ? rule.include.map(String) : ['*'];
+  out.push(...qk, ...ck, ...ak, tsField, 're', 'site');
+  if (Array.isArray(rule.top_count_keys)) out.push(...rule.top_count_keys.map(String));
+  return [...new Set(out)];
 }
 
 function td(file: string, rule: Record<string, unknown>, key: string): number | null {
@@ -95,13 +113,16 @@ export function compileRule(file: string, rule: Record<string, unknown>): Compil
   const aggregation = rule.aggregation;
   const tsType = (typeof rule.timestamp_type === 'string' ? rule.timestamp_type.trim().toLowerCase() : 'iso') as CompiledRule['timestampType'];
   const realert = td(file, rule, 'realert');
+  const timestampField = typeof rule.timestamp_field === 'string' ? rule.timestamp_field : '@timestamp';
+  const parts = (k: { joined: string | null; compound: readonly string[] | null }): string[] => (k.compound !== null ? [k.joined as string, ...k.compound] : k.joined !== null ? [k.joined] : []);
+  const include = compileInclude(includeList(rule, timestampField, parts(qk), parts(ck), ak.compound ?? []));
   return Object.freeze({
     file,
     name: String(rule.name),
     type,
     options: Object.freeze({ ...rule }),
     filter,
-    timestampField: typeof rule.timestamp_field === 'string' ? rule.timestamp_field : '@timestamp',
+    timestampField,
     timestampType: tsType,
     queryKey: qk.joined,
     compoundQueryKey: qk.compound,
@@ -115,5 +136,7 @@ export function compileRule(file: string, rule: Record<string, unknown>): Compil
     exponentialRealertMs: td(file, rule, 'exponential_realert'),
     aggregationMs: aggregation === undefined ? 0 : (timedeltaMs(aggregation) ?? 0),
     runEveryMs: td(file, rule, 'run_every'),
+    include,
+    topCounts: compileTopCounts(rule, timeframeMs),
   });
 }

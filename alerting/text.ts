@@ -104,17 +104,91 @@ export function matchString(rule: CompiledRule, doc: Doc): string {
 }
 
 const MAX_BODY_FIELDS = 30;
+const MAX_VALUE_CHARS = 200;
+/** Matches of an aggregated alert written out in its body; the rest are counted. */
+const MAX_BODY_MATCHES = 10;
+const MATCH_SEPARATOR = '\n----------------------------------------\n';
 
-/** BasicMatchString without alert_text: the type's sentence, then the match's fields (sorted, bounded). */
-export function defaultBody(rule: CompiledRule, doc: Doc): string {
-  const lines: string[] = [];
-  const s = matchString(rule, doc);
-  if (s !== '') lines.push(s, '');
-  const keys = Object.keys(doc).sort().slice(0, MAX_BODY_FIELDS);
-  for (const k of keys) {
-    const v = doc[k];
-    const text = typeof v === 'object' && v !== null ? JSON.stringify(v) : pyStr(v);
-    lines.push(`${k}: ${text.length > 200 ? `${text.slice(0, 197)}...` : text}`);
+function ensureNewLine(text: string): string {
+  while (!text.endsWith('\n\n')) text += '\n';
+  return text;
+}
+
+/** BasicMatchString._add_top_counts: each `top_events_<key>` as `key:` and its `value: count` lines. */
+function topCountsText(match: Doc): string {
+  let text = '';
+  for (const [key, counts] of Object.entries(match)) {
+    if (!key.startsWith('top_events_')) continue;
+    text += `${key.slice(11)}:\n`;
+    const events = Object.entries((typeof counts === 'object' && counts !== null ? counts : {}) as Record<string, unknown>);
+    if (events.length === 0) text += 'No events found.\n';
+    else {
+      events.sort((a, b) => Number(b[1]) - Number(a[1]));
+      for (const [term, n] of events) text += `${term}: ${pyStr(n)}\n`;
+    }
+    text += '\n';
   }
-  return lines.join('\n');
+  return text;
+}
+
+/** BasicMatchString._add_match_items: the match's fields by name (bounded: 30 fields, 200 characters a value). */
+function matchItems(match: Doc): string {
+  const keys = Object.keys(match).filter((k) => !k.startsWith('top_events_')).sort().slice(0, MAX_BODY_FIELDS);
+  let text = '';
+  for (const k of keys) {
+    const v = match[k];
+    const s = typeof v === 'object' && v !== null ? JSON.stringify(v) : pyStr(v);
+    text += `${k}: ${s.length > MAX_VALUE_CHARS ? `${s.slice(0, MAX_VALUE_CHARS - 3)}...` : s}\n`;
+  }
+  return text;
+}
+
+/**
+ * BasicMatchString.__str__, one match's text: the rule's name when it has no
+ * alert_text (fleetscope: its `description` stands in for a missing
+ * alert_text), the alert_text, then, unless `alert_text_type: alert_text_only`,
+ * the type's sentence, the top counts and, unless `exclude_fields`, the fields.
+ */
+export function matchBody(rule: CompiledRule, match: Doc): string {
+  const o = rule.options;
+  let text = '';
+  const custom = alertText(rule, match);
+  if (!('alert_text' in o)) {
+    if (typeof o.description === 'string' && o.description !== '') text += o.description;
+    else text += `${rule.name}\n\n`;
+  }
+  text = ensureNewLine(text + custom);
+  if (o.alert_text_type !== 'alert_text_only') {
+    text = ensureNewLine(text + matchString(rule, match));
+    if (Array.isArray(o.top_count_keys) && o.top_count_keys.length > 0) text += topCountsText(match);
+    if (o.alert_text_type !== 'exclude_fields') text += matchItems(match);
+  }
+  return text.replace(/\n+$/, '');
+}
+
+/**
+ * Alerter.create_alert_body: the aggregation summary (with aggregation and
+ * summary_table_fields), then, unless `alert_text_type:
+ * aggregation_summary_only`, each match's text, separated by dashes.
+ */
+export function alertBody(rule: CompiledRule, matches: readonly { doc: Doc }[], more: number): string {
+  const o = rule.options;
+  const n = matches.length + more;
+  let text = '';
+  const cols = Array.isArray(o.summary_table_fields) ? (o.summary_table_fields as string[]) : typeof o.summary_table_fields === 'string' ? [o.summary_table_fields] : [];
+  if ('aggregation' in o && cols.length > 0) {
+    // The summary table: a count for each combination of the fields (plain text instead of Texttable's box).
+    const counts = new Map<string, number>();
+    for (const m of matches) {
+      const row = cols.map((c) => pyStr(lookupKey(m.doc, c) ?? null)).join(' | ');
+      counts.set(row, (counts.get(row) ?? 0) + 1);
+    }
+    text += `${typeof o.summary_prefix === 'string' ? o.summary_prefix : ''}${n} matches aggregated\n${cols.join(' | ')} | count\n${[...counts].map(([r, c]) => `${r} | ${c}`).join('\n')}\n\n`;
+  }
+  if (o.alert_text_type !== 'aggregation_summary_only') {
+    const shown = matches.slice(0, MAX_BODY_MATCHES);
+    text += shown.map((m) => matchBody(rule, m.doc)).join(MATCH_SEPARATOR);
+    if (n > shown.length) text += `${MATCH_SEPARATOR}(${n - shown.length} more matches)`;
+  }
+  return text.replace(/\n+$/, '');
 }

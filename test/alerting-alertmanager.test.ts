@@ -72,6 +72,8 @@ test('a real Alertmanager receives, groups and resolves; two replicas notify onc
         'alert_subject_args: [site]',
         'alert_text: "{0} saw errors: {1}"',
         'alert_text_args: [site, message]',
+        'alert_text_type: exclude_fields',
+        'top_count_keys: [level]',
         'alertmanager_alertname: LogErrors',
         'alertmanager_labels: {team: sre, severity: critical}',
         'alertmanager_annotations: {runbook: "https://runbooks/log-errors"}',
@@ -79,7 +81,7 @@ test('a real Alertmanager receives, groups and resolves; two replicas notify onc
         '',
       ].join('\n'),
     );
-    await writeFile(join(dir, 'panic.yaml'), 'name: kernel-panic\ntype: any\nindex: logs-*\nfilter:\n- term: {level: panic}\nrealert: {minutes: 10}\nalert: alertmanager\n');
+    await writeFile(join(dir, 'panic.yaml'), 'name: kernel-panic\ntype: any\nindex: logs-*\nfilter:\n- term: {level: panic}\nrealert: {minutes: 10}\ninclude: [message]\nalert: alertmanager\n');
     const config = parseAlertingConfig(join(dir, 'alerting.yml'), {
       rules_dir: dir,
       alertmanagers: [am.url, am2.url],
@@ -108,7 +110,8 @@ test('a real Alertmanager receives, groups and resolves; two replicas notify onc
     const a = firing[0] as AlertmanagerAlert;
     assert.deepEqual(a.labels, { alertname: 'LogErrors', severity: 'critical', tenant: 'acme', re: 're-eu', site: 's1', query_key: 's1', team: 'sre', level: 'error' });
     assert.equal(a.annotations.summary, 'Errors on s1');
-    assert.equal(a.annotations.description, 's1 saw errors: error on s1');
+    // alert_text, the type's sentence and the top counts (of s1's error records), without the fields (exclude_fields).
+    assert.match(a.annotations.description ?? '', /^s1 saw errors: error on s1\n\nAt least 3 events occurred between \d{4}-\d\d-\d\d \d\d:\d\d UTC and \d{4}-\d\d-\d\d \d\d:\d\d UTC\n\nlevel\.keyword:\nerror: 3$/);
     assert.equal(a.annotations.runbook, 'https://runbooks/log-errors');
     assert.equal(Date.parse(a.startsAt), t0 - 100, 'startsAt is the event time of the match');
     assert.equal(a.generatorURL, 'http://alerting.example:9400/api/v1/rules/site-errors');
@@ -121,6 +124,8 @@ test('a real Alertmanager receives, groups and resolves; two replicas notify onc
     assert.equal(panic.length, 1);
     assert.deepEqual(panic[0]?.labels, { alertname: 'kernel-panic', severity: 'warning', tenant: 'acme', re: 're-eu', site: 's3' });
     assert.equal(panic[0]?.annotations.summary, 'ElastAlert: kernel-panic');
+    // include: [message] leaves the match message and @timestamp (and re/site, the labels' fields); ElastAlert's default body.
+    assert.equal(panic[0]?.annotations.description, `kernel-panic\n\n@timestamp: ${new Date(t0 - 50).toISOString()}\nmessage: panic on s3\nre: re-eu\nsite: s3`);
 
     // Grouping is Alertmanager's: by alertname and tenant.
     const groups = await am.groups();

@@ -34,6 +34,8 @@ interface DataShape {
   readonly quiet?: number;
   /** A burst of this many documents one second apart after `quietAfter`. */
   readonly burst?: number;
+  /** Milliseconds in the timestamps, so that no two documents are a whole number of minutes apart (top counts' window ends differ: Elasticsearch (start, end], the mock [start, end)). */
+  readonly jitter?: boolean;
 }
 
 function docs(seed: number, shape: DataShape): Record<string, unknown>[] {
@@ -46,6 +48,7 @@ function docs(seed: number, shape: DataShape): Record<string, unknown>[] {
     if (shape.quietAfter === i) t += 1000 * (shape.quiet ?? 0);
     const burst = shape.burst !== undefined && shape.quietAfter !== undefined && i > shape.quietAfter && i <= shape.quietAfter + shape.burst;
     if (burst) t -= 1000 * Math.floor(r() * shape.maxGap);
+    if (shape.jitter === true) t += 1 + Math.floor(r() * 998);
     const d: Record<string, unknown> = {
       '@timestamp': new Date(t).toISOString().replace('.000Z', 'Z'),
       tenant: 'acme',
@@ -68,12 +71,17 @@ interface RuleCase {
   readonly name: string;
   readonly yaml: string;
   readonly shapes: readonly DataShape[];
+  /** Compare the match's field names too (for include). */
+  readonly fields?: boolean;
 }
 
 const steady: DataShape = { n: 40, maxGap: 40 };
 const dense: DataShape = { n: 60, maxGap: 8 };
 const gappy: DataShape = { n: 40, maxGap: 30, quietAfter: 20, quiet: 900 };
 const spiky: DataShape = { n: 60, maxGap: 30, quietAfter: 30, quiet: 60, burst: 25 };
+const jittery: DataShape = { n: 40, maxGap: 20, jitter: true };
+const jitteryGappy: DataShape = { n: 40, maxGap: 30, quietAfter: 20, quiet: 900, jitter: true };
+const TOP = 'raw_count_keys: false\ntop_count_number: 10\n';
 
 const RULES: readonly RuleCase[] = [
   { name: 'any', yaml: 'type: any\n', shapes: [{ n: 8, maxGap: 30 }] },
@@ -108,21 +116,37 @@ const RULES: readonly RuleCase[] = [
   { name: 'cardinality-min-qk', yaml: 'type: cardinality\ncardinality_field: user\nmin_cardinality: 2\ntimeframe: {minutes: 3}\nquery_key: host\n', shapes: [gappy] },
   { name: 'change-null', yaml: 'type: change\nquery_key: host\ncompare_key: user\nignore_null: false\n', shapes: [dense] },
   { name: 'cardinality-min', yaml: 'type: cardinality\ncardinality_field: host\nmin_cardinality: 3\ntimeframe: {minutes: 2}\n', shapes: [steady, gappy] },
+  { name: 'any-include', yaml: 'type: any\ninclude: [level, "mess*"]\n', shapes: [steady], fields: true },
+  { name: 'frequency-include-qk', yaml: 'type: frequency\nnum_events: 3\ntimeframe: {minutes: 2}\nquery_key: host\ninclude: [status]\n', shapes: [dense], fields: true },
+  { name: 'change-include', yaml: 'type: change\nquery_key: host\ncompare_key: level\nignore_null: true\ninclude: [user]\n', shapes: [dense], fields: true },
+  { name: 'new_term-include', yaml: 'type: new_term\nfields: [user, level]\ninclude: [level]\n', shapes: [steady], fields: true },
+  { name: 'any-top', yaml: `type: any\ntop_count_keys: [level, status]\n${TOP}`, shapes: [jittery] },
+  { name: 'frequency-top-qk', yaml: `type: frequency\nnum_events: 4\ntimeframe: {minutes: 3}\nquery_key: host\ntop_count_keys: [level, user]\n${TOP}`, shapes: [jittery] },
+  { name: 'flatline-top', yaml: `type: flatline\nthreshold: 3\ntimeframe: {minutes: 3}\ntop_count_keys: [host]\n${TOP}`, shapes: [jitteryGappy] },
+  { name: 'any-top-include', yaml: `type: any\ninclude: [message]\ntop_count_keys: [site]\n${TOP}`, shapes: [jittery], fields: true },
 ];
 
 /** The fields each type adds to a match, compared beside timestamp and key. */
 const EXTRA = ['spike_count', 'reference_count', 'count', 'key', 'new_field', 'missing_field', 'old_value', 'new_value'];
 
-function summarise(ts: unknown, key: string | null, m: Record<string, unknown>): string {
+/** Fields that are not the document's: ElastAlert's hit metadata and alert bookkeeping, fleetscope's label fields (always kept). */
+const NOT_COMPARED = new Set(['_id', '_index', '_type', 'num_hits', 'num_matches', 're', 'site']);
+
+function summarise(ts: unknown, key: string | null, m: Record<string, unknown>, fields: boolean): string {
   const extra: Record<string, unknown> = {};
   for (const k of EXTRA) if (k in m) extra[k] = m[k];
+  // top_count_keys: each key's counts, in value order (the order of equal counts is the store's).
+  for (const k of Object.keys(m).sort()) {
+    if (k.startsWith('top_events_')) extra[k] = Object.entries(m[k] as Record<string, number>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+  if (fields) extra.fields = Object.keys(m).filter((k) => !NOT_COMPARED.has(k) && !k.startsWith('top_events_')).sort();
   return JSON.stringify({ ts: Date.parse(String(ts)), key, ...extra });
 }
 
 test('fleetscope matches what elastalert-test-rule decides, case by case', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'fleetscope-diff-'));
   try {
-    const cases: { name: string; oracle: ElastalertCase; ours: string[] }[] = [];
+    const cases: { name: string; oracle: ElastalertCase; ours: string[]; fields: boolean }[] = [];
     let seed = 1;
     for (const rc of RULES) {
       for (const shape of rc.shapes) {
@@ -141,7 +165,7 @@ test('fleetscope matches what elastalert-test-rule decides, case by case', async
           engine.setRules([rule]);
           engine.offerAll(filtered.map((d) => ({ timestampMs: Date.parse(String(d['@timestamp'])), tenant: 'acme', site: String(d.site), doc: d })));
           engine.runAll();
-          cases.push({ name: `${rc.name}#${seed - 1}`, oracle: { rule: yaml, docs: filtered }, ours: matches.map((m) => summarise(m.doc['@timestamp'], m.key, m.doc)) });
+          cases.push({ name: `${rc.name}#${seed - 1}`, oracle: { rule: yaml, docs: filtered }, ours: matches.map((m) => summarise(m.doc['@timestamp'], m.key, m.doc, rc.fields === true)), fields: rc.fields === true });
         }
       }
     }
@@ -155,7 +179,7 @@ test('fleetscope matches what elastalert-test-rule decides, case by case', async
         failures.push(`${c.name}: elastalert raised ${r.error}`);
         return;
       }
-      const theirs = r.matches.map((m) => summarise(m.match['@timestamp'], m.key, m.match));
+      const theirs = r.matches.map((m) => summarise(m.match['@timestamp'], m.key, m.match, c.fields));
       total += theirs.length;
       try {
         assert.deepEqual(c.ours, theirs);

@@ -12,7 +12,9 @@
 //   test_rule.py calls `string.letters` (Python 2 only) to invent `_id`s, so
 //   the driver sets `string.letters = string.ascii_letters`; the matches are
 //   only logged as text, so the driver wraps ElastAlerter.alert to print each
-//   match as JSON; and one Python process runs every case (resetting
+//   match as JSON (after send_alert, which adds the top_count_keys counts:
+//   the mock's get_hits_terms counts raw field values over [start, end) and
+//   does not know `.keyword`, so only `raw_count_keys: false` is comparable); and one Python process runs every case (resetting
 //   ChangeRule's class-level dicts between cases) to keep the test fast.
 // - `buffer_time` in the global config is ten years, so the mock runs one
 //   query over the whole data (test_rule.py sets run_every to the data's span,
@@ -55,9 +57,12 @@ from elastalert import ruletypes
 current = []
 orig = ea.ElastAlerter.alert
 def alert(self, matches, rule, alert_time=None, retried=False):
-    for m in matches:
-        current.append({'key': self.get_query_key_value(rule, m), 'match': json.loads(json.dumps(m, default=str))})
-    return orig(self, matches, rule, alert_time=alert_time, retried=retried)
+    # Captured after send_alert has run: it adds the top_count_keys counts to each match.
+    keys = [self.get_query_key_value(rule, m) for m in matches]
+    res = orig(self, matches, rule, alert_time=alert_time, retried=retried)
+    for k, m in zip(keys, matches):
+        current.append({'key': k, 'match': json.loads(json.dumps(m, default=str))})
+    return res
 ea.ElastAlerter.alert = alert
 cases = json.load(open(sys.argv[1]))
 out = []
