@@ -5,8 +5,13 @@
 // stand-in), a Faro receiver's, a real control plane's (git model, file
 // store, one site healthy, one in a rollout, one registration pending) and a
 // real alerting engine's (fed by the collector's log path, posting to a real
-// Alertmanager 0.25), and evaluates one alerting rule (ALERTS). Each query, with the variables filled in as Grafana fills
-// them, must parse and return a finite value. Queries over metrics that no
+// Alertmanager 0.25), and evaluates one alerting rule (ALERTS). A real agent
+// (AgentDaemon) registers zero-touch with that control plane as ce-0001,
+// applies its desired version to the in-test Kubernetes API server
+// (test/peers/kube-apiserver.ts) and ships its own metrics (upgrade state and
+// count) through the collector with its site token, as in production. Each
+// query, with the variables filled in as Grafana fills them, must parse and
+// return a finite value. Queries over metrics that no
 // part in this tree produces yet are listed in dashboards/PENDING.md and
 // reported as not checked; a pending metric that does show up fails.
 import assert from 'node:assert/strict';
@@ -22,9 +27,11 @@ import { Collector, validateCollectorConfig } from '../collector/index.js';
 import { registerFaroRoutes } from '../collector/index.js';
 import { buildDashboards, fillVariables, metricsOf, METRICS, panelQueries, queryVariables, type Dashboard } from '../dashboards/index.js';
 import { REMOTE_WRITE_HEADERS, RemoteWriteBatch, encodeLabels, generateTokenKeys, tokenPrivateKey } from '../wire/index.js';
+import { AgentDaemon, kubeApi, validateAgentConfig } from '../agent/index.js';
 import { AlertingService, parseAlertingConfig } from '../alerting/index.js';
 import { ControlPlane, buildServer, commitModel, createCsr, createRegistrationToken, exampleModelFiles, initRepo, parseControlConfig } from '../control/index.js';
 import { startAlertmanager, type AlertmanagerPeer } from './peers/alertmanager.js';
+import { type FakeKube, startFakeKube } from './peers/kube-apiserver.js';
 import { startElasticsearchResponder, type ElasticsearchResponder } from './peers/elasticsearch-responder.js';
 import { freePort, startPrometheus, type PrometheusPeer } from './peers/prometheus.js';
 
@@ -49,6 +56,11 @@ let control: ControlPlane;
 let controlApp: FastifyInstance;
 let controlUrl = '';
 const OPERATOR = 'operator-token-dashboards-0123';
+let kube: FakeKube;
+let agent: AgentDaemon | undefined;
+const agentLog: string[] = [];
+let tokenPublicKeyPem = '';
+let agentVersion = '';
 
 /** A call to the control plane's API; JSON in and out. */
 async function controlApi(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -57,15 +69,21 @@ async function controlApi(method: string, path: string, token: string, body?: un
   return { status: res.status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
 }
 
-/** A real control plane (file store, git model) with two approved sites named like the collector's: ce-0001 healthy on v1, ce-0002 in a rollout of v2; and one registration left pending. */
-async function startControl(): Promise<void> {
+/**
+ * A real control plane (file store, git model) with two approved sites named like the collector's:
+ * ce-0001, a real agent that applies v1 and reports it healthy; ce-0002 (statuses posted here) in a
+ * rollout of v2; and one registration left pending. The site identities point the agent at the collector.
+ */
+async function startControl(collectorWriteUrl: string): Promise<void> {
   const repo = join(dir, 'model');
   initRepo(repo);
   const keys = generateTokenKeys();
   await writeFile(join(dir, 'token.key'), keys.privateKeyPem);
+  tokenPublicKeyPem = keys.publicKeyPem;
   const config = parseControlConfig({
     store: 'control-state', artifacts: { dir: 'artifacts' }, git: { repo, ref: 'main', cache_dir: 'git-cache' }, keys: { token_private_key: 'token.key' },
-    operators: [{ name: 'ops', token: OPERATOR, role: 'operator' }], poll_interval: '5s', rollout_tick: '200ms',
+    operators: [{ name: 'ops', token: OPERATOR, role: 'operator' }], poll_interval: '1s', rollout_tick: '200ms',
+    endpoints: { remote_write_url: collectorWriteUrl },
   }, 'dashboards-queries.test control config', dir);
   control = await ControlPlane.open(config);
   control.start();
@@ -77,17 +95,22 @@ async function startControl(): Promise<void> {
   const v1 = r.body.release as string;
   const regToken = createRegistrationToken(tokenPrivateKey(keys.privateKeyPem), 'acme', { ttlMs: 3_600_000 });
   const siteTokens = new Map<string, string>();
-  for (const [site, group] of [['ce-0001', 'stores'], ['ce-0002', 'depots'], ['ce-0003', null]] as const) {
+  const pendingIds = new Set<string>();
+  for (const [site, group] of [['ce-0002', 'depots'], ['ce-0003', null]] as const) {
     const { csrPem } = await createCsr(site);
     r = await controlApi('POST', '/api/v1/register', regToken, { csr: csrPem, facts: { machine_id: `m-${site}`, hostname: site } });
     assert.equal(r.status, 202, JSON.stringify(r.body));
     const id = r.body.registration_id as string;
-    if (group === null) continue; // ce-0003 waits for an operator
+    if (group === null) { // ce-0003 waits for an operator
+      pendingIds.add(id);
+      continue;
+    }
     r = await controlApi('POST', `/api/v1/registrations/${id}/approve`, OPERATOR, { site, group, labels: { re: RE } });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     r = await controlApi('GET', `/api/v1/registrations/${id}`, regToken);
     siteTokens.set(site, (r.body.identity as { site_token: string }).site_token);
   }
+  await startAgent(regToken, pendingIds, v1);
   for (const [site, token] of siteTokens) {
     r = await controlApi('GET', `/api/v1/sites/${site}/desired`, token);
     assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -103,6 +126,42 @@ async function startControl(): Promise<void> {
   assert.equal(r.status, 200, JSON.stringify(r.body));
   r = await controlApi('POST', '/api/v1/rollouts', OPERATOR, { version: r.body.release, selector: { site: 'ce-0002' } });
   assert.equal(r.status, 201, JSON.stringify(r.body));
+}
+
+/** ce-0001: a real agent registers (zero-touch, a registration token), is approved into "stores", applies v1 to the in-test Kubernetes API server and reports it healthy. */
+async function startAgent(regToken: string, otherPending: ReadonlySet<string>, v1: string): Promise<void> {
+  kube = await startFakeKube({ readyAfterMs: 100 });
+  // The cluster already has the namespace the example model deploys into.
+  await (await kubeApi(kube.kubeconfig)).apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'edge' } });
+  agent = await AgentDaemon.start(validateAgentConfig({
+    state_dir: join(dir, 'agent'), listen: '',
+    scrape: { interval: '1s', timeout: '500ms' },
+    remote_write: { min_backoff: '50ms', max_backoff: '300ms' },
+    registration: { control_url: controlUrl, token_env: 'FS_DASH_TOKEN', cloud_init_user_data: join(dir, 'none'), poll_interval: '200ms', machine_id_file: join(dir, 'none') },
+    upgrades: { enabled: true, kubeconfig: kube.kubeconfig, poll_interval: '1s', long_poll_seconds: 1, ready_timeout: '5s', api_retries: 2, prepull_timeout: '10s' },
+  }, 'dashboards-queries.test agent config'), { env: { FS_DASH_TOKEN: regToken }, log: (l, m) => agentLog.push(`${l} ${m}`) });
+  const id = await until('the agent\'s registration', async () => {
+    const r = await controlApi('GET', '/api/v1/registrations?state=pending', OPERATOR);
+    const regs = (r.body.registrations ?? []) as { registration_id?: string; id?: string }[];
+    return regs.map((x) => x.registration_id ?? x.id).find((x) => x !== undefined && !otherPending.has(x));
+  }, 15_000);
+  const r = await controlApi('POST', `/api/v1/registrations/${id}/approve`, OPERATOR, { site: 'ce-0001', group: 'stores', labels: { re: RE } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  await until('ce-0001 healthy on v1, reported by its agent', async () => {
+    const d = (await controlApi('GET', '/api/v1/sites/ce-0001/detail', OPERATOR)).body;
+    return d.state === 'healthy' && d.version === v1 ? true : undefined;
+  }, 30_000);
+  agentVersion = v1;
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined>, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${agentLog.slice(-30).join('\n')}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** The log-rule engine, with one rule that matches any `level: panic` record, posting to a real Alertmanager. */
@@ -168,7 +227,7 @@ before(async () => {
     },
   });
   await startAlerting();
-  await startControl();
+  await startControl(`http://127.0.0.1:${collectorPort}/api/v1/write`);
   const rules = join(dir, 'rules.yml');
   await writeFile(rules, [
     'groups:',
@@ -199,10 +258,12 @@ before(async () => {
   });
   const loaded = validateCollectorConfig({
     external_labels: { re: RE },
+    // Agents present the site token the control plane issued them (ce-0001); the simulated sites use static tokens.
+    site_token_public_keys: [tokenPublicKeyPem],
     queue: { dir: join(dir, 'queue') },
     sites: SITES.map((s) => ({ token: s.token, tenant: s.tenant, site: s.site })),
     tenants: {
-      acme: { pipeline: { filter: { allow: { prefixes: ['node_', 'kube_', 'apiserver_request_duration_'] }, label_deny: ['uid', 'image'] } } },
+      acme: { pipeline: { filter: { allow: { prefixes: ['node_', 'kube_', 'apiserver_request_duration_', 'fleetscope_agent_'] }, label_deny: ['uid', 'image'] } } },
       globex: { pipeline: { filter: { allow: { prefixes: ['node_', 'kube_', 'apiserver_request_duration_'] } }, series_limit_per_site: 400 } },
     },
     remote_write: [
@@ -221,6 +282,8 @@ before(async () => {
   await postLogs();
 
   assert.equal((await postFaro()).status, 202);
+  // The page-timing histogram must be scraped before the second payload, or its rate is 0 (a loaded machine can delay the first scrape past all the pushes).
+  await eventually('the first Faro payload scraped by Prometheus', async () => ((await query('fleetscope_collector_faro_measurement_value_count')) as { series?: number }).series ? true : undefined, 15_000);
   // Four scrapes' worth from every site, 15 s apart in sample time and a
   // second apart in real time, so Prometheus scrapes the collector between them.
   const sites = SITES.map((s) => ({ ...s, series: generateSite({ ...DEFAULT_SITE, site: s.site, seed: s.seed, series: SERIES_PER_SITE }).series.map((x) => ({ labels: encodeLabels(x.labels), value: x.value })) }));
@@ -253,6 +316,7 @@ before(async () => {
 });
 
 after(async () => {
+  await agent?.stop();
   await collector?.stop();
   await alerting?.stop();
   await am?.stop();
@@ -261,6 +325,7 @@ after(async () => {
   await es?.stop();
   await faro?.close();
   await prom?.stop();
+  await kube?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -321,6 +386,13 @@ test('every panel query returns data from what fleetscope wrote into a real Prom
   const dashboards = buildDashboards().map((b) => b.dashboard);
   // The collector publishes its per-site gauge every 10 s; the variables need it.
   await eventually('the collector\'s active-series gauge in Prometheus', async () => ((await query(METRICS.activeSeries.name)) as { series?: number }).series ? true : undefined, 30_000);
+  // The agent's own series come through the collector with the site's labels (its site token's tenant and site, the collector's re).
+  const agentSel = `tenant="acme", re="${RE}", site="ce-0001", job="fleetscope-agent"`;
+  await eventually('the agent\'s upgrade series in Prometheus', async () => {
+    const state = await query(`${METRICS.agentUpgradeState.name}{${agentSel}, version="${agentVersion}", state="healthy"} == 1`);
+    const done = await query(`${METRICS.agentUpgrades.name}{${agentSel}, result="healthy"} == 1`);
+    return state.ok && state.series === 1 && done.ok && done.series === 1 ? true : undefined;
+  }, 20_000);
 
   const notYet: string[] = [];
   const toCheck: { what: string; expr: string }[] = [];
