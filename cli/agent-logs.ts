@@ -24,12 +24,21 @@ export const fileLogShipper: LogShipperFactory = async (ctx: LogShipperContext) 
     }
     return r.data;
   };
-  let current: FileLogShipper = await startLogShipper(parse(ctx.identity()?.site_token), { logger, registry: ctx.registry });
+  const needsIdentity = (): boolean => {
+    const out = (ctx.config as { output?: { forward?: { token?: unknown }; http?: { token?: unknown } } } | null)?.output;
+    return out?.http !== undefined && out.http.token === undefined;
+  };
+  // A site not yet registered has no token to ship with over HTTP: the shipper starts with its identity.
+  const first = ctx.identity();
+  if (first === null && needsIdentity()) parse('placeholder-until-registered');
+  let current: FileLogShipper | null = first === null && needsIdentity() ? null : await startLogShipper(parse(first?.site_token), { logger, registry: ctx.registry });
   let chain = Promise.resolve();
   const off = ctx.onIdentity((id) => {
     if (id === null) return;
     chain = chain.then(async () => {
-      await current.stop();
+      await current?.stop();
+      // The new shipper registers its metrics afresh (a counter reset, which Prometheus handles).
+      for (const m of ctx.registry.getMetricsAsArray()) if (m.name.startsWith('fleetscope_agent_logs_')) ctx.registry.removeSingleMetric(m.name);
       current = await startLogShipper(parse(id.site_token), { logger, registry: ctx.registry });
     }).catch((err: unknown) => ctx.log('error', `log shipper restart failed: ${(err as Error).message}`));
   });
@@ -37,7 +46,7 @@ export const fileLogShipper: LogShipperFactory = async (ctx: LogShipperContext) 
     async stop() {
       off();
       await chain;
-      await current.stop();
+      await current?.stop();
     },
   };
 };
