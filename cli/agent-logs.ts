@@ -29,16 +29,16 @@ export const fileLogShipper: LogShipperFactory = async (ctx: LogShipperContext) 
     return out?.http !== undefined && out.http.token === undefined;
   };
   // A site not yet registered has no token to ship with over HTTP: the shipper starts with its identity.
+  // The section is validated now either way, so a bad one fails the agent's start.
   const first = ctx.identity();
-  if (first === null && needsIdentity()) parse('placeholder-until-registered');
-  let current: FileLogShipper | null = first === null && needsIdentity() ? null : await startLogShipper(parse(first?.site_token), { logger, registry: ctx.registry });
+  const waitForIdentity = first === null && needsIdentity();
+  const initial = parse(waitForIdentity ? 'placeholder-until-registered' : first?.site_token);
+  let current: FileLogShipper | null = waitForIdentity ? null : await startLogShipper(initial, { logger, registry: ctx.registry });
   let chain = Promise.resolve();
   const off = ctx.onIdentity((id) => {
     if (id === null) return;
     chain = chain.then(async () => {
       await current?.stop();
-      // The new shipper registers its metrics afresh (a counter reset, which Prometheus handles).
-      for (const m of ctx.registry.getMetricsAsArray()) if (m.name.startsWith('fleetscope_agent_logs_')) ctx.registry.removeSingleMetric(m.name);
       current = await startLogShipper(parse(id.site_token), { logger, registry: ctx.registry });
     }).catch((err: unknown) => ctx.log('error', `log shipper restart failed: ${(err as Error).message}`));
   });

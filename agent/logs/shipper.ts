@@ -51,15 +51,24 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
     signal.addEventListener('abort', done);
   });
 
+/** What a shipper registers; removed again when it stops. */
+const METRIC_NAMES = {
+  sent: 'fleetscope_agent_logs_records_sent_total',
+  read: 'fleetscope_agent_logs_records_read_total',
+  failures: 'fleetscope_agent_logs_send_failures_total',
+  pending: 'fleetscope_agent_logs_spool_pending_batches',
+  dropped: 'fleetscope_agent_logs_spool_dropped_batches',
+} as const;
+
 export async function startLogShipper(config: AgentLogsConfig, deps: LogShipperDeps): Promise<LogShipper> {
   const log = deps.logger.child({ part: 'logs' });
   const stats: LogShipperStats = { linesRead: 0, recordsSpooled: 0, recordsSent: 0, batchesSent: 0, sendFailures: 0, spoolDroppedBatches: 0, spoolPendingBatches: 0 };
   const reg = deps.registry ? [deps.registry] : [];
-  const mSent = new Counter({ name: 'fleetscope_agent_logs_records_sent_total', help: 'Log records the collector acknowledged.', registers: reg });
-  const mRead = new Counter({ name: 'fleetscope_agent_logs_records_read_total', help: 'Log records read from files (after multiline joining).', registers: reg });
-  const mFail = new Counter({ name: 'fleetscope_agent_logs_send_failures_total', help: 'Failed sends (retried), by reason.', labelNames: ['reason'], registers: reg });
-  const mPending = new Gauge({ name: 'fleetscope_agent_logs_spool_pending_batches', help: 'Batches in the spool not yet acknowledged.', registers: reg });
-  const mDropped = new Gauge({ name: 'fleetscope_agent_logs_spool_dropped_batches', help: 'Batches dropped because the spool was full, since start.', registers: reg });
+  const mSent = new Counter({ name: METRIC_NAMES.sent, help: 'Log records the collector acknowledged.', registers: reg });
+  const mRead = new Counter({ name: METRIC_NAMES.read, help: 'Log records read from files (after multiline joining).', registers: reg });
+  const mFail = new Counter({ name: METRIC_NAMES.failures, help: 'Failed sends (retried), by reason.', labelNames: ['reason'], registers: reg });
+  const mPending = new Gauge({ name: METRIC_NAMES.pending, help: 'Batches in the spool not yet acknowledged.', registers: reg });
+  const mDropped = new Gauge({ name: METRIC_NAMES.dropped, help: 'Batches dropped because the spool was full, since start.', registers: reg });
 
   const positions = await loadPositions(config.positions_file);
   const spool = await Spool.open(config.spool.dir, config.spool.max_bytes);
@@ -186,6 +195,8 @@ export async function startLogShipper(config: AgentLogsConfig, deps: LogShipperD
       await sending.catch(() => undefined);
       await tailer.close();
       await spool.close();
+      // What it registered goes with it, so a shipper started afresh on the same registry (a new site token) can register again.
+      for (const name of Object.values(METRIC_NAMES)) deps.registry?.removeSingleMetric(name);
     },
   };
 }
