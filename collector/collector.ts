@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { type Logger, pino } from 'pino';
-import { RemoteWriteReader, type RemoteWriteLimits, WireError, snappyUncompress } from '../wire/index.js';
+import { RemoteWriteReader, type RemoteWriteLimits, WireError, snappyDeclaredLength, snappyUncompress } from '../wire/index.js';
 import { SiteAuthenticator, certificateNames } from './auth.js';
 import { type CollectorConfig, type LoadedConfig, loadCollectorConfig } from './config.js';
 import { CollectorError } from './errors.js';
@@ -119,6 +119,8 @@ export class Collector {
       void reply.code(status).send({ error: (err as Error).message });
     });
 
+    // One buffer for every request's decompressed body: the pipeline is done with it before the next request.
+    const decompressed = new Scratch(1024 * 1024);
     app.post('/api/v1/write', async (req, reply) => {
       const answer = (status: number, error: string): unknown => {
         metrics.requests.inc({ code: String(status) });
@@ -135,7 +137,7 @@ export class Collector {
       }
       let result;
       try {
-        const raw = snappyUncompress(req.body as Buffer, live.config.limits.max_decompressed_bytes);
+        const raw = snappyUncompress(req.body as Buffer, live.config.limits.max_decompressed_bytes, decompressed.room(req.body as Buffer, live.config.limits.max_decompressed_bytes));
         // An empty label value is taken as no label (Prometheus's meaning) rather than refusing the whole request.
         result = live.pipeline.process(id, new RemoteWriteReader(raw, live.readerLimits, { allowEmptyValues: true }), Date.now());
       } catch (err) {
@@ -255,3 +257,25 @@ export class Collector {
     await Promise.all(this.queues.map((q) => q.close()));
   }
 }
+
+/** A reused output buffer for decompression, grown to the largest body seen (which the limit bounds). */
+class Scratch {
+  private buf: Uint8Array;
+  constructor(initial: number) {
+    this.buf = new Uint8Array(initial);
+  }
+
+  /** A buffer large enough for what `block` declares, or undefined when that is over `max` or nonsense (the decoder then says which). */
+  room(block: Uint8Array, max: number): Uint8Array | undefined {
+    let declared: number;
+    try {
+      declared = snappyDeclaredLength(block);
+    } catch {
+      return undefined;
+    }
+    if (declared > max) return undefined;
+    if (declared > this.buf.length) this.buf = new Uint8Array(Math.min(max, Math.max(declared, this.buf.length * 2)));
+    return this.buf;
+  }
+}
+

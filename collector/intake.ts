@@ -37,7 +37,7 @@ export class Intake {
     for (const [reason, n] of result.dropped) m.samplesDropped.inc({ tenant: id.tenant, site: id.site, reason }, n);
     const agg = result.aggregate;
     const aggregated = agg !== undefined && this.aggregator !== null ? this.aggregator.append(agg.pipelineKey, agg.body, Date.now()) : undefined;
-    const forwarded = result.samplesOut === 0 ? ({ ok: true } as const) : this.enqueue(id.tenant, id.site, result.body, result.samplesOut, id.site);
+    const forwarded = result.samplesOut === 0 ? ({ ok: true } as const) : this.enqueue(id.tenant, id.site, result.body, result.samplesOut, id.site, result.snappy === true);
     try {
       await aggregated;
     } catch (err) {
@@ -49,14 +49,14 @@ export class Intake {
     return forwarded;
   }
 
-  /** Appends one tenant's WriteRequest body to the queue of every target that takes `shardKey` (a site). */
-  async enqueue(tenant: string, shardKey: string, body: Buffer, samples: number, site = ''): Promise<IntakeOutcome> {
+  /** Appends one tenant's WriteRequest body (a snappy block when `snappy`) to the queue of every target that takes `shardKey` (a site). */
+  async enqueue(tenant: string, shardKey: string, body: Buffer, samples: number, site = '', snappy = false): Promise<IntakeOutcome> {
     const targets = targetsForSite(shardKey, this.targets);
     if (targets.length === 0) {
       this.metrics.samplesDropped.inc({ tenant, site, reason: 'no_remote_write' }, samples);
       return { ok: true };
     }
-    const rec = encodeQueuedWrite({ tenant, samples, body, shardKey });
+    const rec = encodeQueuedWrite({ tenant, samples, body, shardKey, snappy });
     try {
       await Promise.all(targets.map((i) => (this.queues[i] as DurableQueue).append(rec)));
     } catch (err) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RemoteWriteBatch, RemoteWriteReader, encodeLabels, decodeWriteRequest } from '../wire/index.js';
+import { RemoteWriteBatch, RemoteWriteReader, encodeLabels, decodeWriteRequest, snappyUncompress } from '../wire/index.js';
 import { validateCollectorConfig } from './config.js';
 import { PushPipeline } from './pipeline.js';
 
@@ -20,10 +20,65 @@ function pipeline(filter: unknown, limit: number): PushPipeline {
   return new PushPipeline(pipelines, { re: 'x' }, 60_000);
 }
 
+/** What a push result forwards, as [metric name, value] per series. */
+function forwarded(r: { body: Buffer; snappy?: boolean }): [string, number][] {
+  const body = r.snappy === true ? snappyUncompress(r.body) : r.body;
+  return decodeWriteRequest(body).timeseries.map((ts) => [ts.labels[1] as string, ts.samples[0]?.value as number]);
+}
+
+function requestWithValues(series: [string, number][], ts = 1000): Buffer {
+  const b = new RemoteWriteBatch();
+  for (const [n, v] of series) b.add(encodeLabels(['__name__', n, 'job', 'j']), v, ts);
+  return Buffer.from(b.finish());
+}
+
 test('identity and external labels are set on every kept series', () => {
   const p = pipeline({}, 10);
   const r = p.process(id, new RemoteWriteReader(request(['a_metric'])), 0);
-  assert.deepEqual(decodeWriteRequest(r.body).timeseries[0]?.labels, ['__name__', 'a_metric', 're', 'x', 'site', 's', 'tenant', 't']);
+  assert.equal(r.snappy, true);
+  assert.deepEqual(decodeWriteRequest(snappyUncompress(r.body)).timeseries[0]?.labels, ['__name__', 'a_metric', 're', 'x', 'site', 's', 'tenant', 't']);
+});
+
+test('a known series is recognised wherever it comes in the request, and never taken for its neighbour', () => {
+  const p = pipeline({ deny: { names: ['dropped'] } }, 100);
+  const first = p.process(id, new RemoteWriteReader(requestWithValues([['aa', 1], ['bb', 2], ['dropped', 3], ['cc', 4]])), 0);
+  assert.equal(first.newSeries, 4);
+  assert.deepEqual(forwarded(first), [['aa', 1], ['bb', 2], ['cc', 4]]);
+  // Same lengths, other order, one new series in the middle, one missing: positions no longer line up.
+  const second = p.process(id, new RemoteWriteReader(requestWithValues([['bb', 20], ['zz', 50], ['aa', 10], ['dropped', 30]])), 1);
+  assert.equal(second.newSeries, 1, 'only zz is new');
+  assert.deepEqual(forwarded(second), [['bb', 20], ['zz', 50], ['aa', 10]]);
+  assert.equal(second.dropped.get('in_denylist'), 1);
+  // And back: every series at a position that held another one last time.
+  const third = p.process(id, new RemoteWriteReader(requestWithValues([['aa', 100], ['bb', 200], ['cc', 400]])), 2);
+  assert.equal(third.newSeries, 0);
+  assert.deepEqual(forwarded(third), [['aa', 100], ['bb', 200], ['cc', 400]]);
+  assert.equal(p.cachedSeries('t', 's'), 5);
+});
+
+test('a request that fails half-way leaves the cache and positions as they were', () => {
+  const p = pipeline({}, 100);
+  p.process(id, new RemoteWriteReader(requestWithValues([['aa', 1], ['bb', 2]])), 0);
+  const good = requestWithValues([['cc', 3], ['dd', 4]]);
+  // A truncated body: the reader throws after the first series.
+  assert.throws(() => p.process(id, new RemoteWriteReader(good.subarray(0, good.length - 3)), 1), /runs past the end/);
+  assert.equal(p.cachedSeries('t', 's'), 2);
+  const again = p.process(id, new RemoteWriteReader(requestWithValues([['aa', 5], ['bb', 6]])), 2);
+  assert.equal(again.newSeries, 0);
+  assert.deepEqual(forwarded(again), [['aa', 5], ['bb', 6]]);
+});
+
+test('a swept series is evaluated again, even at the position it held', () => {
+  const p = pipeline({}, 100);
+  p.process(id, new RemoteWriteReader(requestWithValues([['aa', 1], ['bb', 2]])), 0);
+  p.process(id, new RemoteWriteReader(requestWithValues([['bb', 3]])), 50_000);
+  assert.equal(p.sweep(70_000), 1, 'aa went idle');
+  assert.equal(p.cachedSeries('t', 's'), 1);
+  const r = p.process(id, new RemoteWriteReader(requestWithValues([['aa', 7], ['bb', 8]])), 70_001);
+  assert.equal(r.newSeries, 1);
+  assert.deepEqual(forwarded(r), [['aa', 7], ['bb', 8]]);
+  assert.equal(p.cachedSeries('t', 's'), 2);
+  assert.equal(p.activeSeries().get('t/s'), 2);
 });
 
 test('dropped series are remembered only within a bound', () => {

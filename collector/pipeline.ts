@@ -4,11 +4,18 @@
 // identity labels set from the sender, never from the payload, and the
 // site's active-series limit enforced. Every drop is counted by reason.
 //
-// What does not change between sends is cached per site by the series' raw
-// label bytes (RemoteWriteReader.labelsKey): the relabeled, encoded output
-// labels, or the decision to drop. A known series costs a map lookup.
+// What does not change between sends is cached per site, keyed by the
+// series' raw label bytes: the relabeled, encoded output labels, or the
+// decision to drop. Agents send the same series in the same order every
+// time, so each series is first compared (memcmp, no hashing) with the one
+// at its position in the site's previous request; only when that differs is
+// it looked up by a CRC-32 of its label bytes, and every candidate is
+// compared byte for byte, so a hash collision never mixes two series up.
+// The kept series are written straight into a snappy block
+// (RemoteWriteSnappyBatch): the sender forwards it without compressing again.
+import { crc32 } from 'node:zlib';
 import { DropReason, LabelsBuilder, type Labels, getLabel } from '../relabel/index.js';
-import { RemoteWriteBatch, type RemoteWriteReader, encodeLabels } from '../wire/index.js';
+import { RemoteWriteBatch, type RemoteWriteReader, RemoteWriteSnappyBatch, encodeLabels } from '../wire/index.js';
 import type { CompiledPipeline } from './config.js';
 
 export interface Identity {
@@ -30,14 +37,55 @@ export interface Entry {
   lastSeen: number;
 }
 
+/** A pushed series the site's cache knows: its input label bytes, what they became, its CRC chain. */
+class KnownSeries implements Entry {
+  /** Another series whose label bytes have the same CRC-32. */
+  next: KnownSeries | null = null;
+  /** Swept: no longer in the site's index (a stale position may still point at it). */
+  gone = false;
+  constructor(
+    readonly input: Buffer,
+    readonly hash: number,
+    readonly labels: Buffer | null,
+    readonly reason: string,
+    readonly aggregate: boolean,
+    readonly forward: boolean,
+    public lastSeen: number,
+  ) {}
+
+  /** Whether these are its label bytes. */
+  is(buf: Buffer, start: number, end: number): boolean {
+    const len = end - start;
+    return this.input.length === len && buf.compare(this.input, 0, len, start, end) === 0;
+  }
+}
+
+/** Series by the CRC-32 of their label bytes, chained on collision. */
+type SeriesIndex = Map<number, KnownSeries>;
+
+function lookup(index: SeriesIndex, hash: number, buf: Buffer, start: number, end: number): KnownSeries | undefined {
+  for (let e = index.get(hash) ?? null; e !== null; e = e.next) if (e.is(buf, start, end)) return e;
+  return undefined;
+}
+
+function insert(index: SeriesIndex, e: KnownSeries): void {
+  e.next = index.get(e.hash) ?? null;
+  index.set(e.hash, e);
+}
+
 interface SiteState {
-  readonly cache: Map<string, Entry>;
+  readonly index: SeriesIndex;
+  /** Series remembered (kept or dropped). */
+  size: number;
   active: number;
+  /** The series of the site's last request, by position (undefined where one was not remembered). */
+  order: (KnownSeries | undefined)[];
 }
 
 export interface PushResult {
-  /** The tenant's WriteRequest body (uncompressed); empty when nothing survived. */
+  /** The tenant's WriteRequest body; empty when nothing survived. A snappy block when `snappy`, else uncompressed. */
   readonly body: Buffer;
+  readonly snappy?: boolean;
   readonly samplesIn: number;
   readonly samplesOut: number;
   /** What pre-aggregation takes (a WriteRequest body, uncompressed), under `pipelineKey`. */
@@ -48,12 +96,16 @@ export interface PushResult {
   readonly newSeries: number;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 export class PushPipeline {
   private readonly sites = new Map<string, SiteState>();
   private readonly builder = new LabelsBuilder();
-  private readonly batch = new RemoteWriteBatch();
+  private readonly batch = new RemoteWriteSnappyBatch({ initialBytes: 256 * 1024 });
   private readonly aggBatch = new RemoteWriteBatch();
   private readonly external: readonly [string, string][];
+  /** The positions being filled by the request in progress; swapped with the site's when it is done. */
+  private nextOrder: (KnownSeries | undefined)[] = [];
 
   constructor(
     private readonly pipelines: ReadonlyMap<string, CompiledPipeline>,
@@ -77,28 +129,53 @@ export class PushPipeline {
     agg.reset();
     const dropped = new Map<string, number>();
     // Series first seen in this request join the site's cache only once the whole request is read.
-    const fresh = new Map<string, Entry>();
+    const fresh: SeriesIndex = new Map();
+    let freshCount = 0;
+    const order = site.order;
+    const nextOrder = this.nextOrder;
+    let position = 0;
     let samplesIn = 0;
     let admitted = 0;
+    const body = reader.buffer;
     while (reader.next()) {
       const n = reader.sampleCount();
       samplesIn += n;
-      const key = reader.labelsKey();
-      let entry = site.cache.get(key) ?? fresh.get(key);
-      if (entry === undefined) {
-        entry = this.evaluate(id, pipeline, reader.labels(), now);
-        if (entry.labels !== null && site.active + admitted >= pipeline.seriesLimit) {
-          // Over the limit: not remembered, so the series is admitted once room frees up.
-          dropped.set(SERIES_LIMIT, (dropped.get(SERIES_LIMIT) ?? 0) + n);
-          continue;
+      let buf = body;
+      let start = reader.labelsStart();
+      let end = reader.labelsEnd();
+      if (start < 0) {
+        // No labels, or fields between them: the label fields, joined.
+        buf = end < 0 ? EMPTY : Buffer.from(reader.labelsKey(), 'latin1');
+        start = 0;
+        end = buf.length;
+      }
+      let entry = order[position];
+      if (entry === undefined || entry.gone || !entry.is(buf, start, end)) {
+        const hash = crc32(buf.subarray(start, end));
+        entry = lookup(site.index, hash, buf, start, end) ?? lookup(fresh, hash, buf, start, end);
+        if (entry === undefined) {
+          const e = this.evaluate(id, pipeline, reader.labels(), now);
+          if (e.labels !== null && site.active + admitted >= pipeline.seriesLimit) {
+            // Over the limit: not remembered, so the series is admitted once room frees up.
+            dropped.set(SERIES_LIMIT, (dropped.get(SERIES_LIMIT) ?? 0) + n);
+            nextOrder[position++] = undefined;
+            continue;
+          }
+          if (e.labels !== null) admitted++;
+          entry = new KnownSeries(Buffer.from(buf.subarray(start, end)), hash, e.labels, e.reason, e.aggregate, e.forward, now);
+          // Dropped series are remembered too, but within a bound: a site cannot grow memory
+          // without limit by sending endless distinct names that the filter drops anyway.
+          if (e.labels !== null || site.size + freshCount < pipeline.seriesLimit * 4) {
+            insert(fresh, entry);
+            freshCount++;
+          }
+        } else {
+          entry.lastSeen = now;
         }
-        if (entry.labels !== null) admitted++;
-        // Dropped series are remembered too, but within a bound: a site cannot grow memory
-        // without limit by sending endless distinct names that the filter drops anyway.
-        if (entry.labels !== null || site.cache.size + fresh.size < pipeline.seriesLimit * 4) fresh.set(key, entry);
       } else {
         entry.lastSeen = now;
       }
+      nextOrder[position++] = entry;
       if (entry.labels === null) {
         dropped.set(entry.reason, (dropped.get(entry.reason) ?? 0) + n);
         continue;
@@ -107,10 +184,23 @@ export class PushPipeline {
       if (entry.forward) batch.addFromReader(entry.labels, reader);
       if (entry.aggregate) agg.addFromReader(entry.labels, reader);
     }
-    for (const [key, entry] of fresh) site.cache.set(key, entry);
+    for (const head of fresh.values()) {
+      for (let e: KnownSeries | null = head; e !== null;) {
+        const following: KnownSeries | null = e.next;
+        insert(site.index, e);
+        e = following;
+      }
+    }
+    site.size += freshCount;
     site.active += admitted;
+    // This request's positions become the site's; the old array is reused for the next request.
+    nextOrder.length = position;
+    site.order = nextOrder;
+    order.length = 0;
+    this.nextOrder = order;
     const aggregate = agg.sampleCount > 0 ? { pipelineKey: pipeline.key, body: Buffer.from(agg.finish()), samples: agg.sampleCount } : undefined;
-    return { body: Buffer.from(batch.finish()), samplesIn, samplesOut: batch.sampleCount, dropped, newSeries: fresh.size, ...(aggregate ? { aggregate } : {}) };
+    const samplesOut = batch.sampleCount;
+    return { body: samplesOut === 0 ? EMPTY : Buffer.from(batch.finish()), snappy: true, samplesIn, samplesOut, dropped, newSeries: freshCount, ...(aggregate ? { aggregate } : {}) };
   }
 
   /** The compiled pipeline of an identity: its group's, else its tenant's. */
@@ -124,7 +214,7 @@ export class PushPipeline {
     const siteKey = `${id.tenant}\u0000${id.site}`;
     let site = this.sites.get(siteKey);
     if (!site) {
-      site = { cache: new Map(), active: 0 };
+      site = { index: new Map(), size: 0, active: 0, order: [] };
       this.sites.set(siteKey, site);
     }
     return site;
@@ -164,11 +254,24 @@ export class PushPipeline {
   sweep(now: number): number {
     let removed = 0;
     for (const site of this.sites.values()) {
-      for (const [key, e] of site.cache) {
-        if (now - e.lastSeen <= this.idleMs) continue;
-        site.cache.delete(key);
-        if (e.labels !== null) site.active--;
-        removed++;
+      for (const [hash, head] of site.index) {
+        let keep: KnownSeries | null = null;
+        for (let e: KnownSeries | null = head; e !== null;) {
+          const following: KnownSeries | null = e.next;
+          if (now - e.lastSeen <= this.idleMs) {
+            e.next = keep;
+            keep = e;
+          } else {
+            e.gone = true;
+            e.next = null;
+            site.size--;
+            if (e.labels !== null) site.active--;
+            removed++;
+          }
+          e = following;
+        }
+        if (keep === null) site.index.delete(hash);
+        else site.index.set(hash, keep);
       }
     }
     return removed;
@@ -176,7 +279,7 @@ export class PushPipeline {
 
   /** Series (kept or dropped) remembered for a site. */
   cachedSeries(tenant: string, site: string): number {
-    return this.sites.get(`${tenant}\u0000${site}`)?.cache.size ?? 0;
+    return this.sites.get(`${tenant}\u0000${site}`)?.size ?? 0;
   }
 
   /** Active (admitted, not idle) series per site, as "tenant/site". */

@@ -12,6 +12,12 @@
 // construction was never acknowledged. When the queue outgrows maxBytes the
 // oldest segments are deleted, committed or not, and what that drops is
 // counted: bounded memory and disk beat an unbounded outage.
+//
+// The newest records also stay in memory (up to memoryBytes) until they are
+// committed: a consumer that keeps up reads them from there, without
+// reading back from disk what it wrote a moment ago. The disk is still the
+// record of truth: memory only ever holds records already on disk, and a
+// consumer that falls behind (or a restart) reads from the segments.
 import { type FileHandle, mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -29,6 +35,8 @@ export interface QueueOptions {
   readonly segmentBytes?: number;
   /** fsync before acknowledging (default true; false only for tests of other things). */
   readonly fsync?: boolean;
+  /** Bytes of the newest uncommitted records also kept in memory for read() (default 64 MiB; 0: none). */
+  readonly memoryBytes?: number;
 }
 
 /** A point in the queue: a segment, a byte offset and a record index in it. */
@@ -58,6 +66,15 @@ interface Segment {
 
 const segmentName = (id: number): string => `${String(id).padStart(20, '0')}.seg`;
 
+/** A record kept in memory: where it starts in the queue, where the next one starts, its payload. */
+interface MemoryRecord {
+  readonly at: QueuePosition;
+  readonly next: QueuePosition;
+  readonly payload: Uint8Array;
+}
+
+const before = (a: QueuePosition, b: QueuePosition): boolean => a.segment < b.segment || (a.segment === b.segment && a.offset < b.offset);
+
 export class DurableQueue {
   private readonly dir: string;
   private readonly maxBytes: number;
@@ -66,7 +83,12 @@ export class DurableQueue {
   private segments: Segment[] = [];
   private writer: FileHandle | null = null;
   private cursor: QueuePosition = { segment: 0, offset: 0, index: 0 };
-  private pendingWrites: { buf: Buffer; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private pendingWrites: { header: Buffer; payload: Uint8Array; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private readonly memoryBytes: number;
+  /** The newest records, in queue order, oldest first (from memoryStart on). */
+  private memory: MemoryRecord[] = [];
+  private memoryStart = 0;
+  private memoryUsed = 0;
   private flushing: Promise<void> | null = null;
   private closed = false;
   readonly stats: QueueStats = { bytes: 0, pending: 0, droppedRecords: 0, droppedBytes: 0, corruptRecords: 0 };
@@ -76,6 +98,7 @@ export class DurableQueue {
     this.maxBytes = opts.maxBytes ?? 1024 ** 3;
     this.segmentBytes = opts.segmentBytes ?? 64 * 1024 ** 2;
     this.fsync = opts.fsync ?? true;
+    this.memoryBytes = opts.memoryBytes ?? 64 * 1024 ** 2;
   }
 
   /** Opens (or creates) a queue, recovering from whatever a crash left. */
@@ -85,18 +108,18 @@ export class DurableQueue {
     return q;
   }
 
-  /** Appends a record; resolves once it is durable. */
+  /** Appends a record; resolves once it is durable. The queue keeps `record`: do not change it afterwards. */
   append(record: Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(new CollectorError('FS_COLLECTOR_QUEUE_CLOSED', [this.dir]));
     if (record.length + HEADER > this.segmentBytes) {
       return Promise.reject(new CollectorError('FS_COLLECTOR_QUEUE_RECORD_TOO_LARGE', [record.length, this.segmentBytes]));
     }
-    const buf = Buffer.allocUnsafe(HEADER + record.length);
-    buf.writeUInt32LE(record.length, 0);
-    buf.writeUInt32LE(crc32(record), 4);
-    buf.set(record, HEADER);
+    // The header on its own, written with the record by one writev: the record is not copied.
+    const header = Buffer.allocUnsafe(HEADER);
+    header.writeUInt32LE(record.length, 0);
+    header.writeUInt32LE(crc32(record), 4);
     return new Promise<void>((resolve, reject) => {
-      this.pendingWrites.push({ buf, resolve, reject });
+      this.pendingWrites.push({ header, payload: record, resolve, reject });
       this.flushing ??= this.flush();
     });
   }
@@ -107,6 +130,8 @@ export class DurableQueue {
    * which the caller passes to commit() once they are delivered.
    */
   async read(maxRecords: number, maxBytes = 16 * 1024 ** 2, from: QueuePosition = this.cursor): Promise<{ records: Buffer[]; next: QueuePosition }> {
+    const fromMemory = this.readMemory(maxRecords, maxBytes, this.normalize(this.clamp(from)));
+    if (fromMemory !== undefined) return fromMemory;
     const records: Buffer[] = [];
     let pos = this.clamp(from);
     let bytes = 0;
@@ -164,6 +189,7 @@ export class DurableQueue {
     }
     await rename(tmp, join(this.dir, 'cursor'));
     this.cursor = to;
+    this.forgetBefore(this.normalize(to));
     const done = this.segments.filter((s) => s.id < to.segment);
     for (const s of done) await this.removeSegment(s);
     this.recount();
@@ -175,6 +201,68 @@ export class DurableQueue {
     this.closed = true;
     await this.writer?.close();
     this.writer = null;
+  }
+
+  /** The same point, moved past the end of a finished segment to the start of the next one. */
+  private normalize(pos: QueuePosition): QueuePosition {
+    const seg = this.segments.find((s) => s.id === pos.segment);
+    if (seg === undefined || pos.offset < seg.size) return pos;
+    const next = this.segments.find((s) => s.id > pos.segment);
+    return next === undefined ? pos : { segment: next.id, offset: 0, index: 0 };
+  }
+
+  /** Records from memory when `from` is the start of one kept there; undefined otherwise (read the disk). */
+  private readMemory(maxRecords: number, maxBytes: number, from: QueuePosition): { records: Buffer[]; next: QueuePosition } | undefined {
+    const mem = this.memory;
+    let i = this.memoryStart;
+    if (i >= mem.length) return undefined;
+    const first = mem[i] as MemoryRecord;
+    if (before(from, first.at)) return undefined;
+    // Consumers read from the cursor, which is usually the first record kept.
+    while (i < mem.length && before((mem[i] as MemoryRecord).at, from)) i++;
+    const start = mem[i];
+    if (start === undefined || start.at.segment !== from.segment || start.at.offset !== from.offset) return undefined;
+    const records: Buffer[] = [];
+    let bytes = 0;
+    let next = from;
+    for (; i < mem.length && records.length < maxRecords && bytes < maxBytes; i++) {
+      const r = mem[i] as MemoryRecord;
+      records.push(Buffer.isBuffer(r.payload) ? r.payload : Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength));
+      bytes += r.payload.length;
+      next = r.next;
+    }
+    return { records, next };
+  }
+
+  /** Lets go of records in memory before `pos` (committed, or dropped with their segment). */
+  private forgetBefore(pos: QueuePosition): void {
+    const mem = this.memory;
+    let i = this.memoryStart;
+    while (i < mem.length && before((mem[i] as MemoryRecord).at, pos)) {
+      this.memoryUsed -= (mem[i] as MemoryRecord).payload.length;
+      i++;
+    }
+    this.memoryStart = i;
+    this.compactMemory();
+  }
+
+  private remember(at: QueuePosition, next: QueuePosition, payload: Uint8Array): void {
+    if (this.memoryBytes <= 0) return;
+    this.memory.push({ at, next, payload });
+    this.memoryUsed += payload.length;
+    // Over the bound, the oldest go first: a consumer that far behind reads the disk anyway.
+    while (this.memoryUsed > this.memoryBytes && this.memoryStart < this.memory.length) {
+      this.memoryUsed -= (this.memory[this.memoryStart] as MemoryRecord).payload.length;
+      this.memoryStart++;
+    }
+    this.compactMemory();
+  }
+
+  private compactMemory(): void {
+    if (this.memoryStart > 1024 && this.memoryStart * 2 > this.memory.length) {
+      this.memory = this.memory.slice(this.memoryStart);
+      this.memoryStart = 0;
+    }
   }
 
   private clamp(pos: QueuePosition): QueuePosition {
@@ -189,7 +277,7 @@ export class DurableQueue {
         const batch = this.pendingWrites;
         this.pendingWrites = [];
         try {
-          await this.writeBatch(batch.map((p) => p.buf));
+          await this.writeBatch(batch);
           for (const p of batch) p.resolve();
         } catch (err) {
           const e = new CollectorError('FS_COLLECTOR_QUEUE_IO', [this.dir, (err as Error).message], { cause: err });
@@ -201,27 +289,40 @@ export class DurableQueue {
     }
   }
 
-  private async writeBatch(bufs: Buffer[]): Promise<void> {
+  private async writeBatch(batch: readonly { header: Buffer; payload: Uint8Array }[]): Promise<void> {
     let i = 0;
-    while (i < bufs.length) {
+    while (i < batch.length) {
       let current = this.segments[this.segments.length - 1];
       if (!current || !this.writer || current.size >= this.segmentBytes) {
         current = await this.startSegment();
       }
       // As many records as fit in this segment, in one write and one fsync.
-      const chunk: Buffer[] = [];
+      const chunk: Uint8Array[] = [];
+      const first = i;
       let size = 0;
-      while (i < bufs.length && (chunk.length === 0 || current.size + size + (bufs[i] as Buffer).length <= this.segmentBytes)) {
-        chunk.push(bufs[i] as Buffer);
-        size += (bufs[i] as Buffer).length;
+      while (i < batch.length) {
+        const len = HEADER + (batch[i] as { payload: Uint8Array }).payload.length;
+        if (chunk.length > 0 && current.size + size + len > this.segmentBytes) break;
+        const w = batch[i] as { header: Buffer; payload: Uint8Array };
+        chunk.push(w.header, w.payload);
+        size += len;
         i++;
       }
       await (this.writer as FileHandle).writev(chunk, current.size);
       if (this.fsync) await (this.writer as FileHandle).datasync();
+      let offset = current.size;
+      let index = current.records;
+      for (let k = first; k < i; k++) {
+        const payload = (batch[k] as { payload: Uint8Array }).payload;
+        const at = { segment: current.id, offset, index };
+        offset += HEADER + payload.length;
+        index++;
+        this.remember(at, { segment: current.id, offset, index }, payload);
+      }
       current.size += size;
-      current.records += chunk.length;
+      current.records += i - first;
       this.stats.bytes += size;
-      this.stats.pending += chunk.length;
+      this.stats.pending += i - first;
     }
     await this.enforceBound();
   }
@@ -245,6 +346,7 @@ export class DurableQueue {
       this.stats.droppedBytes += oldest.size;
       await this.removeSegment(oldest);
       if (this.cursor.segment <= oldest.id) this.cursor = { segment: (this.segments[0] as Segment).id, offset: 0, index: 0 };
+      this.forgetBefore({ segment: (this.segments[0] as Segment).id, offset: 0, index: 0 });
       this.recount();
     }
   }

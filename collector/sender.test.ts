@@ -103,3 +103,51 @@ test('a backlog grows the send shards; each site stays on one shard, so every se
   for (const [key, list] of seen) assert.deepEqual(list, want, `${key}: every sample once, in order`);
   assert.equal(shrunk, 1, 'back to one shard once the backlog is gone');
 });
+
+test('queued snappy blocks and uncompressed bodies go out joined in one snappy block that snappyjs and our decoder both read', { timeout: 30_000 }, async () => {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { uncompress } = await import('snappyjs');
+  const { DurableQueue } = await import('./queue.js');
+  const { RemoteWriteBatch, RemoteWriteSnappyBatch, decodeWriteRequest, encodeLabels, snappyUncompress } = await import('../wire/index.js');
+  const bodies: Buffer[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      bodies.push(Buffer.concat(chunks));
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const dir = await mkdtemp(join(tmpdir(), 'fleetscope-join-'));
+  const queue = await DurableQueue.open({ dir, fsync: false });
+  const expected: string[] = [];
+  // Records that repeat each other's labels, so the snappy blocks are full of copies.
+  for (let r = 0; r < 6; r++) {
+    const snappy = r % 2 === 0;
+    const b = snappy ? new RemoteWriteSnappyBatch() : new RemoteWriteBatch();
+    for (let i = 0; i < 50; i++) {
+      const labels = ['__name__', `m_${i % 7}`, 'instance', `10.0.0.${i}:9100`, 'job', 'node', 'site', `ce-${r}`];
+      b.add(encodeLabels(labels), r * 100 + i, 1000 + r);
+      expected.push(`${labels.join(',')}=${r * 100 + i}`);
+    }
+    await queue.append(encodeQueuedWrite({ tenant: 't', samples: 50, body: Buffer.from(b.finish()), shardKey: 'one-site', snappy }));
+  }
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/write`;
+  const sender = new RemoteWriteSender({ url, timeout: 5000, min_backoff: 10, max_backoff: 100, max_records_per_send: 10, max_samples_per_send: 1000, batch_send_deadline: 0, min_shards: 1, max_shards: 1 }, queue, new CollectorMetrics(), pino({ level: 'silent' }));
+  sender.start();
+  for (const end = Date.now() + 20_000; bodies.length === 0 && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+  await sender.stop();
+  await queue.close();
+  await new Promise((r) => server.close(r));
+  await rm(dir, { recursive: true, force: true });
+  assert.equal(bodies.length, 1, 'all six records in one request');
+  const body = bodies[0] as Buffer;
+  const ours = snappyUncompress(body);
+  const theirs = Buffer.from(uncompress(new Uint8Array(body)));
+  assert.ok(ours.equals(theirs), 'snappyjs decodes the joined block to the same bytes');
+  const got = decodeWriteRequest(ours).timeseries.map((ts) => `${ts.labels.join(',')}=${ts.samples[0]?.value}`);
+  assert.deepEqual(got, expected);
+});

@@ -4,7 +4,7 @@
 // A retryable failure blocks the queue (keeping each series in order) and is
 // retried with backoff; the queue keeps everything accepted meanwhile.
 import type { Logger } from 'pino';
-import { REMOTE_WRITE_HEADERS, snappyCompress } from '../wire/index.js';
+import { REMOTE_WRITE_HEADERS, snappyCompress, snappyDeclaredLength } from '../wire/index.js';
 import type { RemoteWriteTarget } from './config.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { DurableQueue } from './queue.js';
@@ -85,7 +85,7 @@ export class RemoteWriteSender {
       await this.waitForData(1000);
       return !signal.aborted;
     }
-    const groups = new Map<string, { tenant: string; shard: number; bodies: Buffer[]; samples: number }[]>();
+    const groups = new Map<string, SendGroup[]>();
     let total = 0;
     const shards = this.shards;
     for (const rec of records) {
@@ -101,10 +101,10 @@ export class RemoteWriteSender {
       }
       let g = list[list.length - 1];
       if (g === undefined || (g.samples > 0 && g.samples + w.samples > t.max_samples_per_send)) {
-        g = { tenant: w.tenant, shard, bodies: [], samples: 0 };
+        g = { tenant: w.tenant, shard, parts: [], rawBytes: 0, samples: 0 };
         list.push(g);
       }
-      g.bodies.push(w.body);
+      addPart(g, w.body, w.snappy);
       g.samples += w.samples;
     }
     // A small batch waits for more, up to the deadline: fewer, fuller requests.
@@ -115,13 +115,13 @@ export class RemoteWriteSender {
       return !signal.aborted;
     }
     this.batchSince = 0;
-    const perShard: { tenant: string; bodies: Buffer[]; samples: number }[][] = Array.from({ length: shards }, () => []);
+    const perShard: SendGroup[][] = Array.from({ length: shards }, () => []);
     for (const list of groups.values()) for (const g of list) (perShard[g.shard] as typeof perShard[number]).push(g);
     // A backlog: more was waiting than this read took (by count or by its byte limit).
     const backlog = this.queue.stats.pending > records.length;
     const started = Date.now();
     const results = await Promise.all(perShard.map(async (list) => {
-      for (const g of list) if (!(await this.deliver(g.tenant, Buffer.concat(g.bodies), g.samples))) return false;
+      for (const g of list) if (!(await this.deliver(g.tenant, snappyBlock(g), g.samples))) return false;
       return true;
     }));
     if (results.includes(false)) return false; // stopping: nothing committed
@@ -159,10 +159,9 @@ export class RemoteWriteSender {
     this.wakeUp = null;
   }
 
-  /** Sends until delivered or refused for good; false only when stopping. */
-  private async deliver(tenant: string, body: Buffer, samples: number): Promise<boolean> {
+  /** Sends a snappy-compressed WriteRequest until delivered or refused for good; false only when stopping. */
+  private async deliver(tenant: string, compressed: Buffer, samples: number): Promise<boolean> {
     const signal = this.stopping.signal;
-    const compressed = snappyCompress(body);
     const headers: Record<string, string> = { ...REMOTE_WRITE_HEADERS, 'X-Scope-OrgID': tenant };
     if (this.target.basic_auth) headers.Authorization = `Basic ${Buffer.from(`${this.target.basic_auth.username}:${this.target.basic_auth.password}`).toString('base64')}`;
     if (this.target.bearer_token) headers.Authorization = `Bearer ${this.target.bearer_token}`;
@@ -204,6 +203,43 @@ export class RemoteWriteSender {
       await sleep(outcome.afterMs, signal);
     }
   }
+}
+
+/** One request's worth of one tenant's records, for one shard: the elements of snappy blocks. */
+interface SendGroup {
+  readonly tenant: string;
+  readonly shard: number;
+  readonly parts: Buffer[];
+  rawBytes: number;
+  samples: number;
+}
+
+/**
+ * Adds a queued body to a request: a snappy block's elements as they are
+ * (their copies reach back only into what they wrote themselves, so they
+ * stay right after any other block's elements), an uncompressed body once
+ * compressed.
+ */
+function addPart(g: SendGroup, body: Buffer, snappy: boolean): void {
+  const block = snappy ? body : snappyCompress(body);
+  const raw = snappyDeclaredLength(block);
+  let header = 1;
+  while ((block[header - 1] as number) >= 0x80) header++;
+  g.parts.push(block.subarray(header));
+  g.rawBytes += raw;
+}
+
+/** The group's parts as one snappy block: the total length, then every part's elements. */
+function snappyBlock(g: SendGroup): Buffer {
+  const header = Buffer.allocUnsafe(5);
+  let v = g.rawBytes;
+  let n = 0;
+  while (v >= 0x80) {
+    header[n++] = (v & 0x7f) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  header[n++] = v;
+  return Buffer.concat([header.subarray(0, n), ...g.parts]);
 }
 
 /** FNV-1a of the shard key, modulo the shard count. */

@@ -39,9 +39,45 @@ const F_VALUE_AT = 5;
 /** What the batch keeps with a series' cached label bytes, made on first use. */
 interface LabelFields {
   readonly ids: Int32Array;
-  /** The same bytes as a plain Uint8Array, and as a DataView to copy them four at a time. */
+  /**
+   * The whole ArrayBuffer the label bytes are in, as bytes and as a DataView
+   * (to copy them four at a time), shared by every series in it; the label
+   * bytes start at `base`. Views per series would cost each series a few
+   * hundred bytes, and a receiver caches hundreds of thousands of them.
+   */
   readonly bytes: Uint8Array;
   readonly view: DataView;
+  readonly base: number;
+}
+
+const sharedViews = new WeakMap<ArrayBufferLike, { bytes: Uint8Array; view: DataView }>();
+
+function viewsOf(buffer: ArrayBufferLike): { bytes: Uint8Array; view: DataView } {
+  let v = sharedViews.get(buffer);
+  if (v === undefined) {
+    v = { bytes: new Uint8Array(buffer), view: new DataView(buffer) };
+    sharedViews.set(buffer, v);
+  }
+  return v;
+}
+
+// Field ids come out of shared slabs, not an ArrayBuffer per series: the
+// garbage collector tracks every ArrayBuffer, and hundreds of thousands of
+// small ones made it the receiver's biggest cost.
+const SLAB_INTS = 1 << 16;
+let slab = new Int32Array(SLAB_INTS);
+let slabUsed = 0;
+
+function idsFrom(values: readonly number[]): Int32Array {
+  if (values.length > SLAB_INTS) return Int32Array.from(values);
+  if (slabUsed + values.length > SLAB_INTS) {
+    slab = new Int32Array(SLAB_INTS);
+    slabUsed = 0;
+  }
+  const ids = slab.subarray(slabUsed, slabUsed + values.length);
+  ids.set(values);
+  slabUsed += values.length;
+  return ids;
 }
 
 interface TaggedLabelBytes extends Uint8Array {
@@ -100,7 +136,6 @@ function varintValue(bytes: Uint8Array, p: number): number {
 function tagLabelBytes(tagged: TaggedLabelBytes): LabelFields {
   const bytes = new Uint8Array(tagged.buffer, tagged.byteOffset, tagged.byteLength);
   const asBuffer = Buffer.from(tagged.buffer, tagged.byteOffset, tagged.byteLength);
-  const view = new DataView(tagged.buffer, tagged.byteOffset, tagged.byteLength);
   const out: number[] = [];
   const n = bytes.length;
   let pos = 0;
@@ -132,7 +167,8 @@ function tagLabelBytes(tagged: TaggedLabelBytes): LabelFields {
     out.push(intern(asBuffer, pos, end), end - pos, nameId, inner - pos, vlenAt, valueAt);
     pos = end;
   }
-  const fields: LabelFields = { ids: Int32Array.from(out), bytes, view };
+  const shared = viewsOf(tagged.buffer);
+  const fields: LabelFields = { ids: idsFrom(out), bytes: shared.bytes, view: shared.view, base: tagged.byteOffset };
   tagged[FIELDS] = fields;
   return fields;
 }
@@ -335,7 +371,7 @@ export class RemoteWriteSnappyBatch {
     }
     out[op++] = v;
     raw++;
-    let from = 0;
+    let from = fields.base;
     for (let i = 0; i < ids.length; i += STRIDE) {
       const id = ids[i + F_ID] as number;
       const len = ids[i + F_LEN] as number;

@@ -479,11 +479,16 @@ export class RemoteWriteReader {
   private nSamples = 0;
   private exemplarSpans: number[] = [];
   private readonly scratch: ProtoReader;
+  // Reused for every series and sample: no reader allocated per series.
+  private readonly seriesReader: ProtoReader;
+  private readonly sampleReader: ProtoReader;
 
   constructor(body: Uint8Array, limits: Partial<RemoteWriteLimits> = {}, private readonly rules: LabelRules = {}) {
     const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     this.r = new ProtoReader(buf);
     this.scratch = new ProtoReader(buf);
+    this.seriesReader = new ProtoReader(buf);
+    this.sampleReader = new ProtoReader(buf);
     this.limits = { ...DEFAULT_REMOTE_WRITE_LIMITS, ...limits };
   }
 
@@ -511,6 +516,28 @@ export class RemoteWriteReader {
   /** Index of the current series in the request. */
   seriesIndex(): number {
     return this.index;
+  }
+
+  /** The buffer the reader reads: the label span offsets below index into it. */
+  get buffer(): Buffer {
+    return this.r.buf;
+  }
+
+  /**
+   * Where the current series' Label fields are, as one span [start, end) of
+   * buffer, when they are written together (every encoder does); -1 when
+   * other fields come between them. Equal spans mean equal label sets.
+   */
+  labelsStart(): number {
+    const n = this.nLabels;
+    if (n === 0) return -1;
+    for (let i = 1; i < n; i++) if (this.labelStarts[i] !== this.labelEnds[i - 1]) return -1;
+    return this.labelStarts[0] as number;
+  }
+
+  /** The end of the span labelsStart() starts. */
+  labelsEnd(): number {
+    return this.nLabels === 0 ? -1 : (this.labelEnds[this.nLabels - 1] as number);
   }
 
   /** The current series' raw label fields as a string: a cache key for its label set. */
@@ -570,7 +597,7 @@ export class RemoteWriteReader {
   private readSeries(): void {
     const r = this.r;
     const end = r.lengthDelimitedEnd();
-    const t = new ProtoReader(r.buf, r.pos, end);
+    const t = this.seriesReader.reset(r.pos, end);
     this.nLabels = 0;
     this.nSamples = 0;
     this.exemplarSpans.length = 0;
@@ -603,7 +630,7 @@ export class RemoteWriteReader {
 
   private readSample(t: ProtoReader): void {
     const end = t.lengthDelimitedEnd();
-    const s = new ProtoReader(t.buf, t.pos, end);
+    const s = this.sampleReader.reset(t.pos, end);
     let value = 0;
     let timestamp = 0;
     while (s.pos < end) {
