@@ -56,7 +56,7 @@ export class Intake {
       this.metrics.samplesDropped.inc({ tenant, site, reason: 'no_remote_write' }, samples);
       return { ok: true };
     }
-    const rec = encodeQueuedWrite({ tenant, samples, body, shardKey, snappy });
+    const rec = encodeQueuedWrite({ tenant, samples, body, shardKey, snappy, queuedAt: Date.now() });
     try {
       await Promise.all(targets.map((i) => (this.queues[i] as DurableQueue).append(rec)));
     } catch (err) {

@@ -97,3 +97,59 @@ test('idle series are forgotten and stop counting against the limit', () => {
   const again = p.process(id, new RemoteWriteReader(request(['c', 'd'])), 120_000);
   assert.equal(again.samplesOut, 2);
 });
+
+test('series are known again by their own label bytes when rules change, drop or override labels', () => {
+  const { pipelines } = validateCollectorConfig({
+    sites: [{ token: 'pipeline-test-token-000', tenant: 't', site: 's' }],
+    tenants: { t: { pipeline: { filter: { label_deny: ['pod'] }, series_limit_per_site: 100 } } },
+  }, 'p.yml');
+  const p = new PushPipeline(pipelines, { re: 'x' }, 60_000);
+  const req = (v: number): Buffer => {
+    const b = new RemoteWriteBatch();
+    b.add(encodeLabels(['__name__', 'kept_as_is', 'job', 'j']), v, 1000);
+    b.add(encodeLabels(['__name__', 'with_pod', 'job', 'j', 'pod', 'a']), v, 1000);
+    b.add(encodeLabels(['__name__', 'with_pod', 'job', 'j', 'pod', 'b']), v + 1, 1000);
+    // The payload claims another tenant: the identity overrides it.
+    b.add(encodeLabels(['__name__', 'claims', 'tenant', 'evil']), v, 1000);
+    return Buffer.from(b.finish());
+  };
+  const first = p.process(id, new RemoteWriteReader(req(1)), 0);
+  assert.equal(first.newSeries, 4);
+  const second = p.process(id, new RemoteWriteReader(req(5)), 1);
+  assert.equal(second.newSeries, 0, 'every series known by its own bytes');
+  const out = decodeWriteRequest(snappyUncompress(second.body)).timeseries.map((ts) => [ts.labels.join(','), ts.samples[0]?.value]);
+  // The two with_pod series become one once pod is denied: the second is dropped, not sent twice.
+  assert.deepEqual(out, [
+    ['__name__,kept_as_is,job,j,re,x,site,s,tenant,t', 5],
+    ['__name__,with_pod,job,j,re,x,site,s,tenant,t', 5],
+    ['__name__,claims,re,x,site,s,tenant,t', 5],
+  ]);
+  assert.equal(second.dropped.get('duplicate_series'), 1);
+  // A series whose labels are a prefix of another's is not taken for it.
+  const b = new RemoteWriteBatch();
+  b.add(encodeLabels(['__name__', 'kept_as_is']), 9, 1000);
+  assert.equal(p.process(id, new RemoteWriteReader(Buffer.from(b.finish())), 2).newSeries, 1);
+});
+
+test('a series dropped as a duplicate takes over once the series it duplicated goes idle', () => {
+  const { pipelines } = validateCollectorConfig({
+    sites: [{ token: 'pipeline-test-token-000', tenant: 't', site: 's' }],
+    tenants: { t: { pipeline: { filter: { label_deny: ['pod'] }, series_limit_per_site: 100 } } },
+  }, 'p.yml');
+  const p = new PushPipeline(pipelines, { re: 'x' }, 60_000);
+  const req = (pods: string[], v: number): Buffer => {
+    const b = new RemoteWriteBatch();
+    for (const pod of pods) b.add(encodeLabels(['__name__', 'm', 'pod', pod]), v, 1000 + v);
+    return Buffer.from(b.finish());
+  };
+  const first = p.process(id, new RemoteWriteReader(req(['a', 'b'], 0)), 0);
+  assert.equal(first.samplesOut, 1);
+  assert.equal(first.dropped.get('duplicate_series'), 1);
+  // Pod a goes away; b keeps pushing and is still a duplicate until a's series goes idle.
+  assert.equal(p.process(id, new RemoteWriteReader(req(['b'], 1)), 30_000).samplesOut, 0);
+  p.sweep(70_000);
+  const after = p.process(id, new RemoteWriteReader(req(['b'], 7)), 70_001);
+  assert.equal(after.samplesOut, 1);
+  assert.equal(after.dropped.get('duplicate_series'), undefined);
+  assert.equal(p.activeSeries().get('t/s'), 1);
+});

@@ -25,6 +25,13 @@ export interface Identity {
 }
 
 export const SERIES_LIMIT = 'series_limit';
+/**
+ * A new series whose output labels (after rules, external and identity
+ * labels) are those of another series of the site: sending both would make
+ * a receiver refuse the whole request (Prometheus and Cortex answer 400 to a
+ * duplicate series), which would drop every other site's samples with it.
+ */
+export const DUPLICATE_SERIES = 'duplicate_series';
 
 export interface Entry {
   /** Encoded output labels, or null when the series is dropped. */
@@ -37,27 +44,120 @@ export interface Entry {
   lastSeen: number;
 }
 
-/** A pushed series the site's cache knows: its input label bytes, what they became, its CRC chain. */
+/**
+ * A pushed series the site's cache knows: its input label bytes, what they
+ * became, its CRC chain. Most pipelines only add labels (external, tenant,
+ * site) or drop some: then the input's Label fields are all in the output,
+ * in order, and the input is kept as up to three spans of the output rather
+ * than as a copy, which halves what a series costs in memory.
+ */
 class KnownSeries implements Entry {
   /** Another series whose label bytes have the same CRC-32. */
   next: KnownSeries | null = null;
   /** Swept: no longer in the site's index (a stale position may still point at it). */
   gone = false;
+  /** Another series whose output labels have the same CRC-32 (kept series only). */
+  nextOut: KnownSeries | null = null;
+  /** CRC-32 of the output labels (kept series only). */
+  outputHash = 0;
+  /** The input is these spans of `source` (the output labels), or all of `source` when spans is 0. */
+  private readonly source: Buffer;
+  private readonly inputLength: number;
+  private readonly spans: number;
+  private readonly s0: number;
+  private readonly e0: number;
+  private readonly s1: number;
+  private readonly e1: number;
+  private readonly s2: number;
+  private readonly e2: number;
+
   constructor(
-    readonly input: Buffer,
+    input: Buffer,
     readonly hash: number,
     readonly labels: Buffer | null,
     readonly reason: string,
     readonly aggregate: boolean,
     readonly forward: boolean,
     public lastSeen: number,
-  ) {}
+  ) {
+    const spans = labels === null ? null : spansIn(input, labels);
+    this.inputLength = input.length;
+    if (spans === null || labels === null) {
+      this.source = Buffer.from(input);
+      this.spans = 0;
+      this.s0 = this.e0 = this.s1 = this.e1 = this.s2 = this.e2 = 0;
+    } else {
+      this.source = labels;
+      this.spans = spans.length / 2;
+      this.s0 = spans[0] ?? 0;
+      this.e0 = spans[1] ?? 0;
+      this.s1 = spans[2] ?? 0;
+      this.e1 = spans[3] ?? 0;
+      this.s2 = spans[4] ?? 0;
+      this.e2 = spans[5] ?? 0;
+    }
+  }
 
   /** Whether these are its label bytes. */
   is(buf: Buffer, start: number, end: number): boolean {
     const len = end - start;
-    return this.input.length === len && buf.compare(this.input, 0, len, start, end) === 0;
+    if (this.inputLength !== len) return false;
+    const src = this.source;
+    if (this.spans === 0) return buf.compare(src, 0, len, start, end) === 0;
+    let at = start + this.e0 - this.s0;
+    if (buf.compare(src, this.s0, this.e0, start, at) !== 0) return false;
+    if (this.spans === 1) return true;
+    const next = at + this.e1 - this.s1;
+    if (buf.compare(src, this.s1, this.e1, at, next) !== 0) return false;
+    if (this.spans === 2) return true;
+    at = next;
+    return buf.compare(src, this.s2, this.e2, at, end) === 0;
   }
+}
+
+/** The end of the Label field (tag 0x0a, length, message) at `p`, or -1 when there is none. */
+function fieldEnd(b: Buffer, p: number, end: number): number {
+  if (p >= end || b[p] !== 0x0a) return -1;
+  let len = 0;
+  let mul = 1;
+  for (let i = p + 1; i < end && i < p + 6; i++) {
+    const x = b[i] as number;
+    len += (x & 0x7f) * mul;
+    if (x < 0x80) return i + 1 + len <= end ? i + 1 + len : -1;
+    mul *= 128;
+  }
+  return -1;
+}
+
+/**
+ * Where the input's Label fields are in the output, as [start, end) spans
+ * of it (at most three), when every input field is there, in order; null
+ * otherwise (a rule changed or removed one, or they are scattered).
+ */
+function spansIn(input: Buffer, output: Buffer): number[] | null {
+  const spans: number[] = [];
+  let ip = 0;
+  let op = 0;
+  while (ip < input.length) {
+    const ie = fieldEnd(input, ip, input.length);
+    if (ie < 0) return null;
+    const n = ie - ip;
+    // The next output field with the same bytes.
+    for (;;) {
+      const oe = fieldEnd(output, op, output.length);
+      if (oe < 0) return null;
+      if (oe - op === n && input.compare(output, op, oe, ip, ie) === 0) break;
+      op = oe;
+    }
+    if (spans.length > 0 && spans[spans.length - 1] === op) spans[spans.length - 1] = op + n;
+    else {
+      if (spans.length === 6) return null;
+      spans.push(op, op + n);
+    }
+    op += n;
+    ip = ie;
+  }
+  return spans.length === 0 ? null : spans;
 }
 
 /** Series by the CRC-32 of their label bytes, chained on collision. */
@@ -73,8 +173,21 @@ function insert(index: SeriesIndex, e: KnownSeries): void {
   index.set(e.hash, e);
 }
 
+/** Kept series by the CRC-32 of their output labels, chained through nextOut. */
+function lookupOutput(outputs: SeriesIndex, hash: number, labels: Buffer): KnownSeries | undefined {
+  for (let e = outputs.get(hash) ?? null; e !== null; e = e.nextOut) if (!e.gone && (e.labels as Buffer).equals(labels)) return e;
+  return undefined;
+}
+
+function insertOutput(outputs: SeriesIndex, e: KnownSeries): void {
+  e.nextOut = outputs.get(e.outputHash) ?? null;
+  outputs.set(e.outputHash, e);
+}
+
 interface SiteState {
   readonly index: SeriesIndex;
+  /** The kept series by their output labels: what tells a duplicate. */
+  readonly outputs: SeriesIndex;
   /** Series remembered (kept or dropped). */
   size: number;
   active: number;
@@ -130,6 +243,7 @@ export class PushPipeline {
     const dropped = new Map<string, number>();
     // Series first seen in this request join the site's cache only once the whole request is read.
     const fresh: SeriesIndex = new Map();
+    const freshOutputs: SeriesIndex = new Map();
     let freshCount = 0;
     const order = site.order;
     const nextOrder = this.nextOrder;
@@ -154,7 +268,14 @@ export class PushPipeline {
         const hash = crc32(buf.subarray(start, end));
         entry = lookup(site.index, hash, buf, start, end) ?? lookup(fresh, hash, buf, start, end);
         if (entry === undefined) {
-          const e = this.evaluate(id, pipeline, reader.labels(), now);
+          let e = this.evaluate(id, pipeline, reader.labels(), now);
+          let outputHash = 0;
+          if (e.labels !== null) {
+            outputHash = crc32(e.labels);
+            if (lookupOutput(site.outputs, outputHash, e.labels) ?? lookupOutput(freshOutputs, outputHash, e.labels)) {
+              e = { labels: null, reason: DUPLICATE_SERIES, aggregate: false, forward: false, lastSeen: now };
+            }
+          }
           if (e.labels !== null && site.active + admitted >= pipeline.seriesLimit) {
             // Over the limit: not remembered, so the series is admitted once room frees up.
             dropped.set(SERIES_LIMIT, (dropped.get(SERIES_LIMIT) ?? 0) + n);
@@ -162,12 +283,16 @@ export class PushPipeline {
             continue;
           }
           if (e.labels !== null) admitted++;
-          entry = new KnownSeries(Buffer.from(buf.subarray(start, end)), hash, e.labels, e.reason, e.aggregate, e.forward, now);
+          entry = new KnownSeries(buf.subarray(start, end), hash, e.labels, e.reason, e.aggregate, e.forward, now);
           // Dropped series are remembered too, but within a bound: a site cannot grow memory
           // without limit by sending endless distinct names that the filter drops anyway.
           if (e.labels !== null || site.size + freshCount < pipeline.seriesLimit * 4) {
             insert(fresh, entry);
             freshCount++;
+            if (e.labels !== null) {
+              entry.outputHash = outputHash;
+              insertOutput(freshOutputs, entry);
+            }
           }
         } else {
           entry.lastSeen = now;
@@ -188,6 +313,7 @@ export class PushPipeline {
       for (let e: KnownSeries | null = head; e !== null;) {
         const following: KnownSeries | null = e.next;
         insert(site.index, e);
+        if (e.labels !== null) insertOutput(site.outputs, e);
         e = following;
       }
     }
@@ -214,7 +340,7 @@ export class PushPipeline {
     const siteKey = `${id.tenant}\u0000${id.site}`;
     let site = this.sites.get(siteKey);
     if (!site) {
-      site = { index: new Map(), size: 0, active: 0, order: [] };
+      site = { index: new Map(), outputs: new Map(), size: 0, active: 0, order: [] };
       this.sites.set(siteKey, site);
     }
     return site;
@@ -254,6 +380,7 @@ export class PushPipeline {
   sweep(now: number): number {
     let removed = 0;
     for (const site of this.sites.values()) {
+      let keptGone = false;
       for (const [hash, head] of site.index) {
         let keep: KnownSeries | null = null;
         for (let e: KnownSeries | null = head; e !== null;) {
@@ -265,7 +392,10 @@ export class PushPipeline {
             e.gone = true;
             e.next = null;
             site.size--;
-            if (e.labels !== null) site.active--;
+            if (e.labels !== null) {
+              site.active--;
+              keptGone = true;
+            }
             removed++;
           }
           e = following;
@@ -273,6 +403,47 @@ export class PushPipeline {
         if (keep === null) site.index.delete(hash);
         else site.index.set(hash, keep);
       }
+      if (keptGone) removed += this.forgetGone(site);
+    }
+    return removed;
+  }
+
+  /**
+   * After kept series went idle: drops them from the output index, and
+   * forgets the series dropped as their duplicates, so that the next push
+   * evaluates those again (one of them may now be the only one).
+   */
+  private forgetGone(site: SiteState): number {
+    for (const [hash, head] of site.outputs) {
+      let keep: KnownSeries | null = null;
+      for (let e: KnownSeries | null = head; e !== null;) {
+        const following: KnownSeries | null = e.nextOut;
+        if (!e.gone) {
+          e.nextOut = keep;
+          keep = e;
+        }
+        e = following;
+      }
+      if (keep === null) site.outputs.delete(hash);
+      else site.outputs.set(hash, keep);
+    }
+    let removed = 0;
+    for (const [hash, head] of site.index) {
+      let keep: KnownSeries | null = null;
+      for (let e: KnownSeries | null = head; e !== null;) {
+        const following: KnownSeries | null = e.next;
+        if (e.reason === DUPLICATE_SERIES) {
+          e.gone = true;
+          site.size--;
+          removed++;
+        } else {
+          e.next = keep;
+          keep = e;
+        }
+        e = following;
+      }
+      if (keep === null) site.index.delete(hash);
+      else site.index.set(hash, keep);
     }
     return removed;
   }

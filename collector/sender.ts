@@ -20,6 +20,8 @@ export class RemoteWriteSender {
   private suppressedFailures = 0;
   private shards: number;
   private readonly poster: HttpPoster;
+  /** When the oldest record being delivered was queued (0: none, or not recorded). */
+  private oldestQueuedAt = 0;
   /** When the batch now waiting for more data was first read (0: none). */
   private batchSince = 0;
   readonly remote: string;
@@ -79,6 +81,8 @@ export class RemoteWriteSender {
     this.metrics.queuePending.set({ remote: this.remote }, this.queue.stats.pending);
     this.metrics.queueDropped.set({ remote: this.remote }, this.queue.stats.droppedRecords);
     const { records, next } = await this.queue.read(t.max_records_per_send);
+    this.oldestQueuedAt = records.length === 0 ? 0 : decodeQueuedWrite(records[0] as Buffer).queuedAt;
+    this.reportAge();
     if (records.length === 0) {
       this.batchSince = 0;
       this.resize(false, 0);
@@ -143,6 +147,12 @@ export class RemoteWriteSender {
     this.metrics.shards.set({ remote: this.remote }, this.shards);
   }
 
+  /** The queue's age as the oldest record being delivered tells it; kept current while a send is retried. */
+  private reportAge(): void {
+    const at = this.oldestQueuedAt;
+    this.metrics.queueAge.set({ remote: this.remote }, at > 0 ? Math.max(0, (Date.now() - at) / 1000) : 0);
+  }
+
   /** Current number of concurrent send shards. */
   get shardCount(): number {
     return this.shards;
@@ -199,6 +209,7 @@ export class RemoteWriteSender {
         return true;
       }
       this.metrics.retries.inc({ remote: this.remote, reason: outcome.reason });
+      this.reportAge();
       if (attempt === 0 || attempt % 20 === 0) this.log.warn({ remote: this.remote, tenant, reason: outcome.reason, attempt, message }, 'remote-write send failed; retrying');
       await sleep(outcome.afterMs, signal);
     }

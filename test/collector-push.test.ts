@@ -157,6 +157,10 @@ test('a receiver outage loses nothing acknowledged, and nothing arrives twice', 
   }
   // The sender tries (after its batch deadline), fails and retries while the receiver is down.
   await eventually('a retried send', async () => (/fleetscope_collector_send_retries_total\{remote="[^"]+",reason="network"\} [1-9]/.test(await (await fetch(`${collector.url}/metrics`)).text()) ? true : undefined), 10_000);
+  // The queue's age says how long the undelivered data has waited, and keeps growing through the outage.
+  const age = async (): Promise<number> => Number(/fleetscope_collector_queue_oldest_age_seconds\{remote="[^"]+"\} ([0-9.e+-]+)/.exec(await (await fetch(`${collector.url}/metrics`)).text())?.[1] ?? NaN);
+  const firstAge = await eventually('a queue age', async () => ((await age()) > 0 ? age() : undefined), 10_000);
+  await eventually('an older queue age', async () => ((await age()) > firstAge + 0.5 ? true : undefined), 10_000);
   await prom.restart();
   const got = await eventually('every sample after the outage', async () => {
     const r = await stored('outage_series[10m]', t0 + 25_000);
@@ -165,4 +169,5 @@ test('a receiver outage loses nothing acknowledged, and nothing arrives twice', 
   assert.equal(got.length, 1);
   assert.deepEqual(got[0]?.metric, { __name__: 'outage_series', k: 'v', re: 'eu-west-1', site: 'ce-0002', tenant: 'globex' });
   assert.deepEqual(got[0]?.values, sent.map((ts, i) => [ts / 1000, String(i)]));
+  await eventually('the queue age back to 0 once delivered', async () => ((await age()) === 0 ? true : undefined), 20_000);
 });
