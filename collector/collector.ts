@@ -13,7 +13,8 @@ import { CollectorError } from './errors.js';
 import { CollectorMetrics } from './metrics.js';
 import { registerFaroRoutes, toFaroOptions } from './faro/index.js';
 import { LogsService } from './logs/index.js';
-import { PushPipeline } from './pipeline.js';
+import { PushPipeline, type PushResult } from './pipeline.js';
+import { PushWorkers } from './push-workers.js';
 import { DurableQueue } from './queue.js';
 import { Aggregator } from './aggregator.js';
 import { Intake } from './intake.js';
@@ -62,7 +63,7 @@ function buildLive(loaded: LoadedConfig): Live {
 
 /** Settings a reload cannot apply to a running collector. */
 function restartOnly(c: CollectorConfig): Record<string, unknown> {
-  return { listen: c.listen, tls: c.tls, queue: c.queue, remote_write: c.remote_write, 'limits.max_body_bytes': c.limits.max_body_bytes, logs: c.logs /* collector/logs/: applied at start only */ };
+  return { listen: c.listen, tls: c.tls, queue: c.queue, remote_write: c.remote_write, push_workers: c.push_workers, 'limits.max_body_bytes': c.limits.max_body_bytes, logs: c.logs /* collector/logs/: applied at start only */ };
 }
 
 export class Collector {
@@ -80,6 +81,7 @@ export class Collector {
     readonly scraper: ScrapeManager,
     private readonly aggregator: Aggregator,
     private readonly sweepTimer: NodeJS.Timeout,
+    private readonly workers: PushWorkers | null,
     private readonly state: { ready: boolean },
     readonly metrics: CollectorMetrics,
     /** The address it listens on, e.g. http://127.0.0.1:9201. */
@@ -121,6 +123,8 @@ export class Collector {
 
     // One buffer for every request's decompressed body: the pipeline is done with it before the next request.
     const decompressed = new Scratch(1024 * 1024);
+    // Pushes on worker threads when configured; the scrape path stays on this thread.
+    const workers = config.push_workers > 0 ? new PushWorkers(config.push_workers, loaded.source, log, metrics) : null;
     app.post('/api/v1/write', async (req, reply) => {
       const answer = (status: number, error: string): unknown => {
         metrics.requests.inc({ code: String(status) });
@@ -135,14 +139,20 @@ export class Collector {
       if (req.headers['content-encoding'] !== 'snappy') {
         return answer(415, new CollectorError('FS_COLLECTOR_UNSUPPORTED_ENCODING', ['remote-write bodies must be snappy-compressed (Content-Encoding: snappy)']).message);
       }
-      let result;
-      try {
-        const raw = snappyUncompress(req.body as Buffer, live.config.limits.max_decompressed_bytes, decompressed.room(req.body as Buffer, live.config.limits.max_decompressed_bytes));
-        // An empty label value is taken as no label (Prometheus's meaning) rather than refusing the whole request.
-        result = live.pipeline.process(id, new RemoteWriteReader(raw, live.readerLimits, { allowEmptyValues: true }), Date.now());
-      } catch (err) {
-        if (err instanceof WireError) return answer(err.status, `${err.code}: ${err.message}`);
-        throw err;
+      let result: PushResult;
+      if (workers !== null) {
+        const done = await workers.process(id, req.body as Buffer);
+        if (!done.ok) return answer(done.status, done.message);
+        result = done.result;
+      } else {
+        try {
+          const raw = snappyUncompress(req.body as Buffer, live.config.limits.max_decompressed_bytes, decompressed.room(req.body as Buffer, live.config.limits.max_decompressed_bytes));
+          // An empty label value is taken as no label (Prometheus's meaning) rather than refusing the whole request.
+          result = live.pipeline.process(id, new RemoteWriteReader(raw, live.readerLimits, { allowEmptyValues: true }), Date.now());
+        } catch (err) {
+          if (err instanceof WireError) return answer(err.status, `${err.code}: ${err.message}`);
+          throw err;
+        }
       }
       // Not durable everywhere: not acknowledged. The site retries; a duplicate sample is harmless downstream.
       const taken = await intake.accept(id, result);
@@ -201,8 +211,13 @@ export class Collector {
     await scraper.apply(config.scrape_configs, new Set(Object.keys(config.tenants)));
     const sweepTimer = setInterval(() => {
       const { pipeline } = holder.live;
-      pipeline.sweep(Date.now());
-      for (const [k, n] of pipeline.activeSeries()) {
+      const now = Date.now();
+      pipeline.sweep(now);
+      workers?.sweep(now);
+      const active = pipeline.activeSeries();
+      // The workers' pushed series and this thread's scraped ones, per site.
+      for (const [k, n] of workers?.activeSeries() ?? []) active.set(k, (active.get(k) ?? 0) + n);
+      for (const [k, n] of active) {
         const [tenant, site] = k.split('/');
         metrics.activeSeries.set({ tenant: tenant as string, site: site as string }, n);
       }
@@ -210,7 +225,7 @@ export class Collector {
     sweepTimer.unref();
     state.ready = true;
     log.info({ address, targets: config.remote_write.map((t) => new URL(t.url).host), sites: config.sites.length }, 'collector ready');
-    self.collector = new Collector(holder, log, opts.configFile, app, queues, senders, scraper, aggregator, sweepTimer, state, metrics, address);
+    self.collector = new Collector(holder, log, opts.configFile, app, queues, senders, scraper, aggregator, sweepTimer, workers, state, metrics, address);
     self.collector.logs = logs;
     return self.collector;
   }
@@ -236,6 +251,7 @@ export class Collector {
     const after = restartOnly(loaded.config);
     const restartNeeded = Object.keys(before).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
     this.holder.live = buildLive(loaded);
+    this.workers?.reload(loaded.source);
     this.aggregator.setRules(loaded.pipelines);
     await this.scraper.apply(loaded.config.scrape_configs, new Set(Object.keys(loaded.config.tenants)));
     this.metrics.reloads.inc({ result: 'success' });
@@ -253,6 +269,7 @@ export class Collector {
     // Its last windows go to the queues before the senders stop.
     await this.aggregator.stop();
     await this.logs?.stop();
+    await this.workers?.stop();
     await Promise.all(this.senders.map((s) => s.stop()));
     await Promise.all(this.queues.map((q) => q.close()));
   }

@@ -121,6 +121,12 @@ export const collectorConfigSchema = z
       }),
     /** How long a series may go unseen before it stops counting as active. */
     series_idle_timeout: duration.default(600_000),
+    /**
+     * Worker threads that run the push pipeline (decompress, rules, series cache, compress),
+     * each for its share of the sites; 0 runs it on the main thread. One per core beyond the
+     * first is the point: the main thread keeps HTTP, the queues and the senders.
+     */
+    push_workers: z.number().int().min(0).max(64).default(0),
     /** Each site's identity, by the bearer token it sends. */
     sites: z.array(siteSchema).default([]),
     /** Control-plane public keys (PEM text, or a file holding it) that signed site tokens verify against. */
@@ -190,6 +196,8 @@ export interface LoadedConfig {
   readonly siteTokenKeys: readonly KeyObject[];
   /** The listener's TLS material, read. */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly ca?: Buffer };
+  /** The document it was validated from, and its file: what push workers validate again for their own pipelines. */
+  readonly source: { readonly doc: unknown; readonly file: string };
 }
 
 function readTlsFile(file: string, path: string, name: string): Buffer {
@@ -287,7 +295,7 @@ export function validateCollectorConfig(doc: unknown, file: string): LoadedConfi
     key: readTlsFile(file, 'key_file', config.tls.key_file),
     ...(config.tls.client_ca_file === undefined ? {} : { ca: readTlsFile(file, 'client_ca_file', config.tls.client_ca_file) }),
   };
-  return { config: Object.freeze(config), pipelines, siteTokenKeys, ...(tls ? { tls } : {}) };
+  return { config: Object.freeze(config), pipelines, siteTokenKeys, ...(tls ? { tls } : {}), source: { doc: doc ?? {}, file } };
 }
 
 /** Reads, parses and validates a config file. */

@@ -1,0 +1,98 @@
+// A push worker thread (push-workers.ts starts them): the per-sample half of
+// a push, for the sites the main thread routes to it. It owns their series
+// caches; the main thread keeps HTTP, the queues and the senders.
+//
+// In:  {kind: 'config', doc, file}                  (validated again here: compiled rules do not cross threads)
+//      {kind: 'push', seq, tenant, site, group?, body: Uint8Array}
+//      {kind: 'sweep', now}
+// Out: {kind: 'result', seq, result}  or  {kind: 'failed', seq, status, message}
+//      {kind: 'active', series: [site key, count][]}  {kind: 'log', message}
+import { parentPort } from 'node:worker_threads';
+import { RemoteWriteReader, type RemoteWriteLimits, WireError, snappyDeclaredLength, snappyUncompress } from '../wire/index.js';
+import { validateCollectorConfig } from './config.js';
+import { type Identity, PushPipeline, type PushResult } from './pipeline.js';
+import type { WorkerRequest, WorkerResult } from './push-workers.js';
+
+interface State {
+  readonly pipeline: PushPipeline;
+  readonly limits: Partial<RemoteWriteLimits>;
+  readonly maxDecompressed: number;
+}
+
+let state: State | null = null;
+let scratch = new Uint8Array(1024 * 1024);
+
+/** An owned copy (its own ArrayBuffer) that can be transferred to the main thread. */
+function owned(b: Buffer): Uint8Array {
+  const out = new Uint8Array(b.length);
+  out.set(b);
+  return out;
+}
+
+function configure(doc: unknown, file: string): void {
+  const loaded = validateCollectorConfig(doc, file);
+  const c = loaded.config;
+  const l = c.limits;
+  state = {
+    pipeline: new PushPipeline(loaded.pipelines, c.ha ? { ...c.external_labels, cluster: c.ha.cluster, __replica__: c.ha.replica } : c.external_labels, c.series_idle_timeout),
+    limits: {
+      maxSeries: l.max_series_per_request,
+      maxLabelsPerSeries: l.max_labels_per_series,
+      maxLabelNameLength: l.max_label_name_length,
+      maxLabelValueLength: l.max_label_value_length,
+      maxSamplesPerSeries: l.max_samples_per_series,
+    },
+    maxDecompressed: l.max_decompressed_bytes,
+  };
+}
+
+function push(s: State, id: Identity, body: Uint8Array): { result: WorkerResult; transfer: ArrayBuffer[] } {
+  let declared = 0;
+  try {
+    declared = snappyDeclaredLength(body);
+  } catch {
+    // snappyUncompress says what is wrong with it.
+  }
+  if (declared > scratch.length && declared <= s.maxDecompressed) scratch = new Uint8Array(Math.min(s.maxDecompressed, Math.max(declared, scratch.length * 2)));
+  const raw = snappyUncompress(body, s.maxDecompressed, scratch);
+  const r: PushResult = s.pipeline.process(id, new RemoteWriteReader(raw, s.limits, { allowEmptyValues: true }), Date.now());
+  const out = owned(r.body);
+  const agg = r.aggregate === undefined ? undefined : { pipelineKey: r.aggregate.pipelineKey, body: owned(r.aggregate.body), samples: r.aggregate.samples };
+  const transfer = [out.buffer as ArrayBuffer, ...(agg ? [agg.body.buffer as ArrayBuffer] : [])];
+  return {
+    result: { body: out, snappy: r.snappy === true, samplesIn: r.samplesIn, samplesOut: r.samplesOut, dropped: [...r.dropped], newSeries: r.newSeries, ...(agg ? { aggregate: agg } : {}) },
+    transfer,
+  };
+}
+
+const port = parentPort;
+if (port === null) throw new Error('push-worker.js runs as a worker thread');
+port.on('message', (m: WorkerRequest) => {
+  if (m.kind === 'config') {
+    // The main thread validated this document already; should it fail here, the old rules stay.
+    try {
+      configure(m.doc, m.file);
+    } catch (err) {
+      port.postMessage({ kind: 'log', message: `push worker kept its previous config: ${(err as Error).message}` });
+    }
+    return;
+  }
+  if (m.kind === 'sweep') {
+    if (state === null) return;
+    state.pipeline.sweep(m.now);
+    port.postMessage({ kind: 'active', series: [...state.pipeline.activeSeries()] });
+    return;
+  }
+  if (state === null) {
+    port.postMessage({ kind: 'failed', seq: m.seq, status: 503, message: 'push worker has no config yet' });
+    return;
+  }
+  try {
+    const id: Identity = { tenant: m.tenant, site: m.site, ...(m.group === undefined ? {} : { group: m.group }) };
+    const { result, transfer } = push(state, id, m.body);
+    port.postMessage({ kind: 'result', seq: m.seq, result }, transfer);
+  } catch (err) {
+    if (err instanceof WireError) port.postMessage({ kind: 'failed', seq: m.seq, status: err.status, message: `${err.code}: ${err.message}` });
+    else port.postMessage({ kind: 'failed', seq: m.seq, status: 500, message: (err as Error).message });
+  }
+});
