@@ -1,6 +1,6 @@
 // The collector's push path at regional scale, side by side with vmagent.
 //
-//   node dist/collector/push.bench.js [--sites 3000] [--series 2000] [--interval 15] [--rounds 4]
+//   node dist/collector/push.bench.js [--sites 3000] [--series 2000] [--interval 15] [--rounds 4] [--workers 0]
 //
 // Simulated sites push remote-write (one snappy body of `series` series per
 // site per interval, ~16 labels a series, built once: every round resends
@@ -33,6 +33,7 @@ const SERIES = arg('series', 2000);
 const INTERVAL_S = arg('interval', 15);
 const ROUNDS = arg('rounds', 4);
 const CONCURRENCY = arg('concurrency', 64);
+const WORKERS = arg('workers', 0);
 const BIN = new URL('../../bin/fleetscope.js', import.meta.url).pathname;
 const CLK_TCK = 100;
 
@@ -215,6 +216,7 @@ async function main(): Promise<void> {
       `sites: [${Array.from({ length: SITES }, (_, i) => `{token: ${token(i)}, tenant: bench, site: ce-${i}}`).join(', ')}]`,
       `tenants: {bench: {pipeline: {series_limit_per_site: ${SERIES + 1}}}}`,
       `remote_write: [{url: "${sinkUrl}", max_shards: 8, max_records_per_send: 32}]`,
+      `push_workers: ${WORKERS}`,
     ].join('\n'));
     let out = '';
     // --profile DIR: a V8 CPU profile of the collector, to see where its time goes.
@@ -247,9 +249,9 @@ async function main(): Promise<void> {
   const [ours, theirs] = results as [Record<string, number>, Record<string, number>];
   const report = {
     date: new Date().toISOString(),
-    command: `node dist/collector/push.bench.js --sites ${SITES} --series ${SERIES} --interval ${INTERVAL_S} --rounds ${ROUNDS}`,
+    command: `node dist/collector/push.bench.js --sites ${SITES} --series ${SERIES} --interval ${INTERVAL_S} --rounds ${ROUNDS} --workers ${WORKERS}`,
     machine: `${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? '?'} × ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? '?'}, Node ${process.version}`,
-    workload: { sites: SITES, series_per_site: SERIES, interval_s: INTERVAL_S, rounds: ROUNDS, concurrency: CONCURRENCY },
+    workload: { sites: SITES, series_per_site: SERIES, interval_s: INTERVAL_S, rounds: ROUNDS, concurrency: CONCURRENCY, push_workers: WORKERS },
     results,
     cpu_per_sample_ratio_fleetscope_to_vmagent: (ours.cpu_ns_per_sample as number) / (theirs.cpu_ns_per_sample as number),
     bytes_sunk: sunk,
