@@ -58,7 +58,8 @@ export class Intake {
     }
     const rec = encodeQueuedWrite({ tenant, samples, body, shardKey, snappy, queuedAt: Date.now() });
     try {
-      await Promise.all(targets.map((i) => (this.queues[i] as DurableQueue).append(rec)));
+      // A fresh record that nothing changes afterwards: the queues keep it without copying.
+      await Promise.all(targets.map((i) => (this.queues[i] as DurableQueue).appendOwned(rec)));
     } catch (err) {
       this.log.error({ err }, 'queue append failed');
       return { ok: false, error: err as Error };

@@ -13,7 +13,7 @@
 // oldest segments are deleted, committed or not, and what that drops is
 // counted: bounded memory and disk beat an unbounded outage.
 //
-// The newest records also stay in memory (up to memoryBytes) until they are
+// The newest records also stay in memory (up to memoryBytes, 16 MiB) until they are
 // committed: a consumer that keeps up reads them from there, without
 // reading back from disk what it wrote a moment ago. The disk is still the
 // record of truth: memory only ever holds records already on disk, and a
@@ -35,7 +35,7 @@ export interface QueueOptions {
   readonly segmentBytes?: number;
   /** fsync before acknowledging (default true; false only for tests of other things). */
   readonly fsync?: boolean;
-  /** Bytes of the newest uncommitted records also kept in memory for read() (default 64 MiB; 0: none). */
+  /** Bytes of the newest uncommitted records also kept in memory for read() (default 16 MiB; 0: none). */
   readonly memoryBytes?: number;
 }
 
@@ -98,7 +98,7 @@ export class DurableQueue {
     this.maxBytes = opts.maxBytes ?? 1024 ** 3;
     this.segmentBytes = opts.segmentBytes ?? 64 * 1024 ** 2;
     this.fsync = opts.fsync ?? true;
-    this.memoryBytes = opts.memoryBytes ?? 64 * 1024 ** 2;
+    this.memoryBytes = opts.memoryBytes ?? 16 * 1024 ** 2;
   }
 
   /** Opens (or creates) a queue, recovering from whatever a crash left. */
@@ -108,13 +108,23 @@ export class DurableQueue {
     return q;
   }
 
-  /** Appends a record; resolves once it is durable. The queue keeps `record`: do not change it afterwards. */
+  /** Appends a copy of a record (the caller may reuse `record` as soon as this returns); resolves once it is durable. */
   append(record: Uint8Array): Promise<void> {
+    const copy = new Uint8Array(record.length);
+    copy.set(record);
+    return this.appendOwned(copy);
+  }
+
+  /**
+   * Appends a record without copying it: the queue keeps `record` (written
+   * later, and kept in memory for read()), so the caller must never change it.
+   */
+  appendOwned(record: Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(new CollectorError('FS_COLLECTOR_QUEUE_CLOSED', [this.dir]));
     if (record.length + HEADER > this.segmentBytes) {
       return Promise.reject(new CollectorError('FS_COLLECTOR_QUEUE_RECORD_TOO_LARGE', [record.length, this.segmentBytes]));
     }
-    // The header on its own, written with the record by one writev: the record is not copied.
+    // The header on its own, written with the record by one writev.
     const header = Buffer.allocUnsafe(HEADER);
     header.writeUInt32LE(record.length, 0);
     header.writeUInt32LE(crc32(record), 4);
