@@ -225,3 +225,29 @@ test('two label names whose name parts hash alike are not diffed against each ot
   }
   assert.deepEqual(snappyUncompress(snappy.finish()), Buffer.from(plain.finish()));
 });
+
+test('past the field table bound it starts over and stays exact: more distinct fields than it holds', () => {
+  const plain = new RemoteWriteBatch(1 << 20);
+  const snappy = new RemoteWriteSnappyBatch({ initialBytes: 1 << 20 });
+  // 150k series with two fields each that no other series has: 300k new fields, over the 2^18 the table holds,
+  // mixed with fields every series shares (copies across the start-over must still point at the right bytes).
+  const labelBytes: Buffer[] = [];
+  for (let i = 0; i < 150_000; i++) labelBytes.push(encodeLabels(['__name__', 'm', 'id', `series-${i}`, 'job', 'j', 'uid', `u-${i * 7}`]));
+  for (let start = 0; start < labelBytes.length; start += 10_000) {
+    plain.reset();
+    snappy.reset();
+    for (let i = start; i < start + 10_000; i++) {
+      plain.add(labelBytes[i] as Buffer, i, 1000);
+      snappy.add(labelBytes[i] as Buffer, i, 1000);
+    }
+    assert.ok(snappyUncompress(snappy.finish()).equals(plain.finish()), `batch from series ${start}`);
+  }
+  // Series tagged before the start-over, written again after it.
+  plain.reset();
+  snappy.reset();
+  for (const i of [0, 149_999, 1, 149_998, 0]) {
+    plain.add(labelBytes[i] as Buffer, i, 2000);
+    snappy.add(labelBytes[i] as Buffer, i, 2000);
+  }
+  assert.ok(snappyUncompress(snappy.finish()).equals(plain.finish()));
+});

@@ -86,23 +86,58 @@ interface TaggedLabelBytes extends Uint8Array {
 
 // Label field bytes → id. An id names exactly one byte string for the life
 // of the process (ids are never reused), so equal ids mean equal bytes and a
-// copy is always right. The map is bounded (~20 MB at most): when full it
-// starts over, and fields seen before that get new ids when next tagged
-// (fewer matches, never a wrong one).
+// copy is always right. The table is bounded: when full it starts over, and
+// fields seen before that get new ids when next tagged (fewer matches, never
+// a wrong one). It is an open-addressing table of [hash, id, where the bytes
+// are] over one arena of the fields' bytes: no string per field, which a
+// receiver that tags hundreds of thousands of new series paid for in time
+// and garbage.
 const MAX_INTERNED = 1 << 18;
-let interned = new Map<string, number>();
+const TABLE_SLOTS = MAX_INTERNED * 2;
+const TABLE_MASK = TABLE_SLOTS - 1;
+const ARENA_BYTES = 16 * 1024 * 1024;
+let table = new Int32Array(TABLE_SLOTS * 3);
+const arena = new Uint8Array(ARENA_BYTES);
+let arenaUsed = 0;
+let internedCount = 0;
 let nextId = 1;
 
-function intern(bytes: Buffer, start: number, end: number): number {
-  const key = bytes.toString('latin1', start, end);
-  let id = interned.get(key);
-  if (id === undefined) {
-    if (nextId >= 0x7fffffff) return -1;
-    if (interned.size >= MAX_INTERNED) interned = new Map();
-    id = nextId++;
-    interned.set(key, id);
+function startOver(): void {
+  table = new Int32Array(TABLE_SLOTS * 3);
+  arenaUsed = 0;
+  internedCount = 0;
+}
+
+function intern(bytes: Uint8Array, start: number, end: number): number {
+  const len = end - start;
+  // A field longer than the arena can hold is never a copy source.
+  if (len + 2 > ARENA_BYTES >> 4 || nextId >= 0x7fffffff) return -1;
+  const h = hashBytes(bytes, start, end) | 1; // 0 marks an empty slot
+  for (let slot = h & TABLE_MASK; ; slot = (slot + 1) & TABLE_MASK) {
+    const t = slot * 3;
+    const sh = table[t] as number;
+    if (sh === 0) {
+      if (internedCount >= MAX_INTERNED || arenaUsed + len + 2 > ARENA_BYTES) {
+        startOver();
+        return intern(bytes, start, end);
+      }
+      const at = arenaUsed;
+      arena[at] = len & 0xff;
+      arena[at + 1] = len >>> 8;
+      arena.set(bytes.subarray(start, end), at + 2);
+      arenaUsed = at + 2 + len;
+      const id = nextId++;
+      table[t] = h;
+      table[t + 1] = id;
+      table[t + 2] = at;
+      internedCount++;
+      return id;
+    }
+    if (sh === h) {
+      const at = table[t + 2] as number;
+      if (((arena[at] as number) | ((arena[at + 1] as number) << 8)) === len && bytesEqual(arena, at + 2, bytes, start, len)) return table[t + 1] as number;
+    }
   }
-  return id;
 }
 
 /** FNV-1a over bytes, as a non-negative 31-bit number. */
@@ -135,7 +170,6 @@ function varintValue(bytes: Uint8Array, p: number): number {
  */
 function tagLabelBytes(tagged: TaggedLabelBytes): LabelFields {
   const bytes = new Uint8Array(tagged.buffer, tagged.byteOffset, tagged.byteLength);
-  const asBuffer = Buffer.from(tagged.buffer, tagged.byteOffset, tagged.byteLength);
   const out: number[] = [];
   const n = bytes.length;
   let pos = 0;
@@ -164,7 +198,7 @@ function tagLabelBytes(tagged: TaggedLabelBytes): LabelFields {
         }
       }
     }
-    out.push(intern(asBuffer, pos, end), end - pos, nameId, inner - pos, vlenAt, valueAt);
+    out.push(intern(bytes, pos, end), end - pos, nameId, inner - pos, vlenAt, valueAt);
     pos = end;
   }
   const shared = viewsOf(tagged.buffer);
