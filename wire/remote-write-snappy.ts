@@ -93,33 +93,60 @@ interface TaggedLabelBytes extends Uint8Array {
 // receiver that tags hundreds of thousands of new series paid for in time
 // and garbage.
 const MAX_INTERNED = 1 << 18;
-const TABLE_SLOTS = MAX_INTERNED * 2;
-const TABLE_MASK = TABLE_SLOTS - 1;
-const ARENA_BYTES = 16 * 1024 * 1024;
-let table = new Int32Array(TABLE_SLOTS * 3);
-const arena = new Uint8Array(ARENA_BYTES);
+const MAX_ARENA_BYTES = 16 * 1024 * 1024;
+// Both start small and double as needed, so that an agent with a few thousand
+// series does not pay for a collector's table.
+let slots = 1 << 12;
+let table = new Int32Array(slots * 3);
+let arena = new Uint8Array(64 * 1024);
 let arenaUsed = 0;
 let internedCount = 0;
 let nextId = 1;
 
 function startOver(): void {
-  table = new Int32Array(TABLE_SLOTS * 3);
+  table = new Int32Array(slots * 3);
   arenaUsed = 0;
   internedCount = 0;
 }
 
+/** Twice the slots, every entry placed again by its hash. */
+function growTable(): void {
+  const old = table;
+  const oldSlots = slots;
+  slots *= 2;
+  table = new Int32Array(slots * 3);
+  const mask = slots - 1;
+  for (let i = 0; i < oldSlots; i++) {
+    const h = old[i * 3] as number;
+    if (h === 0) continue;
+    let slot = h & mask;
+    while ((table[slot * 3] as number) !== 0) slot = (slot + 1) & mask;
+    table.set(old.subarray(i * 3, i * 3 + 3), slot * 3);
+  }
+}
+
 function intern(bytes: Uint8Array, start: number, end: number): number {
   const len = end - start;
-  // A field longer than the arena can hold is never a copy source.
-  if (len + 2 > ARENA_BYTES >> 4 || nextId >= 0x7fffffff) return -1;
+  // A field this long is never a copy source (nor worth an arena).
+  if (len + 2 > MAX_ARENA_BYTES >> 4 || nextId >= 0x7fffffff) return -1;
   const h = hashBytes(bytes, start, end) | 1; // 0 marks an empty slot
-  for (let slot = h & TABLE_MASK; ; slot = (slot + 1) & TABLE_MASK) {
+  const mask = slots - 1;
+  for (let slot = h & mask; ; slot = (slot + 1) & mask) {
     const t = slot * 3;
     const sh = table[t] as number;
     if (sh === 0) {
-      if (internedCount >= MAX_INTERNED || arenaUsed + len + 2 > ARENA_BYTES) {
+      if (internedCount >= MAX_INTERNED || arenaUsed + len + 2 > MAX_ARENA_BYTES) {
         startOver();
         return intern(bytes, start, end);
+      }
+      if ((internedCount + 1) * 2 > slots) {
+        growTable();
+        return intern(bytes, start, end);
+      }
+      if (arenaUsed + len + 2 > arena.length) {
+        const bigger = new Uint8Array(Math.min(MAX_ARENA_BYTES, Math.max(arena.length * 2, arenaUsed + len + 2)));
+        bigger.set(arena.subarray(0, arenaUsed));
+        arena = bigger;
       }
       const at = arenaUsed;
       arena[at] = len & 0xff;
