@@ -96,6 +96,32 @@ describe('forward protocol server', () => {
     assert.match(metrics, /fleetscope_collector_logs_dropped_total\{tenant="acme",site="ce-0001",reason="non_log_signal"\} 1/);
   });
 
+  test('the same line in two requests is two documents; a resent chunk is not a third', async () => {
+    const c = await SpecClient.open(h.forward.port);
+    await c.handshake(GLOBAL_KEY, SITE_TOKEN, SITE_TOKEN);
+    // Byte-identical frames but for the chunk id (two events "connection reset" the same second), then the first chunk resent.
+    const same = (ch: string): Buffer => hex('94', str('tag.r'), eventTime(), rec('connection reset'), '81', str('chunk'), str(chunk(ch)));
+    c.send(same('R1'));
+    assert.equal(await c.ack(), chunk('R1'));
+    c.send(same('R2'));
+    assert.equal(await c.ack(), chunk('R2'));
+    c.send(same('R1'));
+    assert.equal(await c.ack(), chunk('R1'));
+    // Without a chunk (no ack asked for, so never resent): each frame is its own accept.
+    c.send(hex('93', str('tag.r'), eventTime(), rec('no chunk, twice')));
+    c.send(hex('93', str('tag.r'), eventTime(), rec('no chunk, twice')));
+    // Two identical records in one frame stay two.
+    c.send(hex('93', str('tag.r'), '92', '92', eventTime(), rec('twice in a frame'), '92', eventTime(), rec('twice in a frame'), '81', str('chunk'), str(chunk('R3'))));
+    assert.equal(await c.ack(), chunk('R3'));
+    c.close();
+    const count = (m: string): number => storedSources(h.es).filter((d) => d.message === m).length;
+    await waitFor('the records', () => count('connection reset') >= 2 && count('no chunk, twice') >= 2 && count('twice in a frame') >= 2);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(count('connection reset'), 2, 'two requests, two documents; the resend of R1 overwrote its own');
+    assert.equal(count('no chunk, twice'), 2);
+    assert.equal(count('twice in a frame'), 2);
+  });
+
   test('a shared key bound to a site identifies it without a token; an unbound key without a token is refused', async () => {
     const c = await SpecClient.open(h.forward.port);
     assert.equal((await c.handshake(BOUND_KEY))[1], true);

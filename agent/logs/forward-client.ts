@@ -128,11 +128,11 @@ export class ForwardClient {
   }
 
   /**
-   * Sends one batch of entries; resolves once the server acknowledged it,
+   * Sends one batch of entries as the chunk `chunk` (the same on a resend); resolves once the server acknowledged it,
    * rejects on any failure (the caller resends from its spool). Several may
    * be in flight: frames on one connection are taken in order.
    */
-  async send(tag: string, count: number, entries: Buffer): Promise<void> {
+  async send(tag: string, count: number, entries: Buffer, chunk: string): Promise<void> {
     // One connection at a time: frames sent while it is being set up wait for it, so they stay in order.
     this.connecting ??= this.closed || !this.socket
       ? (async () => {
@@ -144,7 +144,7 @@ export class ForwardClient {
         })
       : null;
     if (this.connecting) await this.connecting;
-    const chunk = randomBytes(16).toString('base64');
+    if (this.acks.has(chunk)) throw new Error(`chunk ${chunk} is already in flight`);
     const body = this.cfg.gzip ? gzipSync(entries) : entries;
     const options: Record<string, unknown> = { chunk, size: count };
     if (this.cfg.gzip) options.compressed = 'gzip';

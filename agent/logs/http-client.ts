@@ -19,14 +19,14 @@ export class HttpLinesClient {
 
   constructor(private readonly cfg: HttpOutput) {}
 
-  async send(tag: string, _count: number, entries: Buffer): Promise<void> {
+  async send(tag: string, _count: number, entries: Buffer, batchId: string): Promise<void> {
     let body = '';
     for (const e of this.decoder.decodeMulti(entries)) {
       const [t, rec] = e as [{ sec: number; nsec: number }, Record<string, unknown>];
       const iso = `${new Date(t.sec * 1000).toISOString().slice(0, 19)}.${String(t.nsec).padStart(9, '0')}Z`;
       body += `${JSON.stringify({ '@timestamp': iso, tag, ...rec })}\n`;
     }
-    const res = await fetch(this.cfg.url, { method: 'POST', headers: { Authorization: `Bearer ${this.cfg.token}`, 'Content-Type': 'application/x-ndjson' }, body, signal: AbortSignal.timeout(this.cfg.timeout) });
+    const res = await fetch(this.cfg.url, { method: 'POST', headers: { Authorization: `Bearer ${this.cfg.token}`, 'Content-Type': 'application/x-ndjson', 'X-Fleetscope-Batch-Id': batchId }, body, signal: AbortSignal.timeout(this.cfg.timeout) });
     const text = await res.text();
     if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${text.slice(0, 300)}`);
   }

@@ -3,6 +3,7 @@
 // While the region is unreachable batches wait in the spool (bounded,
 // drops counted) and the tailer keeps reading; when it comes back they go
 // out oldest first, the spool committed strictly in order. A restart resumes from the positions file and the spool.
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AgentLogsConfig } from './config.js';
@@ -36,7 +37,8 @@ export interface LogShipper {
 }
 
 interface Sender {
-  send(tag: string, count: number, entries: Buffer): Promise<void>;
+  /** `batchId`: this batch's id, the same on every resend (the collector's document ids follow it). */
+  send(tag: string, count: number, entries: Buffer, batchId: string): Promise<void>;
   close(): void;
 }
 
@@ -59,6 +61,16 @@ const METRIC_NAMES = {
   pending: 'fleetscope_agent_logs_spool_pending_batches',
   dropped: 'fleetscope_agent_logs_spool_dropped_batches',
 } as const;
+
+/**
+ * A spooled batch's id: the same each time the batch is sent (a restart
+ * included, the spool being durable), different for every other batch
+ * (its place in the spool, and its bytes in case the spool was recreated).
+ * 16 bytes in Base64, the form of forward's `chunk`.
+ */
+export function batchIdOf(pos: SpoolPosition, payload: Buffer): string {
+  return createHash('sha256').update(`${pos.segment}:${pos.offset}\0`).update(payload).digest().subarray(0, 16).toString('base64');
+}
 
 export async function startLogShipper(config: AgentLogsConfig, deps: LogShipperDeps): Promise<LogShipper> {
   const log = deps.logger.child({ part: 'logs' });
@@ -143,7 +155,7 @@ export async function startLogShipper(config: AgentLogsConfig, deps: LogShipperD
         const next = await spool.peek(from);
         if (!next) break;
         const batch = readSpooledBatch(next.payload);
-        const done = sender.send(batch.tag, batch.count, batch.entries).then(() => undefined, (err: unknown) => err as Error);
+        const done = sender.send(batch.tag, batch.count, batch.entries, batchIdOf(next.next, next.payload)).then(() => undefined, (err: unknown) => err as Error);
         inflight.push({ next: next.next, count: batch.count, done });
         from = next.next;
       }

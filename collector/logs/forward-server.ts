@@ -114,6 +114,9 @@ export class ForwardServer {
         if (!('tag' in record)) record.tag = tag;
         if (t.metadata !== undefined) record.fluent_metadata = t.metadata;
         this.ingest.pipeline.add(batch, record, t.ms, t.iso, undefined);
+      }, (chunk) => {
+        // A chunk is the sender's id of this frame, repeated when it resends it: the records' ids follow it.
+        if (batch && chunk !== undefined) this.ingest.pipeline.keyBatch(batch, { kind: 'request', key: chunk });
       });
       if (f.kind === 'heartbeat') return;
       if (f.kind === 'ping') {

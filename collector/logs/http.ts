@@ -244,6 +244,9 @@ export function registerLogRoutes(app: FastifyInstance, ingest: LogIngest, authe
         docs.push(doc);
       }
       const batch = ingest.begin(id);
+      // The sender's id of this batch, repeated on its resend (the agent's shipper sends one): the records' ids follow it.
+      const batchId = req.headers['x-fleetscope-batch-id'];
+      if (typeof batchId === 'string' && batchId !== '') ingest.pipeline.keyBatch(batch, { kind: 'request', key: batchId });
       const now = Date.now();
       let accepted = 0;
       for (const doc of docs) {
