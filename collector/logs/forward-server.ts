@@ -107,7 +107,8 @@ export class ForwardServer {
     };
 
     const handle = (frame: Buffer): void => {
-      const batch = identity ? this.ingest.begin(identity) : null;
+      // One allocation for the bulk body: about the frame's size plus the action lines and enrichment.
+      const batch = identity ? this.ingest.begin(identity, frame.length + (frame.length >> 1) + 4096) : null;
       const f = decoder.frame(frame, (t, record, tag) => {
         if (!batch) return;
         // The tag under `tag`, as Fluentd's include_tag_key names it, unless the record has its own.
@@ -117,7 +118,7 @@ export class ForwardServer {
       }, (chunk) => {
         // A chunk is the sender's id of this frame, repeated when it resends it: the records' ids follow it.
         if (batch && chunk !== undefined) this.ingest.pipeline.keyBatch(batch, { kind: 'request', key: chunk });
-      });
+      }, (tag) => (batch ? this.ingest.pipeline.entryWriter(batch, tag) : null));
       if (f.kind === 'heartbeat') return;
       if (f.kind === 'ping') {
         if (identity) throw new FrameMalformed('PING after the handshake');

@@ -20,8 +20,8 @@ export class LogIngest {
     private readonly wake: () => void,
   ) {}
 
-  begin(identity: LogIdentity): LogBatch {
-    return new LogBatch(identity, this.listeners.size > 0);
+  begin(identity: LogIdentity, sizeHint?: number): LogBatch {
+    return new LogBatch(identity, this.listeners.size > 0, sizeHint);
   }
 
   /** Resolves once the batch is durable; throws FS_COLLECTOR_LOGS_BUFFER_UNAVAILABLE otherwise (nothing acknowledged). */
