@@ -17,9 +17,8 @@ import type { LogBatch } from './pipeline.js';
 import { rfc3339FromSecNs } from './timestamp.js';
 
 const HEX = '0123456789abcdef';
-/** Bytes a JSON string cannot hold as they are (escapes), or that are not ASCII (decoded first). */
-// eslint-disable-next-line no-control-regex
-const NEEDS_CARE = /[\x00-\x1f"\\\x80-\xff]/;
+/** 1 for bytes a JSON string cannot hold as they are (escapes), or that are not ASCII (decoded first). */
+const CARE = new Uint8Array(256).map((_, c) => (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x80 ? 1 : 0));
 /** From this length on, strings are scanned natively. */
 const LONG = 32;
 const MAX_DEPTH = 32;
@@ -396,12 +395,12 @@ export class EntryJsonWriter {
     const stop = p + len;
     let i = p;
     if (len >= LONG) {
-      // A native scan (the one-byte string and the regex) and a memcpy beat a byte loop on long values.
-      const k = s.toString('latin1', p, stop).search(NEEDS_CARE);
-      const clean = k < 0 ? len : k;
-      s.copy(o, at, p, p + clean);
-      at += clean;
-      i = p + clean;
+      // Long values: find the clean run four bytes a step, then one memcpy.
+      const e4 = stop - 3;
+      while (i < e4 && ((CARE[s[i] as number] as number) | (CARE[s[i + 1] as number] as number) | (CARE[s[i + 2] as number] as number) | (CARE[s[i + 3] as number] as number)) === 0) i += 4;
+      while (i < stop && CARE[s[i] as number] === 0) i++;
+      s.copy(o, at, p, i);
+      at += i - p;
     }
     for (; i < stop; i++) {
       const c = s[i] as number;

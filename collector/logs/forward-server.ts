@@ -108,7 +108,7 @@ export class ForwardServer {
 
     const handle = (frame: Buffer): void => {
       // One allocation for the bulk body: about the frame's size plus the action lines and enrichment.
-      const batch = identity ? this.ingest.begin(identity, frame.length + (frame.length >> 1) + 4096) : null;
+      const batch = identity ? this.ingest.begin(identity, 2 * frame.length + 4096) : null;
       const f = decoder.frame(frame, (t, record, tag) => {
         if (!batch) return;
         // The tag under `tag`, as Fluentd's include_tag_key names it, unless the record has its own.

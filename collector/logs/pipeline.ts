@@ -145,10 +145,12 @@ export class LogBatch {
     keepRecords: boolean,
     /** Expected body bytes: one allocation instead of doubling copies. */
     sizeHint = 16 * 1024,
+    /** A body to write into (a recycled one), when it is large enough. */
+    body?: Buffer,
   ) {
     this.out = keepRecords ? [] : null;
     this.idPrefix = `${identity.tenant}\0${identity.site}\0`;
-    this.body = Buffer.allocUnsafe(Math.max(1024, sizeHint));
+    this.body = body !== undefined && body.length >= sizeHint ? body : Buffer.allocUnsafe(Math.max(1024, sizeHint));
   }
 
   drop(reason: string, n = 1): void {
