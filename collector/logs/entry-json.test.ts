@@ -38,6 +38,8 @@ const CASES: [string, Buffer, boolean][] = [
   ['integer time', entry({ m: 'int time' }, 1764576000), true],
   ['fixint time', entry({ m: 'small time' }, 5), true],
   ['Fluent Bit [time, {}]', entry({ m: 'fb' }, [T, {}]), true],
+  ['Fluent Bit map32 headers (df), empty metadata', hex('92 92 d7 00 692d4b00 075bcd15 df 00000000 df 00000002 a3 6c6f67 a2 6869 a1 6e 05'), true],
+  ['map16 empty metadata', hex('92 92 d7 00 692d4b00 075bcd15 de 0000 81 a1 6e 05'), true],
   ['a key twice', rawEntry('82 a1 6b 01 a1 6b 02'), false],
   ['a key twice, nested', rawEntry('81 a1 6e 82 a1 6b 01 a1 6b 02'), false],
   ['a number key', rawEntry('82 01 02 a1 61 c0'), false],

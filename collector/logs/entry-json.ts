@@ -116,9 +116,13 @@ export class EntryJsonWriter {
     const b = s[p] as number;
     if (b === 0x92) {
       const q = this.time(p + 1);
-      // Fluent Bit's metadata: only the empty map here (the generic path keeps a non-empty one).
-      if (q < 0 || q >= this.end || s[q] !== 0x80) return -1;
-      return q + 1;
+      // Fluent Bit's metadata: only an empty map here (the generic path keeps a non-empty one).
+      // Fluent Bit writes its maps with a map32 header (df 00000000 when empty).
+      if (q < 0 || q >= this.end) return -1;
+      if (s[q] === 0x80) return q + 1;
+      if (s[q] === 0xde && q + 3 <= this.end && s[q + 1] === 0 && s[q + 2] === 0) return q + 3;
+      if (s[q] === 0xdf && q + 5 <= this.end && s.readUInt32BE(q + 1) === 0) return q + 5;
+      return -1;
     }
     let sec: number;
     let nsec = 0;

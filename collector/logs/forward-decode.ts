@@ -172,7 +172,7 @@ export class ForwardDecoder {
    * When it throws, entries already handed over must be discarded by the
    * caller (the forward server drops the frame's batch uncommitted).
    */
-  frame(buf: Uint8Array, sink: EntrySink, onOptions?: (chunk: string | undefined) => void, lane?: (tag: string) => EntryLane | null): ForwardFrame {
+  frame(buf: Uint8Array, sink: EntrySink, onOptions?: (chunk: string | undefined, options: Readonly<Record<string, unknown>>) => void, lane?: (tag: string) => EntryLane | null): ForwardFrame {
     if (buf.length === 1 && buf[0] === 0xc0) return { kind: 'heartbeat' };
     const at = arrayElements(buf);
     const n = at.length - 1;
@@ -203,7 +203,7 @@ export class ForwardDecoder {
     const chunk = options.chunk === undefined ? undefined : typeof options.chunk === 'string' ? options.chunk : undefined;
     if (options.chunk !== undefined && chunk === undefined) throw new FrameMalformed('option chunk is not a string');
     const signal = typeof options.fluent_signal === 'number' ? options.fluent_signal : 0;
-    onOptions?.(chunk);
+    onOptions?.(chunk, options);
     // Fluent Bit's metrics (1) and traces (2) travel over forward too: counted, not taken as logs.
     if (signal !== 0) sink = () => undefined;
     if (packed) {
