@@ -67,7 +67,7 @@ test('400 naming a line drops that line; 401 and 503 are retried, nothing droppe
   // A stand-in for the collector's JSON-lines endpoint: all or nothing, as the collector is.
   const taken: string[] = [];
   const seenIds: string[] = [];
-  let answers = ['401', '503']; // first two requests refused as retryable
+  const answers = ['401', '503']; // first two requests refused as retryable
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString('utf8')));
