@@ -11,7 +11,7 @@ const EMPTY = Buffer.alloc(0);
 
 export type LogRecordsListener = (batch: readonly LogRecordOut[]) => void;
 
-/** Bodies kept for reuse, and the largest kept: frames come one after another, each needing about the same. */
+/** Bodies kept for reuse (frames come one after another, each needing about the same), and their bytes at most. */
 const POOL_BODIES = 16;
 const POOL_MAX_BYTES = 64 * 1024 * 1024;
 
@@ -24,6 +24,7 @@ export class LogIngest {
    * that true), so a body never outlives its batch's commit.
    */
   private readonly free: Buffer[] = [];
+  private freeBytes = 0;
 
   constructor(
     readonly pipeline: LogPipeline,
@@ -34,7 +35,9 @@ export class LogIngest {
   ) {}
 
   begin(identity: LogIdentity, sizeHint?: number): LogBatch {
-    return new LogBatch(identity, this.listeners.size > 0, sizeHint, this.free.pop());
+    const body = this.free.pop();
+    if (body !== undefined) this.freeBytes -= body.length;
+    return new LogBatch(identity, this.listeners.size > 0, sizeHint, body);
   }
 
   /** Resolves once the batch is durable; throws FS_COLLECTOR_LOGS_BUFFER_UNAVAILABLE otherwise (nothing acknowledged). */
@@ -67,7 +70,10 @@ export class LogIngest {
     const body = batch.body;
     batch.body = EMPTY;
     batch.length = 0;
-    if (body.length <= POOL_MAX_BYTES && this.free.length < POOL_BODIES) this.free.push(body);
+    if (this.free.length < POOL_BODIES && this.freeBytes + body.length <= POOL_MAX_BYTES) {
+      this.free.push(body);
+      this.freeBytes += body.length;
+    }
   }
 
   onLogRecords(listener: LogRecordsListener): () => void {
