@@ -21,6 +21,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { agentLogsConfigSchema, startLogShipper } from '../agent/index.js';
 import { type LogsHarness, SITE_TOKEN, SpecClient, hex, startLogsHarness, storedSources, str, waitFor } from './logs-harness.js';
 
 const SEC = '692d4b00'; // 2025-12-01T08:00:00Z
@@ -116,6 +121,33 @@ describe('Fluent Bit forward output without Shared_Key', () => {
     assert.equal(storedSources(h.es).some((d) => d.log === 'fb bad token'), false);
     const metrics = await (await fetch(`${h.collector.url}/metrics`)).text();
     assert.match(metrics, /fleetscope_collector_logs_forward_errors_total\{reason="auth"\} 2/);
+  });
+});
+
+describe('the agent without a shared key', () => {
+  test('ships to a listener without shared keys, its token in every frame', async () => {
+    const h = await startLogsHarness({}, { forward: { listen: '127.0.0.1:0', shared_keys: [], identity: { tenant: 'globex', site: 'ce-0100' } } });
+    const dir = await mkdtemp(join(tmpdir(), 'fleetscope-agent-nokey-'));
+    try {
+      await mkdir(join(dir, 'in'));
+      await writeFile(join(dir, 'in', 'a.log'), 'agent no key 1\nagent no key 2\n');
+      const shipper = await startLogShipper(agentLogsConfigSchema.parse({
+        inputs: [{ paths: [join(dir, 'in', '*.log')] }],
+        positions_file: join(dir, 'positions.json'),
+        spool: { dir: join(dir, 'spool') },
+        output: { forward: { host: '127.0.0.1', port: h.forward.port, token: SITE_TOKEN, ack_timeout: '5s' } },
+        poll_interval: '50ms',
+      }), { logger: pino({ level: 'silent' }) });
+      try {
+        await waitFor('both lines', () => storedSources(h.es).filter((d) => String(d.message).startsWith('agent no key')).length === 2);
+        assert.ok(storedSources(h.es).every((d) => d.tenant === 'acme' && d.site === 'ce-0001'), "the token's identity, not the listener's");
+      } finally {
+        await shipper.stop();
+      }
+    } finally {
+      await h.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
