@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import yaml from 'js-yaml';
-import { GLOBAL_KEY, NSEC, SEC, SITE_TOKEN, SpecClient, chunk, hex, logsConfigDoc, str, waitFor } from './logs-harness.js';
+import { GLOBAL_KEY, NSEC, SEC, SITE2_TOKEN, SITE_TOKEN, SpecClient, chunk, hex, logsConfigDoc, str, waitFor } from './logs-harness.js';
 import { startElasticsearchResponder } from './peers/elasticsearch-responder.js';
 import { freePort } from './peers/prometheus.js';
 
@@ -37,6 +37,8 @@ async function startCollector(config: string, port: number): Promise<ChildProces
 }
 
 const PER_FRAME = 20;
+/** Sender 2 is a site of a tenant without rules, so its entries take the fast lane (entry-json.ts); 0 and 1 the generic path. */
+const tokenOf = (sender: number): string => (sender === 2 ? SITE2_TOKEN : SITE_TOKEN);
 const SAME = 'connection reset by peer';
 const frame = (sender: number, n: number): Buffer => {
   const entries: Buffer[] = [];
@@ -69,7 +71,7 @@ test('SIGKILL of the collector during an Elasticsearch outage loses no acknowled
       let c: SpecClient;
       try {
         c = await SpecClient.open(fwdPort);
-        await c.handshake(GLOBAL_KEY, SITE_TOKEN, SITE_TOKEN);
+        await c.handshake(GLOBAL_KEY, tokenOf(s), tokenOf(s));
       } catch {
         return;
       }
@@ -107,7 +109,7 @@ test('SIGKILL of the collector during an Elasticsearch outage loses no acknowled
     for (const [s, st] of sent.entries()) {
       if (st.inflight.size === 0) continue;
       const c = await SpecClient.open(fwdPort);
-      await c.handshake(GLOBAL_KEY, SITE_TOKEN, SITE_TOKEN);
+      await c.handshake(GLOBAL_KEY, tokenOf(s), tokenOf(s));
       for (const f of st.inflight.values()) c.send(frame(s, f));
       const want = new Set(st.inflight.keys());
       while (want.size > 0) want.delete(await c.ack());
@@ -135,6 +137,7 @@ test('SIGKILL of the collector during an Elasticsearch outage loses no acknowled
       assert.equal(new Set(distinct).size, distinct.length, 'no record stored as two documents');
       assert.equal(distinct.length, want.size, 'nothing stored that was not sent');
       assert.equal(stored.length - distinct.length, frames, 'the line identical in every frame: one document per frame');
+      assert.ok([...es.docs.values()].some((d) => d.source.tenant === 'globex') && [...es.docs.values()].some((d) => d.source.tenant === 'acme'), 'both paths (fast lane and generic) went through the crash');
     }
   } finally {
     collector?.kill('SIGKILL');
