@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { allStored } from './egress.js';
+import { allStored, bulkBody } from './egress.js';
+import { decodeBufferRecord } from './pipeline.js';
 
 test('an all-stored bulk answer is recognised without parsing; anything else is parsed', () => {
   const items = (n: number, item = '{"index":{"status":201}}'): string => new Array(n).fill(item).join(',');
@@ -13,4 +14,16 @@ test('an all-stored bulk answer is recognised without parsing; anything else is 
     ['not json', 1, false],
   ];
   for (const [raw, docs, want] of cases) assert.equal(allStored(Buffer.from(raw), docs), want, raw.slice(0, 60));
+});
+
+test('a bulk body is the documents in order: runs of one record without a copy, others joined', () => {
+  const a = Buffer.from('{"index":{}}\n{"a":1}\n{"index":{}}\n{"a":2}\n{"index":{}}\n{"a":3}\n');
+  const b = Buffer.from('{"index":{}}\n{"b":1}\n');
+  const da = decodeBufferRecord(a);
+  const db = decodeBufferRecord(b);
+  const whole = bulkBody(da);
+  assert.equal(whole.toString(), a.toString());
+  assert.equal(whole.buffer, a.buffer, 'one record: a view, not a copy');
+  assert.equal(bulkBody([da[0], da[2], ...db].filter((d) => d !== undefined)).toString(), '{"index":{}}\n{"a":1}\n{"index":{}}\n{"a":3}\n{"index":{}}\n{"b":1}\n');
+  assert.equal(bulkBody([da[1], da[2], db[0]].filter((d) => d !== undefined)).toString(), '{"index":{}}\n{"a":2}\n{"index":{}}\n{"a":3}\n{"index":{}}\n{"b":1}\n');
 });

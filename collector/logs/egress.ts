@@ -142,7 +142,7 @@ export class ElasticsearchEgress {
     for (let attempt = 0; ; attempt++) {
       if (signal.aborted) return false;
       // The buffered bytes are the bulk body already: no parsing, no string building.
-      const body = pending.length === 1 ? (pending[0] as BufferedDoc).bytes : Buffer.concat(pending.map((d) => d.bytes));
+      const body = bulkBody(pending);
       let status: number | undefined;
       let items: { [op: string]: BulkItem }[] = [];
       let failedItems = false;
@@ -233,6 +233,33 @@ export class ElasticsearchEgress {
     this.lastWarn = now;
     this.log.warn(obj, msg);
   }
+}
+
+/**
+ * The bulk body for `docs`: their bytes in order. Documents read back from
+ * one buffer record lie next to each other in memory, so runs of them are
+ * taken as one view, and a request that is one record's documents is sent
+ * without a copy.
+ */
+export function bulkBody(docs: readonly BufferedDoc[]): Buffer {
+  const spans: Buffer[] = [];
+  let first = (docs[0] as BufferedDoc).bytes;
+  let end = first.byteOffset + first.length;
+  const close = (): void => {
+    spans.push(end === first.byteOffset + first.length ? first : Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset));
+  };
+  for (let i = 1; i < docs.length; i++) {
+    const b = (docs[i] as BufferedDoc).bytes;
+    if (b.buffer === first.buffer && b.byteOffset === end) {
+      end += b.length;
+      continue;
+    }
+    close();
+    first = b;
+    end = b.byteOffset + b.length;
+  }
+  close();
+  return spans.length === 1 ? (spans[0] as Buffer) : Buffer.concat(spans);
 }
 
 const ERRORS_FALSE = Buffer.from('"errors":false');
