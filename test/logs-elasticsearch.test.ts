@@ -89,6 +89,18 @@ describe('Elasticsearch-compatible ingest', () => {
       assert.ok(storedSources(h.es).filter((d) => String(d.message).startsWith('jl')).every((d) => d.tenant === 'globex' && d.site === 'ce-0100'));
       await new Promise((r) => setTimeout(r, 200));
       assert.equal(h.es.docs.size, 4, 'nothing of the refused requests arrived');
+      // The same document in two requests is two documents (Elasticsearch gives each its own id too); a client _id is one;
+      // a JSON-lines batch resent with its X-Fleetscope-Batch-Id is not stored twice.
+      for (let i = 0; i < 2; i++) {
+        assert.equal((await post(h, '/_bulk', ndjson({ index: {} }, { message: 'same twice' }, { index: { _id: 'mine' } }, { message: 'client id twice' }))).status, 200);
+        const r = await fetch(`${h.collector.url}/api/v1/logs`, { method: 'POST', headers: { Authorization: `Bearer ${SITE_TOKEN}`, 'X-Fleetscope-Batch-Id': 'batch-1' }, body: ndjson({ message: 'batch resent' }, { message: 'batch resent' }) });
+        assert.equal(r.status, 200);
+      }
+      const count = (m: string): number => storedSources(h.es).filter((d) => d.message === m).length;
+      await waitFor('the repeated docs', () => h.es.docs.size === 4 + 2 + 1 + 2);
+      assert.deepEqual([count('same twice'), count('client id twice'), count('batch resent')], [2, 1, 2]);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(h.es.docs.size, 9);
     } finally {
       await h.stop();
     }
@@ -160,10 +172,10 @@ describe('egress to the Elasticsearch stand-in', () => {
     const h = await startLogsHarness({}, {}, { data_stream: 'logs-fleet', per_tenant: true });
     try {
       const doc = { '@timestamp': '2026-12-01T09:00:00Z', message: 'same record' };
-      assert.equal((await post(h, '/_bulk', ndjson({ create: {} }, doc))).status, 200);
+      assert.equal((await post(h, '/_bulk', ndjson({ create: { _id: 'order-1' } }, doc))).status, 200);
       await waitFor('stored', () => h.es.docs.size === 1);
-      // The same record again (a client's resend): the same id, so Elasticsearch answers 409.
-      assert.equal((await post(h, '/_bulk', ndjson({ index: {} }, doc))).status, 200);
+      // The same record again with its _id (a client's resend): the same document id, so Elasticsearch answers 409.
+      assert.equal((await post(h, '/_bulk', ndjson({ index: { _id: 'order-1' } }, doc))).status, 200);
       await waitFor('the resend answered', () => h.es.requests.length >= 2);
       await new Promise((r) => setTimeout(r, 200));
       assert.equal(h.es.docs.size, 1);

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { BOUND_KEY, GLOBAL_KEY, type LogsHarness, NSEC, SEC, SITE_TOKEN, SpecClient, chunk, hex, startLogsHarness, storedSources, str, waitFor } from './logs-harness.js';
+import { BOUND_KEY, GLOBAL_KEY, type LogsHarness, NSEC, SEC, SITE2_TOKEN, SITE_TOKEN, SpecClient, chunk, hex, startLogsHarness, storedSources, str, waitFor } from './logs-harness.js';
 
 const rec = (message: string): Buffer => hex('81', str('message'), str(message));
 const eventTime = (nsec = NSEC): string => `d7 00 ${SEC} ${nsec}`;
@@ -94,6 +94,61 @@ describe('forward protocol server', () => {
     const metrics = await (await fetch(`${h.collector.url}/metrics`)).text();
     assert.match(metrics, /fleetscope_collector_logs_dropped_total\{tenant="acme",site="ce-0001",reason="filter"\} 2/);
     assert.match(metrics, /fleetscope_collector_logs_dropped_total\{tenant="acme",site="ce-0001",reason="non_log_signal"\} 1/);
+  });
+
+  test('a tenant without rules (the fast lane: entries written straight as JSON) stores the same documents', async () => {
+    const c = await SpecClient.open(h.forward.port);
+    await c.handshake(GLOBAL_KEY, SITE2_TOKEN, SITE2_TOKEN);
+    const entries = [
+      hex('92', eventTime(), '83', str('message'), str('fast "one"\né'), str('site'), str('spoofed'), str('n'), 'cd 0400'),
+      hex('92', '92', eventTime(), '80', '82', str('log'), str('fast two'), str('tag'), str('own-tag')),
+      hex('92', '92', eventTime(), '81', str('k'), str('v'), rec('fast three (metadata: the generic path)')),
+    ];
+    const stream = Buffer.concat(entries);
+    c.send(hex('93', str('tag.fast'), 'c6', Buffer.from([0, 0, stream.length >> 8, stream.length & 255]), stream, '81', str('chunk'), str(chunk('FAST1'))));
+    assert.equal(await c.ack(), chunk('FAST1'));
+    c.send(hex('93', str('tag.fwd'), '93', ...entries, '81', str('chunk'), str(chunk('FAST2'))));
+    assert.equal(await c.ack(), chunk('FAST2'));
+    c.close();
+    const mine = (): Record<string, unknown>[] => storedSources(h.es).filter((d) => d.tenant === 'globex');
+    await waitFor('six documents', () => mine().length >= 6);
+    const docs = mine();
+    assert.equal(docs.length, 6);
+    const one = docs.filter((d) => String(d.message).startsWith('fast "one"'));
+    assert.equal(one.length, 2);
+    for (const d of one) {
+      assert.deepEqual({ ...d, tag: undefined }, { message: 'fast "one"\né', n: 1024, '@timestamp': '2025-12-01T08:00:00.123456789Z', tenant: 'globex', re: 'eu-west-1', site: 'ce-0100', tag: undefined });
+    }
+    assert.deepEqual(one.map((d) => d.tag).sort(), ['tag.fast', 'tag.fwd']);
+    assert.deepEqual(docs.filter((d) => d.log === 'fast two').map((d) => d.tag), ['own-tag', 'own-tag']);
+    assert.deepEqual(docs.filter((d) => d.message === 'fast three (metadata: the generic path)').map((d) => d.fluent_metadata), [{ k: 'v' }, { k: 'v' }]);
+    assert.equal(new Set([...h.es.docs.values()].filter((d) => d.source.tenant === 'globex').map((d) => d.index)).size, 1);
+  });
+
+  test('the same line in two requests is two documents; a resent chunk is not a third', async () => {
+    const c = await SpecClient.open(h.forward.port);
+    await c.handshake(GLOBAL_KEY, SITE_TOKEN, SITE_TOKEN);
+    // Byte-identical frames but for the chunk id (two events "connection reset" the same second), then the first chunk resent.
+    const same = (ch: string): Buffer => hex('94', str('tag.r'), eventTime(), rec('connection reset'), '81', str('chunk'), str(chunk(ch)));
+    c.send(same('R1'));
+    assert.equal(await c.ack(), chunk('R1'));
+    c.send(same('R2'));
+    assert.equal(await c.ack(), chunk('R2'));
+    c.send(same('R1'));
+    assert.equal(await c.ack(), chunk('R1'));
+    // Without a chunk (no ack asked for, so never resent): each frame is its own accept.
+    c.send(hex('93', str('tag.r'), eventTime(), rec('no chunk, twice')));
+    c.send(hex('93', str('tag.r'), eventTime(), rec('no chunk, twice')));
+    // Two identical records in one frame stay two.
+    c.send(hex('93', str('tag.r'), '92', '92', eventTime(), rec('twice in a frame'), '92', eventTime(), rec('twice in a frame'), '81', str('chunk'), str(chunk('R3'))));
+    assert.equal(await c.ack(), chunk('R3'));
+    c.close();
+    const count = (m: string): number => storedSources(h.es).filter((d) => d.message === m).length;
+    await waitFor('the records', () => count('connection reset') >= 2 && count('no chunk, twice') >= 2 && count('twice in a frame') >= 2);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(count('connection reset'), 2, 'two requests, two documents; the resend of R1 overwrote its own');
+    assert.equal(count('no chunk, twice'), 2);
+    assert.equal(count('twice in a frame'), 2);
   });
 
   test('a shared key bound to a site identifies it without a token; an unbound key without a token is refused', async () => {

@@ -103,8 +103,9 @@ export const sha512Hex = (...parts: (string | Buffer)[]): string => {
   for (const p of parts) h.update(p);
   return h.digest('hex');
 };
-// Chunk ids as the spec has them: Base64 of 16 bytes (24 characters, a fixstr: b8).
-export const chunk = (c: string): string => Buffer.from(c.padEnd(16, '0').slice(0, 16)).toString('base64');
+// Chunk ids as the spec has them: Base64 of 16 bytes (24 characters, a fixstr: b8), unique per name
+// (the collector's document ids follow the chunk id, so two frames must never share one).
+export const chunk = (c: string): string => createHash('sha256').update(c).digest().subarray(0, 16).toString('base64');
 
 export const SEC = '692d4b00'; // 1764576000 = 2025-12-01T08:00:00Z
 export const NSEC = '075bcd15'; // 123456789

@@ -43,8 +43,9 @@ const forwardOutput = z
     tls: z.boolean().default(false),
     /** Extra CA (PEM file) for TLS. */
     ca_file: z.string().optional(),
-    shared_key: z.string().min(1),
-    /** The site token, sent as the handshake's username and password. */
+    /** The collector's shared key; without one there is no handshake (a collector listener without shared_keys). */
+    shared_key: z.string().min(1).optional(),
+    /** The site token: the handshake's username and password, or, without a shared key, every frame's `fleetscope_token` option. */
     token: z.string().min(1).optional(),
     hostname: z.string().min(1).default('fleetscope-agent'),
     gzip: z.boolean().default(false),

@@ -63,6 +63,9 @@ export class ForwardClient {
         this.waiter?.();
       }
     })();
+    // No shared key: no handshake (the collector's listener without shared_keys sends no HELO); frames carry the token instead.
+    if (cfg.shared_key === undefined) return;
+    const sharedKey = cfg.shared_key;
     const helo = (await this.next(cfg.ack_timeout)) as [string, { nonce?: Uint8Array | string; auth?: Uint8Array | string }];
     if (!Array.isArray(helo) || helo[0] !== 'HELO') throw new Error('the server sent no HELO: is shared_key set on it?');
     const nonce = helo[1].nonce ?? '';
@@ -70,11 +73,11 @@ export class ForwardClient {
     const salt = randomBytes(16);
     const user = cfg.token ?? '';
     const password = user === '' ? '' : sha512Hex(authSalt, user, user);
-    s.write(encode(['PING', cfg.hostname, salt, sha512Hex(salt, cfg.hostname, nonce, cfg.shared_key), user, password]));
+    s.write(encode(['PING', cfg.hostname, salt, sha512Hex(salt, cfg.hostname, nonce, sharedKey), user, password]));
     const pong = (await this.next(cfg.ack_timeout)) as [string, boolean, string, string, string];
     if (!Array.isArray(pong) || pong[0] !== 'PONG') throw new Error('no PONG after PING');
     if (pong[1] !== true) throw new Error(`the server refused the handshake: ${pong[2]}`);
-    if (pong[4] !== sha512Hex(salt, pong[3], nonce, cfg.shared_key)) throw new Error('the server does not know the shared key (PONG digest mismatch)');
+    if (pong[4] !== sha512Hex(salt, pong[3], nonce, sharedKey)) throw new Error('the server does not know the shared key (PONG digest mismatch)');
   }
 
   private async next(timeoutMs: number): Promise<unknown> {
@@ -107,6 +110,7 @@ export class ForwardClient {
         while (!this.closed) {
           const m = (await this.next(24 * 3600_000)) as { ack?: unknown };
           const w = typeof m?.ack === 'string' ? this.acks.get(m.ack) : undefined;
+          if (!w && Array.isArray(m) && m[0] === 'HELO') throw new Error('the collector asks for the shared_key handshake (HELO): set output.forward.shared_key');
           if (!w) throw new Error(`an answer that acknowledges no frame in flight: ${JSON.stringify(m)}`);
           this.acks.delete(m.ack as string);
           clearTimeout(w.timer);
@@ -128,11 +132,11 @@ export class ForwardClient {
   }
 
   /**
-   * Sends one batch of entries; resolves once the server acknowledged it,
+   * Sends one batch of entries as the chunk `chunk` (the same on a resend); resolves once the server acknowledged it,
    * rejects on any failure (the caller resends from its spool). Several may
    * be in flight: frames on one connection are taken in order.
    */
-  async send(tag: string, count: number, entries: Buffer): Promise<void> {
+  async send(tag: string, count: number, entries: Buffer, chunk: string): Promise<void> {
     // One connection at a time: frames sent while it is being set up wait for it, so they stay in order.
     this.connecting ??= this.closed || !this.socket
       ? (async () => {
@@ -144,10 +148,11 @@ export class ForwardClient {
         })
       : null;
     if (this.connecting) await this.connecting;
-    const chunk = randomBytes(16).toString('base64');
+    if (this.acks.has(chunk)) throw new Error(`chunk ${chunk} is already in flight`);
     const body = this.cfg.gzip ? gzipSync(entries) : entries;
     const options: Record<string, unknown> = { chunk, size: count };
     if (this.cfg.gzip) options.compressed = 'gzip';
+    if (this.cfg.shared_key === undefined && this.cfg.token !== undefined) options.fleetscope_token = this.cfg.token;
     const t = Buffer.from(tag, 'utf8');
     const head = Buffer.allocUnsafe(1 + 3 + t.length + 5);
     let at = 0;

@@ -3,12 +3,13 @@
 // While the region is unreachable batches wait in the spool (bounded,
 // drops counted) and the tailer keeps reading; when it comes back they go
 // out oldest first, the spool committed strictly in order. A restart resumes from the positions file and the spool.
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AgentLogsConfig } from './config.js';
 import { EntryWriter, readSpooledBatch } from './entry.js';
 import { ForwardClient } from './forward-client.js';
-import { HttpLinesClient } from './http-client.js';
+import { HttpLinesClient, type ShipDrops } from './http-client.js';
 import { loadPositions, savePositions } from './positions.js';
 import { Spool, type SpoolPosition } from './spool.js';
 import { FileTailer } from './tailer.js';
@@ -27,6 +28,8 @@ export interface LogShipperStats {
   sendFailures: number;
   spoolDroppedBatches: number;
   spoolPendingBatches: number;
+  /** Records the collector refused for good (dropped from their batch), since start. */
+  recordsRefused: number;
 }
 
 export interface LogShipper {
@@ -36,7 +39,8 @@ export interface LogShipper {
 }
 
 interface Sender {
-  send(tag: string, count: number, entries: Buffer): Promise<void>;
+  /** `batchId`: this batch's id, the same on every resend (the collector's document ids follow it). */
+  send(tag: string, count: number, entries: Buffer, batchId: string): Promise<ShipDrops | void>;
   close(): void;
 }
 
@@ -58,17 +62,31 @@ const METRIC_NAMES = {
   failures: 'fleetscope_agent_logs_send_failures_total',
   pending: 'fleetscope_agent_logs_spool_pending_batches',
   dropped: 'fleetscope_agent_logs_spool_dropped_batches',
+  refused: 'fleetscope_agent_logs_dropped_total',
 } as const;
+
+/**
+ * A spooled batch's id: the same each time the batch is sent (a restart
+ * included, the spool being durable), different for every other batch
+ * (its place in the spool, and its bytes in case the spool was recreated).
+ * 16 bytes in Base64, the form of forward's `chunk`.
+ */
+export function batchIdOf(pos: SpoolPosition, payload: Buffer): string {
+  return createHash('sha256').update(`${pos.segment}:${pos.offset}\0`).update(payload).digest().subarray(0, 16).toString('base64');
+}
 
 export async function startLogShipper(config: AgentLogsConfig, deps: LogShipperDeps): Promise<LogShipper> {
   const log = deps.logger.child({ part: 'logs' });
-  const stats: LogShipperStats = { linesRead: 0, recordsSpooled: 0, recordsSent: 0, batchesSent: 0, sendFailures: 0, spoolDroppedBatches: 0, spoolPendingBatches: 0 };
+  const stats: LogShipperStats = { linesRead: 0, recordsSpooled: 0, recordsSent: 0, batchesSent: 0, sendFailures: 0, spoolDroppedBatches: 0, spoolPendingBatches: 0, recordsRefused: 0 };
   const reg = deps.registry ? [deps.registry] : [];
   const mSent = new Counter({ name: METRIC_NAMES.sent, help: 'Log records the collector acknowledged.', registers: reg });
   const mRead = new Counter({ name: METRIC_NAMES.read, help: 'Log records read from files (after multiline joining).', registers: reg });
   const mFail = new Counter({ name: METRIC_NAMES.failures, help: 'Failed sends (retried), by reason.', labelNames: ['reason'], registers: reg });
   const mPending = new Gauge({ name: METRIC_NAMES.pending, help: 'Batches in the spool not yet acknowledged.', registers: reg });
   const mDropped = new Gauge({ name: METRIC_NAMES.dropped, help: 'Batches dropped because the spool was full, since start.', registers: reg });
+  const mRefused = new Counter({ name: METRIC_NAMES.refused, help: 'Records the collector refused for good (413 too_large, 400 rejected), dropped so the spool moves on, by reason.', labelNames: ['reason'], registers: reg });
+  let lastRefusedLog = 0;
+  let refusedSinceLog = 0;
 
   const positions = await loadPositions(config.positions_file);
   const spool = await Spool.open(config.spool.dir, config.spool.max_bytes);
@@ -132,7 +150,7 @@ export async function startLogShipper(config: AgentLogsConfig, deps: LogShipperD
   const window = 'forward' in config.output ? 4 : 1;
   const sendLoop = async (): Promise<void> => {
     let failures = 0;
-    const inflight: { next: SpoolPosition; count: number; done: Promise<unknown> }[] = [];
+    const inflight: { next: SpoolPosition; count: number; done: Promise<ShipDrops | Error | undefined> }[] = [];
     let from: SpoolPosition | undefined;
     while (!signal.aborted) {
       stats.spoolPendingBatches = spool.pending;
@@ -143,7 +161,7 @@ export async function startLogShipper(config: AgentLogsConfig, deps: LogShipperD
         const next = await spool.peek(from);
         if (!next) break;
         const batch = readSpooledBatch(next.payload);
-        const done = sender.send(batch.tag, batch.count, batch.entries).then(() => undefined, (err: unknown) => err as Error);
+        const done = sender.send(batch.tag, batch.count, batch.entries, batchIdOf(next.next, next.payload)).then((drops) => drops ?? undefined, (err: unknown) => (err instanceof Error ? err : new Error(String(err))));
         inflight.push({ next: next.next, count: batch.count, done });
         from = next.next;
       }
@@ -177,9 +195,26 @@ export async function startLogShipper(config: AgentLogsConfig, deps: LogShipperD
       failures = 0;
       inflight.shift();
       await spool.commit(head.next);
-      stats.recordsSent += head.count;
+      let refused = 0;
+      if (err instanceof Map) {
+        for (const [reason, n] of err) {
+          mRefused.inc({ reason }, n);
+          refused += n;
+        }
+        if (refused > 0) {
+          stats.recordsRefused += refused;
+          refusedSinceLog += refused;
+          const now = Date.now();
+          if (now - lastRefusedLog >= 10_000) {
+            log.warn({ refused: refusedSinceLog, reasons: Object.fromEntries(err) }, 'the collector refused records for good; they were dropped so the spool moves on');
+            lastRefusedLog = now;
+            refusedSinceLog = 0;
+          }
+        }
+      }
+      stats.recordsSent += head.count - refused;
       stats.batchesSent++;
-      mSent.inc(head.count);
+      mSent.inc(head.count - refused);
     }
   };
 

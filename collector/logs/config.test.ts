@@ -18,7 +18,8 @@ test('the logs section: defaults, and invalid files named by path and reason', (
   assert.equal(ok.config.logs?.elasticsearch?.compatible_with, 8);
   assert.equal(ok.config.logs?.buffer.dir, 'data/logs');
   assert.equal(validateCollectorConfig({}, 'c.yml').config.logs, undefined);
-  reject({ forward: { shared_keys: [] } }, 'logs.forward.shared_keys', /at least one shared key/);
+  assert.deepEqual(validateCollectorConfig({ logs: { forward: {} } }, 'c.yml').config.logs?.forward?.shared_keys, [], 'no shared keys: no handshake');
+  reject({ forward: { shared_keys: [{ key: 'k'.repeat(8) }], identity: { tenant: 'acme', site: 'ce-1' } } }, 'logs.forward.identity', /without shared_keys/);
   reject({ forward: { shared_keys: [{ key: 'short' }] } }, 'logs.forward.shared_keys.0.key', /at least 8/);
   reject({ forward: { shared_keys: [{ key: 'k'.repeat(8), site: 'ce-1' }] } }, 'logs.forward.shared_keys.0.site', /tenant too/);
   reject({ tenants: { acme: { drop: [{ field: 'f', matches: '(' }] } } }, 'logs.tenants.acme.drop.0.matches', /Invalid regular expression/);

@@ -30,8 +30,16 @@ const forwardSchema = z
     listen: hostPort.default('0.0.0.0:24224'),
     /** TLS on the forward port (Fluent Bit `tls on`). PEM files. */
     tls: z.object({ cert_file: z.string().min(1), key_file: z.string().min(1), ca_file: z.string().min(1).optional() }).strict().optional(),
-    /** Shared keys for the HELO/PING/PONG handshake; at least one is required (identity comes from the handshake). */
-    shared_keys: z.array(sharedKeySchema).min(1, 'at least one shared key: the handshake is what identifies a sender'),
+    /**
+     * Shared keys for the HELO/PING/PONG handshake. With none, there is no
+     * handshake (the server sends no HELO), as a Fluent Bit or Fluentd
+     * `forward` output without `shared_key` expects; then each frame's
+     * `fleetscope_token` option (Fluent Bit: `Add_option fleetscope_token <site token>`)
+     * or, failing that, `identity` names the sender.
+     */
+    shared_keys: z.array(sharedKeySchema).default([]),
+    /** Without shared keys: the site every sender on this listener is, unless a frame names its own with `fleetscope_token`. Only for a listener only that site can reach. */
+    identity: z.object({ tenant: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/), site: z.string().min(1).max(256) }).strict().optional(),
     /** The hostname this server names in PONG. */
     server_hostname: z.string().min(1).default('fleetscope-collector'),
     /** A frame (one msgpack array) larger than this closes the connection. */
@@ -166,6 +174,7 @@ export function checkLogsConfig(c: LogsConfig): LogsConfigProblem | null {
     for (const [i, k] of c.forward.shared_keys.entries()) {
       if (k.site !== undefined && k.tenant === undefined) return { path: ['forward', 'shared_keys', i, 'site'], reason: 'a key bound to a site needs its tenant too' };
     }
+    if (c.forward.identity !== undefined && c.forward.shared_keys.length > 0) return { path: ['forward', 'identity'], reason: 'identity is for a listener without shared_keys (with them, the handshake identifies the sender)' };
   }
   const es = c.elasticsearch;
   if (es && (es.username === undefined) !== (es.password === undefined)) return { path: ['elasticsearch', 'username'], reason: 'username and password go together' };

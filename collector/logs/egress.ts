@@ -8,6 +8,7 @@
 // Answers are filtered to what per-item handling reads (filter_path), which
 // keeps a 5,000-item answer small.
 import { Client, type estypes, errors as esErrors } from '@elastic/elasticsearch';
+import { unzipSync } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { DurableQueue } from '../queue.js';
 import { backoffMs } from '../retry.js';
@@ -141,22 +142,34 @@ export class ElasticsearchEgress {
     for (let attempt = 0; ; attempt++) {
       if (signal.aborted) return false;
       // The buffered bytes are the bulk body already: no parsing, no string building.
-      const body = pending.length === 1 ? (pending[0] as BufferedDoc).bytes : Buffer.concat(pending.map((d) => d.bytes));
+      const body = bulkBody(pending);
       let status: number | undefined;
       let items: { [op: string]: BulkItem }[] = [];
       let failedItems = false;
       let message = '';
       const end = this.metrics.bulkDuration.startTimer();
       try {
-        const res = await this.client.bulk({ operations: body as unknown as BulkOperations, filter_path: 'errors,items.*.status,items.*.error' }, { headers: this.headers, signal, maxRetries: 0, requestTimeout: this.cfg.timeout });
-        status = 200;
-        items = res.items as unknown as { [op: string]: BulkItem }[];
-        failedItems = res.errors;
+        // The answer raw (asStream): an all-stored answer is recognised without parsing thousands of items.
+        const res = await this.client.bulk({ operations: body as unknown as BulkOperations, filter_path: 'errors,items.*.status,items.*.error' }, { headers: this.headers, signal, maxRetries: 0, requestTimeout: this.cfg.timeout, asStream: true, meta: true });
+        status = res.statusCode ?? undefined;
+        const raw = await readAnswer(res.body as unknown as AsyncIterable<Buffer>, res.headers?.['content-encoding']);
+        if (status !== undefined && status >= 200 && status < 300) {
+          if (allStored(raw, pending.length)) {
+            this.metrics.indexed.inc(pending.length);
+            return true;
+          }
+          const parsed = JSON.parse(raw.toString('utf8')) as { errors?: boolean; items?: { [op: string]: BulkItem }[] };
+          items = parsed.items ?? [];
+          failedItems = parsed.errors === true;
+        } else {
+          message = raw.toString('utf8', 0, Math.min(raw.length, 512));
+        }
       } catch (err) {
         if (err instanceof esErrors.ResponseError) {
           status = err.meta.statusCode;
           message = JSON.stringify(err.meta.body).slice(0, 512);
         } else {
+          status = undefined;
           message = (err as Error).message;
         }
       } finally {
@@ -220,6 +233,63 @@ export class ElasticsearchEgress {
     this.lastWarn = now;
     this.log.warn(obj, msg);
   }
+}
+
+/**
+ * The bulk body for `docs`: their bytes in order. Documents read back from
+ * one buffer record lie next to each other in memory, so runs of them are
+ * taken as one view, and a request that is one record's documents is sent
+ * without a copy.
+ */
+export function bulkBody(docs: readonly BufferedDoc[]): Buffer {
+  const spans: Buffer[] = [];
+  let first = (docs[0] as BufferedDoc).bytes;
+  let end = first.byteOffset + first.length;
+  const close = (): void => {
+    spans.push(end === first.byteOffset + first.length ? first : Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset));
+  };
+  for (let i = 1; i < docs.length; i++) {
+    const b = (docs[i] as BufferedDoc).bytes;
+    if (b.buffer === first.buffer && b.byteOffset === end) {
+      end += b.length;
+      continue;
+    }
+    close();
+    first = b;
+    end = b.byteOffset + b.length;
+  }
+  close();
+  return spans.length === 1 ? (spans[0] as Buffer) : Buffer.concat(spans);
+}
+
+const ERRORS_FALSE = Buffer.from('"errors":false');
+const STATUS = Buffer.from('"status":');
+
+/**
+ * Whether a bulk answer says every one of `docs` items was stored:
+ * `"errors":false` before the items (Elasticsearch writes `took`, `errors`,
+ * then `items`), and one status per document. Anything else is parsed.
+ */
+export function allStored(raw: Buffer, docs: number): boolean {
+  const e = raw.indexOf(ERRORS_FALSE);
+  if (e < 0 || e > 64) return false;
+  let n = 0;
+  for (let i = raw.indexOf(STATUS, e); i >= 0; i = raw.indexOf(STATUS, i + STATUS.length)) n++;
+  return n === docs;
+}
+
+async function readAnswer(body: AsyncIterable<Buffer>, encoding: string | string[] | undefined): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of body) {
+    chunks.push(c);
+    size += c.length;
+    if (size > 256 * 1024 * 1024) throw new Error('a bulk answer over 256 MiB');
+  }
+  const raw = Buffer.concat(chunks, size);
+  const enc = String(encoding ?? '').toLowerCase();
+  if (enc.includes('gzip') || enc.includes('deflate')) return unzipSync(raw, { maxOutputLength: 256 * 1024 * 1024 });
+  return raw;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

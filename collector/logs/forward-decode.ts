@@ -7,7 +7,7 @@
 // nothing per frame is kept that is not needed.
 import { gunzipSync } from 'node:zlib';
 import { Decoder, ExtensionCodec } from '@msgpack/msgpack';
-import { FrameMalformed, FrameTooLarge, arrayElements, rawBytesAt } from './msgpack-frame.js';
+import { FrameMalformed, FrameScanner, FrameTooLarge, arrayElements, rawBytesAt } from './msgpack-frame.js';
 import { rfc3339FromSecNs } from './timestamp.js';
 
 /** EventTime: seconds and nanoseconds since the epoch. */
@@ -56,6 +56,11 @@ export interface EntryTime {
 }
 
 export type EntrySink = (time: EntryTime, record: Record<string, unknown>, tag: string) => void;
+
+/** A fast lane for whole entries (collector/logs/entry-json.ts): where the entry at `pos` ends, or -1 to leave it to the sink. */
+export interface EntryLane {
+  entry(src: Buffer, pos: number, end: number): number;
+}
 
 const toBytes = (v: unknown): Uint8Array => (typeof v === 'string' ? Buffer.from(v, 'utf8') : (v as Uint8Array));
 
@@ -136,11 +141,38 @@ export class ForwardDecoder {
   }
 
   /**
-   * Decodes one complete frame; event entries go to `sink` as they decode.
+   * Entries from src[pos, end) (at most `max`; PackedForward: as many as
+   * there are), each through the fast lane or, when it declines, decoded
+   * and handed to the sink.
+   */
+  private entries(src: Buffer, pos: number, end: number, max: number, fast: EntryLane, sink: EntrySink, tag: string): number {
+    let count = 0;
+    let scanner: FrameScanner | null = null;
+    while (pos < end && count < max) {
+      if (count >= this.limits.maxEntries) throw new FrameTooLarge(`more than ${this.limits.maxEntries} entries`);
+      let next = fast.entry(src, pos, end);
+      if (next < 0) {
+        scanner ??= new FrameScanner(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+        scanner.reset();
+        const n = scanner.scan(src.subarray(pos, end), end - pos);
+        if (n < 0) throw new FrameMalformed(`entries stream: entry ${count} is truncated`);
+        this.entry(this.decode(src.subarray(pos, pos + n)), count, sink, tag);
+        next = pos + n;
+      }
+      pos = next;
+      count++;
+    }
+    if (count < max && max !== Number.MAX_SAFE_INTEGER) throw new FrameMalformed(`the entries array declares ${max} entries, ${count} found`);
+    return count;
+  }
+
+  /**
+   * Decodes one complete frame; event entries go to `sink` as they decode,
+   * after `onOptions` was told the frame's chunk id.
    * When it throws, entries already handed over must be discarded by the
    * caller (the forward server drops the frame's batch uncommitted).
    */
-  frame(buf: Uint8Array, sink: EntrySink): ForwardFrame {
+  frame(buf: Uint8Array, sink: EntrySink, onOptions?: (chunk: string | undefined, options: Readonly<Record<string, unknown>>) => void, lane?: (tag: string) => EntryLane | null): ForwardFrame {
     if (buf.length === 1 && buf[0] === 0xc0) return { kind: 'heartbeat' };
     const at = arrayElements(buf);
     const n = at.length - 1;
@@ -171,6 +203,7 @@ export class ForwardDecoder {
     const chunk = options.chunk === undefined ? undefined : typeof options.chunk === 'string' ? options.chunk : undefined;
     if (options.chunk !== undefined && chunk === undefined) throw new FrameMalformed('option chunk is not a string');
     const signal = typeof options.fluent_signal === 'number' ? options.fluent_signal : 0;
+    onOptions?.(chunk, options);
     // Fluent Bit's metrics (1) and traces (2) travel over forward too: counted, not taken as logs.
     if (signal !== 0) sink = () => undefined;
     if (packed) {
@@ -189,6 +222,12 @@ export class ForwardDecoder {
       // caller discards its batch when a later entry throws: a frame is still
       // taken whole or not at all.
       let count = 0;
+      const fast = signal === 0 && lane ? lane(tag) : null;
+      if (fast) {
+        const src = Buffer.isBuffer(stream) ? stream : Buffer.from(stream.buffer, stream.byteOffset, stream.byteLength);
+        count = this.entries(src, 0, src.length, Number.MAX_SAFE_INTEGER, fast, sink, tag);
+        return { kind: 'events', mode, tag, chunk, signal, entries: count };
+      }
       try {
         for (const e of this.decoder.decodeMulti(stream)) {
           if (count >= this.limits.maxEntries) throw new FrameTooLarge(`more than ${this.limits.maxEntries} entries`);
@@ -201,6 +240,16 @@ export class ForwardDecoder {
       return { kind: 'events', mode, tag, chunk, signal, entries: count };
     }
     if (isArray) {
+      const fast = signal === 0 && lane ? lane(tag) : null;
+      if (fast) {
+        // Forward mode (what Fluent Bit sends): the entries follow the array header.
+        const src = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+        const p = at[1] as number;
+        const hdr = second <= 0x9f ? 1 : second === 0xdc ? 3 : 5;
+        const n = second <= 0x9f ? second & 0x0f : second === 0xdc ? src.readUInt16BE(p + 1) : src.readUInt32BE(p + 1);
+        const count = this.entries(src, p + hdr, at[2] as number, n, fast, sink, tag);
+        return { kind: 'events', mode: 'forward', tag, chunk, signal, entries: count };
+      }
       const entries = this.decode(el(1)) as unknown[];
       for (let i = 0; i < entries.length; i++) this.entry(entries[i], i, sink, tag);
       return { kind: 'events', mode: 'forward', tag, chunk, signal, entries: entries.length };

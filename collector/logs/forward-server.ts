@@ -17,9 +17,12 @@ import { type Handshake, checkPing, newHandshake } from './forward-auth.js';
 import type { LogIngest } from './ingest.js';
 import type { LogsMetrics } from './metrics.js';
 import { FrameMalformed, FrameScanner, FrameTooLarge } from './msgpack-frame.js';
-import { type Authenticate, LOG_DROP_NON_LOG_SIGNAL, type LogIdentity } from './pipeline.js';
+import { type Authenticate, LOG_DROP_NON_LOG_SIGNAL, type LogBatch, type LogIdentity } from './pipeline.js';
 
 const encoder = new Encoder();
+
+/** A frame whose sender cannot be identified (no handshake mode). */
+class ForwardAuthFailed extends Error {}
 
 export class ForwardServer {
   private server: Server | null = null;
@@ -93,7 +96,8 @@ export class ForwardServer {
       this.sockets.delete(socket);
       this.metrics.forwardConnections.dec();
     });
-    socket.write(hs.helo);
+    // The spec's handshake only when this server has shared keys: a client without one sends events at once and reads only acks.
+    if (cfg.shared_keys.length > 0) socket.write(hs.helo);
 
     const finish = (): void => {
       if (closing && inflight === 0) socket.end();
@@ -106,18 +110,48 @@ export class ForwardServer {
       finish();
     };
 
+    // Without shared keys there is no handshake: each frame names its sender (fleetscope_token option) or the listener's identity does.
+    const handshake = cfg.shared_keys.length > 0;
+    let lastToken = '';
+    let lastTokenIdentity: LogIdentity | null = null;
+    const frameIdentity = (options: Readonly<Record<string, unknown>>): LogIdentity => {
+      if (identity) return identity;
+      if (handshake) throw new FrameMalformed('events before the handshake (expected PING)');
+      const token = options.fleetscope_token;
+      if (typeof token === 'string' && token !== '') {
+        if (token !== lastToken) {
+          lastTokenIdentity = this.authenticate()(token) ?? null;
+          lastToken = token;
+        }
+        if (!lastTokenIdentity) throw new ForwardAuthFailed('the fleetscope_token option is not a valid site token');
+        return lastTokenIdentity;
+      }
+      if (token !== undefined) throw new ForwardAuthFailed('the fleetscope_token option is not a string');
+      if (cfg.identity) return cfg.identity;
+      throw new ForwardAuthFailed('no shared_key handshake, no fleetscope_token option and no forward.identity: the sender is unknown');
+    };
+
     const handle = (frame: Buffer): void => {
-      const batch = identity ? this.ingest.begin(identity) : null;
+      let batch: LogBatch | null = null;
       const f = decoder.frame(frame, (t, record, tag) => {
         if (!batch) return;
         // The tag under `tag`, as Fluentd's include_tag_key names it, unless the record has its own.
         if (!('tag' in record)) record.tag = tag;
         if (t.metadata !== undefined) record.fluent_metadata = t.metadata;
         this.ingest.pipeline.add(batch, record, t.ms, t.iso, undefined);
-      });
+      }, (chunk, options) => {
+        // One allocation for the bulk body: about the frame's size plus the action lines and enrichment.
+        batch = this.ingest.begin(frameIdentity(options), 2 * frame.length + 4096);
+        // A chunk is the sender's id of this frame, repeated when it resends it: the records' ids follow it.
+        if (chunk !== undefined) this.ingest.pipeline.keyBatch(batch, { kind: 'request', key: chunk });
+      }, (tag) => (batch ? this.ingest.pipeline.entryWriter(batch, tag) : null));
       if (f.kind === 'heartbeat') return;
       if (f.kind === 'ping') {
         if (identity) throw new FrameMalformed('PING after the handshake');
+        if (!handshake) {
+          socket.write(encoder.encode(['PONG', false, 'this server takes no shared_key handshake', cfg.server_hostname, '']));
+          throw new ForwardAuthFailed('PING to a server without shared_keys');
+        }
         const outcome = checkPing(cfg, hs, f, this.authenticate());
         socket.write(outcome.pong);
         if (!outcome.ok) {
@@ -128,11 +162,12 @@ export class ForwardServer {
         identity = outcome.identity;
         return;
       }
-      if (!batch) throw new FrameMalformed('events before the handshake (expected PING)');
-      if (f.signal !== 0) batch.drop(LOG_DROP_NON_LOG_SIGNAL, f.entries);
+      if (!batch) throw new FrameMalformed('an event frame without its sender');
+      const taken: LogBatch = batch;
+      if (f.signal !== 0) taken.drop(LOG_DROP_NON_LOG_SIGNAL, f.entries);
       inflight++;
       if (inflight >= cfg.max_inflight_frames) socket.pause();
-      this.ingest.commit(batch, 'forward').then(
+      this.ingest.commit(taken, 'forward').then(
         () => {
           this.metrics.requests.inc({ input: 'forward', code: 'ok' });
           if (f.chunk !== undefined && !socket.destroyed) socket.write(encoder.encode({ ack: f.chunk }));
@@ -174,7 +209,10 @@ export class ForwardServer {
           handle(frame);
         }
       } catch (err) {
-        if (err instanceof FrameTooLarge) {
+        if (err instanceof ForwardAuthFailed) {
+          this.metrics.requests.inc({ input: 'forward', code: '401' });
+          fail('auth', new LogsError('FS_COLLECTOR_LOGS_FORWARD_AUTH', [err.message]).message);
+        } else if (err instanceof FrameTooLarge) {
           this.metrics.requests.inc({ input: 'forward', code: '413' });
           fail('limit', new LogsError('FS_COLLECTOR_LOGS_FORWARD_LIMIT', [err.message]).message);
         } else if (err instanceof FrameMalformed) {

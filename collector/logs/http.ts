@@ -12,6 +12,7 @@
 import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LogsError } from './errors.js';
+import { registerSetupRoutes } from './es-setup.js';
 import type { LogIngest } from './ingest.js';
 import type { LogsMetrics } from './metrics.js';
 import { type Authenticate, type LogIdentity } from './pipeline.js';
@@ -111,10 +112,10 @@ export function registerLogRoutes(app: FastifyInstance, ingest: LogIngest, authe
     });
     scope.setErrorHandler((err, req, reply) => {
       const status = (err as { statusCode?: number }).statusCode ?? 500;
-      const input = req.url.startsWith('/api/v1/logs') ? 'jsonlines' : 'bulk';
+      const input = req.url.startsWith('/api/v1/logs') ? 'jsonlines' : req.url.includes('/_bulk') ? 'bulk' : 'setup';
       metrics.requests.inc({ input, code: String(status) });
       const message = status === 413 ? new LogsError('FS_COLLECTOR_LOGS_BODY_LIMIT', [`body over ${limits.max_body_bytes} bytes`]).message : (err as Error).message;
-      void reply.code(status).send(input === 'bulk' ? esError(status === 413 ? 'content_too_long_exception' : 'parse_exception', message, status) : { code: status === 413 ? 'FS_COLLECTOR_LOGS_BODY_LIMIT' : 'FS_COLLECTOR_LOGS_JSON_LINES_SYNTAX', message });
+      void reply.code(status).send(input !== 'jsonlines' ? esError(status === 413 ? 'content_too_long_exception' : 'parse_exception', message, status) : { code: status === 413 ? 'FS_COLLECTOR_LOGS_BODY_LIMIT' : 'FS_COLLECTOR_LOGS_JSON_LINES_SYNTAX', message });
     });
 
     const identify = (req: FastifyRequest): LogIdentity | undefined => {
@@ -137,6 +138,8 @@ export function registerLogRoutes(app: FastifyInstance, ingest: LogIngest, authe
 
     // GET / (and the HEAD fastify derives from it) answers like a cluster: clients' version and product checks.
     scope.get('/', async () => CLUSTER_INFO);
+    // Filebeat's and Logstash's setup calls (license, index templates, ILM policies).
+    registerSetupRoutes(scope, identify, metrics);
 
     const bulk = async (req: FastifyRequest<{ Params: { index?: string } }>, reply: FastifyReply): Promise<unknown> => {
       const t0 = Date.now();
@@ -244,6 +247,9 @@ export function registerLogRoutes(app: FastifyInstance, ingest: LogIngest, authe
         docs.push(doc);
       }
       const batch = ingest.begin(id);
+      // The sender's id of this batch, repeated on its resend (the agent's shipper sends one): the records' ids follow it.
+      const batchId = req.headers['x-fleetscope-batch-id'];
+      if (typeof batchId === 'string' && batchId !== '') ingest.pipeline.keyBatch(batch, { kind: 'request', key: batchId });
       const now = Date.now();
       let accepted = 0;
       for (const doc of docs) {

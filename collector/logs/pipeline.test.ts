@@ -28,18 +28,30 @@ test('enrichment, filters, redaction, ids and indices', () => {
   assert.deepEqual(b.out?.map((r) => [r.tenant, r.site, r.timestampMs]), [['acme', 'ce-1', t], ['acme', 'ce-1', t]]);
 });
 
-test('ids: deterministic across batches, distinct for identical records in one batch and across sites', () => {
+test('ids: the same on a resend of a keyed request, distinct for identical records accepted separately', () => {
   const p = new LogPipeline(config, undefined);
-  const ids = (site: string): string[] => {
+  const ids = (site: string, key: string | undefined): string[] => {
     const b = new LogBatch({ tenant: 'acme', site }, false);
+    if (key !== undefined) p.keyBatch(b, { kind: 'request', key });
     for (let i = 0; i < 3; i++) p.add(b, { message: 'same' }, 1000, undefined, undefined);
     p.add(b, { message: 'client' }, 1000, undefined, 'my-id');
+    p.add(b, { message: 'client again' }, 1000, undefined, 'my-id');
     return b.ids;
   };
-  const a = ids('ce-1');
-  assert.deepEqual(ids('ce-1'), a, 'the same records give the same ids');
-  assert.equal(new Set(a).size, 4);
-  assert.equal(ids('ce-2').filter((x) => a.includes(x)).length, 0, 'another site, other ids');
+  const a = ids('ce-1', 'chunk-1');
+  assert.equal(new Set(a).size, 5, 'identical records in one request are distinct documents');
+  assert.deepEqual(ids('ce-1', 'chunk-1'), a, 'a resend of the same request (same key) gives the same ids');
+  const other = ids('ce-1', 'chunk-2');
+  assert.deepEqual(other.filter((x) => a.includes(x)), [a[3], a[4]], 'another request: other ids, except the client\'s own _id');
+  assert.equal(ids('ce-2', 'chunk-1').filter((x) => a.includes(x)).length, 0, 'another site, other ids, even for the same key and client id');
+  const u1 = ids('ce-1', undefined);
+  const u2 = ids('ce-1', undefined);
+  assert.equal(u1.slice(0, 3).filter((x) => u2.includes(x)).length, 0, 'without a key, each accept has its own ids: the same line twice is two documents');
+  assert.equal(new Set([...u1, ...u2, ...a]).size, 3 + 3 + 3 + 2, 'only the two client ids repeat');
+  const again = new LogPipeline(config, undefined);
+  const b = new LogBatch({ tenant: 'acme', site: 'ce-1' }, false);
+  again.add(b, { message: 'same' }, 1000, undefined, undefined);
+  assert.ok(!u1.includes(b.ids[0] as string) && !u2.includes(b.ids[0] as string), 'a restarted collector never reuses an accept id');
 });
 
 test('data streams use create and per-tenant names; no Elasticsearch: nothing buffered', () => {

@@ -3,8 +3,9 @@
 // the tenant's drop filters, redaction, then the Elasticsearch `_source` as
 // JSON with a deterministic document id and its target index. Rules are
 // compiled once per config; nothing is built per record that is not kept.
-import { hash } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { ElasticsearchConfig, LogsConfig, LogsTenantConfig } from './config.js';
+import { EntryJsonWriter } from './entry-json.js';
 import { indexDay, rfc3339FromMs } from './timestamp.js';
 
 /** Who sent a record: fixed by authentication, never by the payload. */
@@ -104,55 +105,86 @@ function asText(v: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Where a batch's document ids come from. Ids must be the same when the
+ * same accepted record is delivered again (a crash before the buffer's
+ * commit replays it: the ids are written into the buffered bulk body, so a
+ * replay sends the very same ids), the same when a sender resends a chunk
+ * it saw no ack for (forward's `chunk`, the JSON-lines `X-Fleetscope-Batch-Id`),
+ * and different for two records that were accepted separately even when
+ * their bytes are identical (the same "connection reset" line twice a
+ * minute is two events).
+ */
+export type IdSource =
+  /** A sender-given id for the whole request, unique per request and repeated on its resend. */
+  | { readonly kind: 'request'; readonly key: string }
+  /** No such id: a sequence number of this accept, never reused. */
+  | { readonly kind: 'accept' };
+
 /** What one request (a forward frame, a bulk body) becomes. */
 export class LogBatch {
   /** The documents' bulk lines (action line, newline, source JSON, newline), written as UTF-8 straight into one buffer. */
-  private body = Buffer.allocUnsafe(16 * 1024);
-  private length = 0;
+  body: Buffer;
+  length = 0;
   /** Per line: the id (bulk answers name it). */
   readonly ids: string[] = [];
   /** The records for onLogRecords listeners; null when nobody listens. */
   readonly out: LogRecordOut[] | null;
   received = 0;
+  /** Documents written into the body. */
+  stored = 0;
   readonly dropped = new Map<string, number>();
-  private readonly seen = new Set<string>();
+  private seen: Set<string> | null = null;
   /** What a document id hashes before the document: tenant and site, NUL-separated. */
   readonly idPrefix: string;
+  /** Every id of this batch without a client id is idBase + "." + the record's ordinal in the request; set by LogPipeline.keyBatch. */
+  idBase = '';
 
   constructor(
     readonly identity: LogIdentity,
     keepRecords: boolean,
+    /** Expected body bytes: one allocation instead of doubling copies. */
+    sizeHint = 16 * 1024,
+    /** A body to write into (a recycled one), when it is large enough. */
+    body?: Buffer,
   ) {
     this.out = keepRecords ? [] : null;
     this.idPrefix = `${identity.tenant}\0${identity.site}\0`;
+    this.body = body !== undefined && body.length >= sizeHint ? body : Buffer.allocUnsafe(Math.max(1024, sizeHint));
   }
 
   drop(reason: string, n = 1): void {
     this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + n);
   }
 
-  /** A unique id within this batch: identical records sent together stay distinct, and stay so on a resend. */
+  /** A unique id within this batch: identical client ids sent together stay distinct, and stay so on a resend. */
   uniqueId(base: string): string {
+    this.seen ??= new Set();
     let id = base;
     for (let k = 1; this.seen.has(id); k++) id = `${base}.${k}`;
     this.seen.add(id);
     return id;
   }
 
-  /** Documents to store. */
-  get docs(): number {
-    return this.ids.length;
-  }
-
-  appendDoc(prefix: string, index: string, middle: string, id: string, suffix: string, json: string): void {
-    // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    const need = this.length + 3 * (prefix.length + index.length + middle.length + id.length + suffix.length + json.length) + 1;
+  /** Room for `n` more bytes. */
+  ensure(n: number): Buffer {
+    const need = this.length + n;
     if (need > this.body.length) {
       const next = Buffer.allocUnsafe(Math.max(need, this.body.length * 2));
       this.body.copy(next, 0, 0, this.length);
       this.body = next;
     }
-    const b = this.body;
+    return this.body;
+  }
+
+  /** Documents to store. */
+  get docs(): number {
+    return this.stored;
+  }
+
+  appendDoc(prefix: string, index: string, middle: string, id: string, suffix: string, json: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    const b = this.ensure(3 * (prefix.length + index.length + middle.length + id.length + suffix.length + json.length) + 1);
     let at = this.length;
     at += b.write(prefix, at, 'latin1');
     at += b.write(index, at, 'latin1');
@@ -174,11 +206,20 @@ export class LogBatch {
   }
 }
 
+const ACCEPT: IdSource = { kind: 'accept' };
+
 export class LogPipeline {
   private readonly tenants = new Map<string, CompiledTenant>();
   private readonly op: 'index' | 'create';
   private readonly elasticsearch: ElasticsearchConfig | undefined;
   private readonly actionPrefix: string;
+  /**
+   * This process's accept ids: random once per start (so no restart reuses
+   * one), then a counter. Never regenerated for a record already accepted:
+   * its id is in the buffered body that a replay sends.
+   */
+  private readonly incarnation = randomBytes(12).toString('base64url');
+  private acceptSeq = 0;
 
   constructor(
     config: LogsConfig,
@@ -189,6 +230,35 @@ export class LogPipeline {
     this.elasticsearch = config.elasticsearch;
     this.op = config.elasticsearch?.data_stream !== undefined ? 'create' : 'index';
     this.actionPrefix = `{"${this.op}":{"_index":"`;
+  }
+
+  /**
+   * Fixes where `batch`'s ids come from (before its first record). With a
+   * request key (forward `chunk`): a hash of the sender's identity and the
+   * key, so the sender's resend of that request gets the same ids and no
+   * other sender's can. Without: this accept's own sequence number.
+   */
+  keyBatch(batch: LogBatch, source: IdSource): void {
+    batch.idBase = source.kind === 'request' ? `r${hash('sha1', `${batch.idPrefix}request\0${source.key}`, 'base64url')}` : `a${this.incarnation}${(this.acceptSeq++).toString(36)}`;
+  }
+
+  /**
+   * The fast lane for forward entries of `batch` (entry-json.ts), or null
+   * when its tenant has drop or redaction rules or nothing is stored: then
+   * every entry takes add().
+   */
+  entryWriter(batch: LogBatch, tag: string): EntryJsonWriter | null {
+    const tenant = batch.identity.tenant;
+    const rules = this.tenants.get(tenant);
+    if (!this.elasticsearch || (rules !== undefined && rules.drop.length + rules.maskPaths.length + rules.patterns.length > 0)) return null;
+    if (batch.idBase === '') this.keyBatch(batch, ACCEPT);
+    const re = this.re === undefined ? '' : `,"re":${JSON.stringify(this.re)}`;
+    return new EntryJsonWriter(batch, {
+      actionPrefix: this.actionPrefix,
+      indexFor: (ms) => this.indexFor(tenant, ms),
+      tail: `","tenant":${JSON.stringify(tenant)}${re},"site":${JSON.stringify(batch.identity.site)}}\n`,
+      tagField: `"tag":${JSON.stringify(tag)},`,
+    });
   }
 
   /** Whether records are stored at all (an Elasticsearch target is configured). */
@@ -208,7 +278,8 @@ export class LogPipeline {
    * over (mutated into the document). `iso` is the RFC 3339 form of
    * `timestampMs` when the caller has a more precise one (EventTime's
    * nanoseconds). `clientId` is an id the sender gave (bulk `_id`); without
-   * one the id is a hash of the site and the document.
+   * one the id is the batch's id base and the record's ordinal in the
+   * request (keyBatch; a batch not keyed gets an accept id).
    */
   add(batch: LogBatch, record: Record<string, unknown>, timestampMs: number, iso: string | undefined, clientId: string | undefined): boolean {
     batch.received++;
@@ -233,10 +304,11 @@ export class LogPipeline {
       batch.drop(LOG_DROP_NO_ELASTICSEARCH);
       return true;
     }
+    if (batch.idBase === '') this.keyBatch(batch, ACCEPT);
     const json = JSON.stringify(record);
-    // One-shot hashing: a Hash object per record costs more than the digest.
-    const docId = batch.uniqueId(hash('sha1', clientId === undefined ? batch.idPrefix + json : `${batch.idPrefix}id\0${clientId}`, 'base64url'));
+    const docId = clientId === undefined ? `${batch.idBase}.${batch.received - 1}` : batch.uniqueId(hash('sha1', `${batch.idPrefix}id\0${clientId}`, 'base64url'));
     batch.ids.push(docId);
+    batch.stored++;
     // Index names (validated) and base64url ids are ASCII and need no JSON escaping.
     batch.appendDoc(this.actionPrefix, this.indexFor(id.tenant, timestampMs), '","_id":"', docId, '"}}\n', json);
     return true;
