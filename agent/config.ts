@@ -40,6 +40,48 @@ const targetSchema = z
   })
   .strict();
 
+const sdSelectorSchema = z
+  .object({
+    role: z.enum(['pod', 'service', 'endpoints']),
+    /** A label selector (`app=web,tier!=db`), sent to the API server. */
+    label: z.string().min(1).optional(),
+    /** A field selector (`spec.nodeName=node-1`), sent to the API server. */
+    field: z.string().min(1).optional(),
+  })
+  .strict();
+
+const kubernetesSdSchema = z
+  .object({
+    role: z.enum(['pod', 'endpoints']),
+    /** Namespaces to watch: a list of names, or Prometheus's {names, own_namespace}; all when empty. */
+    namespaces: z
+      .union([z.array(z.string().min(1)), z.object({ names: z.array(z.string().min(1)).default([]), own_namespace: z.boolean().default(false) }).strict()])
+      .default([])
+      .transform((n) => (Array.isArray(n) ? { names: n, own_namespace: false } : n)),
+    selectors: z.array(sdSelectorSchema).default([]),
+    /** A kubeconfig file; default: in-cluster in a pod, else KUBECONFIG / ~/.kube/config. */
+    kubeconfig_file: z.string().min(1).optional(),
+  })
+  .strict();
+
+const scrapeJobSchema = z
+  .object({
+    /** The job name: the `job` label unless relabeled. */
+    job: z.string().min(1),
+    /** Prometheus's kubernetes_sd_configs (roles pod and endpoints). */
+    kubernetes_sd: z.array(kubernetesSdSchema).min(1),
+    /** Prometheus relabel_configs over the discovered targets' __meta_kubernetes_* labels. */
+    relabel_configs: z.array(z.unknown()).default([]),
+    scheme: z.enum(['http', 'https']).default('http'),
+    metrics_path: z.string().startsWith('/').default('/metrics'),
+    params: z.record(z.string(), z.array(z.string())).default({}),
+    interval: duration.optional(),
+    timeout: duration.optional(),
+    honor_labels: z.boolean().default(false),
+    honor_timestamps: z.boolean().default(true),
+  })
+  .strict();
+
 export const agentConfigSchema = z
   .object({
     /** Where identity, certificates, the buffer and upgrade state live (0700). */
@@ -60,6 +102,8 @@ export const agentConfigSchema = z
       .strict()
       .prefault({}),
     targets: z.array(targetSchema).default([]),
+    /** Jobs whose targets are discovered (Kubernetes pods / endpoints) and relabeled. */
+    scrape_jobs: z.array(scrapeJobSchema).default([]),
     /** Edge-side metric allowlist/denylist and label denylist (relabel/ MetricFilter), before metric_relabel_configs. */
     filter: z.unknown().optional(),
     /** Prometheus metric_relabel_configs, after the filter. */
@@ -138,6 +182,7 @@ export const agentConfigSchema = z
 
 export type AgentConfig = Readonly<z.output<typeof agentConfigSchema>>;
 export type TargetConfig = z.output<typeof targetSchema>;
+export type ScrapeJobConfig = z.output<typeof scrapeJobSchema>;
 
 export interface LoadedAgentConfig {
   readonly config: AgentConfig;
@@ -145,6 +190,8 @@ export interface LoadedAgentConfig {
   readonly filter: MetricFilter;
   readonly relabeler: Relabeler;
   readonly bufferDir: string;
+  /** Each scrape_jobs entry's relabel_configs, compiled, by index. */
+  readonly jobRelabelers: readonly Relabeler[];
 }
 
 function fail(file: string, path: readonly PropertyKey[], reason: string): never {
@@ -200,7 +247,31 @@ export function validateAgentConfig(doc: unknown, file: string): LoadedAgentConf
     if (err instanceof RelabelError) fail(file, ['metric_relabel_configs'], err.message);
     throw err;
   }
-  return { config: Object.freeze(config), file, filter, relabeler, bufferDir: config.buffer.dir ?? join(config.state_dir, 'buffer') };
+  const jobNames = new Set(config.targets.map((t) => t.job));
+  const jobRelabelers = config.scrape_jobs.map((j, i) => {
+    if (jobNames.has(j.job)) fail(file, ['scrape_jobs', i, 'job'], `job "${j.job}" is used twice`);
+    jobNames.add(j.job);
+    const timeout = j.timeout ?? config.scrape.timeout;
+    const interval = j.interval ?? config.scrape.interval;
+    if (interval <= 0) fail(file, ['scrape_jobs', i, 'interval'], 'must be positive');
+    if (timeout > interval) fail(file, ['scrape_jobs', i, 'timeout'], 'must not exceed the scrape interval');
+    j.kubernetes_sd.forEach((sd, k) => {
+      const allowed = sd.role === 'pod' ? ['pod'] : ['pod', 'service', 'endpoints'];
+      const roles = new Set<string>();
+      sd.selectors.forEach((s, m) => {
+        if (!allowed.includes(s.role)) fail(file, ['scrape_jobs', i, 'kubernetes_sd', k, 'selectors', m, 'role'], `role ${sd.role} takes selectors of roles ${allowed.join(', ')}`);
+        if (roles.has(s.role)) fail(file, ['scrape_jobs', i, 'kubernetes_sd', k, 'selectors', m, 'role'], `one selector per role (${s.role} twice)`);
+        roles.add(s.role);
+      });
+    });
+    try {
+      return Relabeler.compile(j.relabel_configs);
+    } catch (err) {
+      if (err instanceof RelabelError) fail(file, ['scrape_jobs', i, 'relabel_configs'], err.message);
+      throw err;
+    }
+  });
+  return { config: Object.freeze(config), file, filter, relabeler, bufferDir: config.buffer.dir ?? join(config.state_dir, 'buffer'), jobRelabelers };
 }
 
 /** Reads, parses and validates a config file. */

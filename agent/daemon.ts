@@ -13,7 +13,7 @@ import { type Server, createServer } from 'node:http';
 import { hostname } from 'node:os';
 import { MetricFilter, Relabeler } from '../relabel/index.js';
 import { SegmentBuffer } from './buffer.js';
-import type { LoadedAgentConfig, TargetConfig } from './config.js';
+import type { LoadedAgentConfig, ScrapeJobConfig, TargetConfig } from './config.js';
 import { AgentError } from './errors.js';
 import { type SiteIdentity, ensureStateDir, loadIdentity, wipeIdentity } from './identity.js';
 import type { LogShipper, LogShipperFactory } from './log-hook.js';
@@ -21,6 +21,8 @@ import { AgentMetrics } from './metrics.js';
 import { type BodySource, type ScrapeResult, TargetScraper, httpSource, instanceOf } from './scrape.js';
 import { Sender } from './sender.js';
 import { Upgrader } from './upgrade.js';
+import type { KubernetesDiscovery, SdJob } from './kube-sd.js';
+import type { ResolvedTarget } from './target-labels.js';
 
 export type AgentLog = (level: 'info' | 'warn' | 'error', msg: string) => void;
 
@@ -30,8 +32,10 @@ export interface AgentOptions {
   readonly log?: AgentLog;
   /** Called after each scrape's result is durable in the buffer (tests, the bench). */
   readonly onScrape?: (job: string, atMs: number, result: ScrapeResult) => void;
-  /** Environment for the registration token lookup (default process.env). */
+  /** Environment for the registration token lookup and the Kubernetes client choice (default process.env). */
   readonly env?: NodeJS.ProcessEnv;
+  /** Kubernetes discovery's first backoff after an API error (default 1 s, up to 30 s); tests shorten it. */
+  readonly discoveryBackoffMs?: number;
 }
 
 interface ScrapeLoop {
@@ -40,6 +44,8 @@ interface ScrapeLoop {
   readonly intervalMs: number;
   timer: NodeJS.Timeout | null;
   running: Promise<void> | null;
+  /** Set when discovery removed the target: no further scrapes. */
+  stopped: boolean;
   /** Series the last scrape shipped after the edge rules. */
   series: number;
 }
@@ -57,6 +63,11 @@ export class AgentDaemon {
   private buffer!: SegmentBuffer;
   private sender!: Sender;
   private loops: ScrapeLoop[] = [];
+  /** Discovered targets' loops: job → target key → loop. */
+  private readonly discovered = new Map<string, Map<string, ScrapeLoop>>();
+  private discoveries: KubernetesDiscovery[] = [];
+  /** Target set changes are applied one at a time, in order. */
+  private reconciling: Promise<void> = Promise.resolve();
   private server: Server | null = null;
   private identity: SiteIdentity | null = null;
   private staticToken: string | undefined;
@@ -136,6 +147,7 @@ export class AgentDaemon {
       const scraper = new TargetScraper({ job: config.self_metrics.job, instance, source, timeoutMs: config.scrape.timeout, targetLabels: {}, externalLabels: config.external_labels, honorLabels: false, honorTimestamps: true, sampleLimit: 0, filter: SELF_FILTER, relabeler: NO_RULES });
       this.addLoop(config.self_metrics.job, scraper, config.scrape.interval, 'self');
     }
+    await this.startDiscovery();
     if (config.listen !== '') await this.listen(config.listen);
     if (config.registration !== undefined && this.identity === null) this.startRegistration();
     if (this.identity !== null) this.onRegistered();
@@ -160,13 +172,13 @@ export class AgentDaemon {
     return new TargetScraper({ job, instance, source, timeoutMs, targetLabels: labels, externalLabels: config.external_labels, honorLabels, honorTimestamps, sampleLimit: config.scrape.sample_limit, filter, relabeler });
   }
 
-  private addLoop(job: string, scraper: TargetScraper, intervalMs: number, key: string): void {
-    const loop: ScrapeLoop = { job, scraper, intervalMs, timer: null, running: null, series: 0 };
+  private addLoop(job: string, scraper: TargetScraper, intervalMs: number, key: string): ScrapeLoop {
+    const loop: ScrapeLoop = { job, scraper, intervalMs, timer: null, running: null, stopped: false, series: 0 };
     this.loops.push(loop);
     // Scrape times on a fixed grid (interval, offset per target): no drift, and evenly spread targets.
     const offset = offsetMs(key, intervalMs);
     const schedule = (): void => {
-      if (this.stopped) return;
+      if (this.stopped || loop.stopped) return;
       const now = Date.now();
       const next = now - ((now - offset) % intervalMs) + intervalMs;
       loop.timer = setTimeout(() => {
@@ -178,6 +190,106 @@ export class AgentDaemon {
     // The first scrape at once, then on the grid.
     loop.running = this.scrapeOnce(loop, Date.now()).finally(() => (loop.running = null));
     schedule();
+    return loop;
+  }
+
+  /** A discovered target is gone: stop its loop and mark everything it sent stale (Prometheus does the same). */
+  private async removeLoop(loop: ScrapeLoop): Promise<void> {
+    loop.stopped = true;
+    if (loop.timer !== null) clearTimeout(loop.timer);
+    await loop.running?.catch(() => undefined);
+    this.loops = this.loops.filter((l) => l !== loop);
+    const atMs = Date.now();
+    const stale = loop.scraper.finish(atMs);
+    if (stale === null || this.stopped) return;
+    try {
+      await this.buffer.append(stale.body, atMs);
+      this.metrics.samplesScraped.inc({ job: loop.job }, stale.samples);
+    } catch (err) {
+      this.metrics.bufferAppendErrors.inc();
+      this.log('error', `buffer: ${(err as Error).message}`);
+    }
+  }
+
+  private sdJob(j: ScrapeJobConfig, i: number): SdJob {
+    const { config } = this.loaded;
+    return {
+      name: j.job,
+      configs: j.kubernetes_sd.map((sd) => ({ role: sd.role, namespaces: sd.namespaces.names, own_namespace: sd.namespaces.own_namespace, selectors: sd.selectors })),
+      relabeler: this.loaded.jobRelabelers[i] as NonNullable<LoadedAgentConfig['jobRelabelers'][number]>,
+      defaults: { job: j.job, scheme: j.scheme, metricsPath: j.metrics_path, intervalMs: j.interval ?? config.scrape.interval, timeoutMs: j.timeout ?? config.scrape.timeout, params: j.params },
+    };
+  }
+
+  /** Loaded only when a job uses it: the Kubernetes client costs ~15 MB an agent with static targets does not spend. */
+  private async startDiscovery(): Promise<void> {
+    const jobs = this.loaded.config.scrape_jobs;
+    if (jobs.length === 0) return;
+    const [{ KubernetesDiscovery }, { kubeConfigFor, kubeListWatchClient }] = await Promise.all([import('./kube-sd.js'), import('./kube-sd-client.js')]);
+    // One client per kubeconfig; a job's kubernetes_sd entries may name different ones.
+    const byKubeconfig = new Map<string | undefined, SdJob[]>();
+    jobs.forEach((j, i) => {
+      for (const sd of j.kubernetes_sd) {
+        const list = byKubeconfig.get(sd.kubeconfig_file) ?? [];
+        const job = this.sdJob({ ...j, kubernetes_sd: [sd] }, i);
+        list.push(job);
+        byKubeconfig.set(sd.kubeconfig_file, list);
+      }
+    });
+    const honor = new Map(jobs.map((j) => [j.job, j]));
+    for (const [kubeconfig, sdJobs] of byKubeconfig) {
+      let client;
+      try {
+        client = await kubeListWatchClient(await kubeConfigFor(kubeconfig, this.opts.env ?? process.env));
+      } catch (err) {
+        throw new AgentError('FS_AGENT_INVALID_CONFIG', [this.loaded.file, 'scrape_jobs.kubernetes_sd', `no Kubernetes client configuration (${kubeconfig ?? 'in-cluster / KUBECONFIG'}): ${(err as Error).message}`], { cause: err });
+      }
+      // Jobs split by kubeconfig are merged again by name before they reach the loops.
+      const partial = new Map<string, Map<string, ReadonlyMap<string, ResolvedTarget>>>();
+      const discovery = await KubernetesDiscovery.start(sdJobs.map((j, n) => ({ ...j, name: `${j.name}\u0000${n}` })), {
+        client,
+        log: this.log,
+        count: (resource, event) => this.metrics.sdEvents.inc({ resource, event }),
+        invalid: (job) => this.metrics.sdInvalid.inc({ job: job.split('\u0000')[0] as string }),
+        ...(this.opts.discoveryBackoffMs !== undefined ? { minBackoffMs: this.opts.discoveryBackoffMs, maxBackoffMs: this.opts.discoveryBackoffMs * 8 } : {}),
+        onTargets: (part, targets) => {
+          const job = part.split('\u0000')[0] as string;
+          const parts = partial.get(job) ?? new Map<string, ReadonlyMap<string, ResolvedTarget>>();
+          parts.set(part, targets);
+          partial.set(job, parts);
+          const all = new Map<string, ResolvedTarget>();
+          for (const p of parts.values()) for (const [k, t] of p) all.set(k, t);
+          const cfg = honor.get(job) as ScrapeJobConfig;
+          this.reconciling = this.reconciling.then(() => this.reconcile(cfg, `${kubeconfig ?? ''}`, all)).catch((err: unknown) => this.log('error', `discovery: ${(err as Error).message}`));
+        },
+      });
+      this.discoveries.push(discovery);
+    }
+  }
+
+  /** Starts loops for new targets and stops those of targets gone. */
+  private async reconcile(job: ScrapeJobConfig, scope: string, targets: ReadonlyMap<string, ResolvedTarget>): Promise<void> {
+    if (this.stopped) return;
+    const mapKey = `${job.job}\u0000${scope}`;
+    const current = this.discovered.get(mapKey) ?? new Map<string, ScrapeLoop>();
+    this.discovered.set(mapKey, current);
+    const gone: ScrapeLoop[] = [];
+    for (const [key, loop] of current) {
+      if (!targets.has(key)) {
+        gone.push(loop);
+        current.delete(key);
+      }
+    }
+    const body = this.loaded.config.scrape.body_limit_bytes;
+    for (const [key, t] of targets) {
+      if (current.has(key)) continue;
+      const scraper = this.makeScraper(t.job, t.instance, httpSource(t.url, t.timeoutMs, body), t.timeoutMs, t.labels, job.honor_labels, job.honor_timestamps);
+      current.set(key, this.addLoop(job.job, scraper, t.intervalMs, `${job.job}|${key}`));
+    }
+    await Promise.all(gone.map((l) => this.removeLoop(l)));
+    let n = 0;
+    for (const [k, m] of this.discovered) if (k.startsWith(`${job.job}\u0000`)) n += m.size;
+    this.metrics.sdTargets.set({ job: job.job }, n);
   }
 
   private async scrapeOnce(loop: ScrapeLoop, atMs: number): Promise<void> {
@@ -318,6 +430,8 @@ export class AgentDaemon {
     if (this.stopped) return;
     this.stopped = true;
     this.abort.abort();
+    await Promise.all(this.discoveries.map((d) => d.stop()));
+    await this.reconciling;
     for (const l of this.loops) if (l.timer !== null) clearTimeout(l.timer);
     await Promise.all(this.loops.map((l) => l.running?.catch(() => undefined)));
     await this.upgrader?.stop();
