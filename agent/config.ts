@@ -40,6 +40,23 @@ const targetSchema = z
   })
   .strict();
 
+/** TLS towards the collector or the control plane (Prometheus's tls_config names). */
+const tlsSchema = z
+  .object({
+    /** PEM CA bundle the server's certificate must verify against; default: the system CAs. */
+    ca_file: z.string().min(1).optional(),
+    /** A client certificate and its key; default: the site's issued certificate (<state_dir>/cert.pem, key.pem) once registered. */
+    cert_file: z.string().min(1).optional(),
+    key_file: z.string().min(1).optional(),
+    /** The name the server's certificate must carry, when not the URL's host. */
+    server_name: z.string().min(1).optional(),
+    /** Do not verify the server's certificate (tests only). */
+    insecure_skip_verify: z.boolean().default(false),
+    /** Present the site's issued certificate when no cert_file is set (default true). */
+    use_site_certificate: z.boolean().default(true),
+  })
+  .strict();
+
 const sdSelectorSchema = z
   .object({
     role: z.enum(['pod', 'service', 'endpoints']),
@@ -118,6 +135,10 @@ export const agentConfigSchema = z
         timeout: duration.default(30_000),
         min_backoff: duration.default(250),
         max_backoff: duration.default(30_000),
+        /** For https:// URLs: CA, client certificate (the site's by default), server name. */
+        tls: tlsSchema.prefault({}),
+        /** How the agent identifies itself: `token` (Authorization: Bearer, the default) or `certificate` (the client certificate alone). */
+        auth: z.enum(['token', 'certificate']).default('token'),
       })
       .strict()
       .prefault({}),
@@ -150,6 +171,8 @@ export const agentConfigSchema = z
         machine_id_file: z.string().min(1).default('/etc/machine-id'),
         /** Poll interval while pending when the server gives no poll_after_s. */
         poll_interval: duration.default(10_000),
+        /** For an https:// control plane (registration, desired state, artifacts, status): CA, client certificate (the site's once issued). */
+        tls: tlsSchema.prefault({}),
       })
       .strict()
       .optional(),
@@ -229,6 +252,15 @@ export function validateAgentConfig(doc: unknown, file: string): LoadedAgentConf
   }
   if (config.remote_write.url === undefined && config.registration === undefined) {
     fail(file, ['remote_write', 'url'], 'required when there is no registration section');
+  }
+  for (const [section, tls] of [['remote_write', config.remote_write.tls], ['registration', config.registration?.tls]] as const) {
+    if (tls === undefined) continue;
+    if ((tls.cert_file === undefined) !== (tls.key_file === undefined)) fail(file, [section, 'tls', tls.cert_file === undefined ? 'cert_file' : 'key_file'], 'cert_file and key_file go together');
+  }
+  if (config.remote_write.auth === 'certificate') {
+    if (config.remote_write.bearer_token !== undefined || config.remote_write.bearer_token_file !== undefined) fail(file, ['remote_write', 'auth'], 'auth: certificate sends no bearer token; remove bearer_token(_file)');
+    const tls = config.remote_write.tls;
+    if (tls.cert_file === undefined && (config.registration === undefined || !tls.use_site_certificate)) fail(file, ['remote_write', 'auth'], 'auth: certificate needs tls.cert_file/key_file or the site certificate (a registration section)');
   }
   if (config.remote_write.min_backoff > config.remote_write.max_backoff) fail(file, ['remote_write', 'min_backoff'], 'must not exceed max_backoff');
   if (config.buffer.segment_bytes > config.buffer.max_bytes) fail(file, ['buffer', 'segment_bytes'], 'must not exceed max_bytes');

@@ -8,7 +8,9 @@
 // before anything is sent, so samples taken before registration completes,
 // or while the collector is down, are sent once it is possible.
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type Server, createServer } from 'node:http';
 import { hostname } from 'node:os';
 import { MetricFilter, Relabeler } from '../relabel/index.js';
@@ -21,6 +23,7 @@ import { AgentMetrics } from './metrics.js';
 import { type BodySource, type ScrapeResult, TargetScraper, httpSource, instanceOf } from './scrape.js';
 import { Sender } from './sender.js';
 import { Upgrader } from './upgrade.js';
+import { TlsClient } from './tls.js';
 import type { KubernetesDiscovery, SdJob } from './kube-sd.js';
 import type { ResolvedTarget } from './target-labels.js';
 
@@ -53,6 +56,23 @@ interface ScrapeLoop {
 const SELF_FILTER = MetricFilter.compile({ deny: { prefixes: ['fleetscope_agent_nodejs_'] } });
 const NO_RULES = Relabeler.compile([]);
 
+/**
+ * The `logs:` section with the site's issued certificate (<state_dir>/cert.pem,
+ * key.pem) as the client certificate of a TLS output that names none, once
+ * both files exist: the collector's mTLS listener then knows the site by it.
+ */
+export function withSiteCertificate(logs: unknown, stateDir: string): unknown {
+  const cert = join(stateDir, 'cert.pem');
+  const key = join(stateDir, 'key.pem');
+  if (!existsSync(cert) || !existsSync(key) || typeof logs !== 'object' || logs === null) return logs;
+  const c = logs as { output?: { forward?: Record<string, unknown>; http?: Record<string, unknown> } };
+  const f = c.output?.forward;
+  if (f !== undefined && f.tls === true && f.cert_file === undefined) return { ...c, output: { forward: { ...f, cert_file: cert, key_file: key } } };
+  const h = c.output?.http;
+  if (h !== undefined && typeof h.url === 'string' && h.url.startsWith('https:') && h.cert_file === undefined) return { ...c, output: { http: { ...h, cert_file: cert, key_file: key } } };
+  return logs;
+}
+
 /** A stable offset within the interval per target, as Prometheus spreads its scrapes. */
 function offsetMs(key: string, intervalMs: number): number {
   return createHash('sha256').update(key).digest().readUInt32BE(0) % intervalMs;
@@ -84,6 +104,11 @@ export class AgentDaemon {
   private constructor(readonly loaded: LoadedAgentConfig, private readonly opts: AgentOptions) {
     this.log = opts.log ?? ((level, msg) => process.stderr.write(`${new Date().toISOString()} ${level} ${msg}\n`));
     this.metrics = new AgentMetrics(() => this.buffer);
+    const { config } = loaded;
+    const rwTls = config.remote_write.tls;
+    this.remoteWriteTls = new TlsClient('remote_write.tls', rwTls, config.registration !== undefined && rwTls.use_site_certificate ? config.state_dir : undefined);
+    const reg = config.registration;
+    this.controlTls = reg === undefined ? undefined : new TlsClient('registration.tls', reg.tls, reg.tls.use_site_certificate ? config.state_dir : undefined);
   }
 
   static async start(loaded: LoadedAgentConfig, opts: AgentOptions = {}): Promise<AgentDaemon> {
@@ -126,6 +151,7 @@ export class AgentDaemon {
       timeoutMs: config.remote_write.timeout,
       backoff: { minMs: config.remote_write.min_backoff, maxMs: config.remote_write.max_backoff },
       metrics: this.metrics,
+      tls: this.remoteWriteTls,
       onError: (reason, detail) => {
         // At most one line per reason a minute: an outage of hours must not flood the log.
         const now = Date.now();
@@ -157,10 +183,18 @@ export class AgentDaemon {
   private destination(): { url: string; token: string | undefined } | null {
     const rw = this.loaded.config.remote_write;
     const url = rw.url ?? this.identity?.endpoints.remote_write_url;
+    if (url === undefined) return null;
+    // auth: certificate: the client certificate is the identity; without one (not yet issued) there is none.
+    if (rw.auth === 'certificate') return this.remoteWriteTls.presenting() === undefined ? null : { url, token: undefined };
     const token = this.staticToken ?? this.identity?.site_token;
-    if (url === undefined || (token === undefined && this.loaded.config.registration !== undefined)) return null;
+    if (token === undefined && this.loaded.config.registration !== undefined) return null;
     return { url, token };
   }
+
+  /** TLS towards the collector: the configured CA and certificate, or the site's issued one. */
+  private readonly remoteWriteTls: TlsClient;
+  /** TLS towards the control plane (registration, upgrades); undefined without a registration section. */
+  readonly controlTls: TlsClient | undefined;
 
   private targetScraper(t: TargetConfig): TargetScraper {
     const timeout = t.timeout ?? this.loaded.config.scrape.timeout;
@@ -361,6 +395,7 @@ export class AgentDaemon {
             pollIntervalMs: reg.poll_interval,
             signal: this.abort.signal,
             log: this.log,
+            tls: this.controlTls,
           });
           this.onRegistered();
           return;
@@ -389,6 +424,7 @@ export class AgentDaemon {
         log: this.log,
         onIdentityRevoked: () => void this.factoryReset(),
         series: () => this.loops.reduce((n, l) => n + l.series, 0),
+        ...(this.controlTls !== undefined ? { tls: this.controlTls } : {}),
       });
       this.upgrader.start();
     }
@@ -407,13 +443,19 @@ export class AgentDaemon {
   }
 
   private async startLogs(): Promise<void> {
+    const rawLogs = this.loaded.config.logs;
     const factory = this.opts.logShipper;
     if (factory === undefined) {
       this.log('warn', 'the config has a logs: section but this build has no log shipper; logs are not shipped');
       return;
     }
+    const stateDir = this.loaded.config.state_dir;
+    const siteCertificate = this.loaded.config.registration !== undefined;
     this.logShipper = await factory({
-      config: this.loaded.config.logs,
+      // Read at each (re)start of the shipper: once the site has its certificate, TLS outputs present it.
+      get config() {
+        return siteCertificate ? withSiteCertificate(rawLogs, stateDir) : rawLogs;
+      },
       configFile: this.loaded.file,
       stateDir: this.loaded.config.state_dir,
       identity: () => this.identity,

@@ -16,7 +16,9 @@ import { join } from 'node:path';
 import { Applier } from './apply.js';
 import type { AgentConfig } from './config.js';
 import { AgentError } from './errors.js';
-import { type HttpResponse, httpRequest } from './http.js';
+import { controlRequest } from './control-client.js';
+import type { HttpResponse } from './http.js';
+import type { TlsClient } from './tls.js';
 import { type SiteIdentity, writePrivateFile } from './identity.js';
 import { type KubeApi, kubeApi } from './kube.js';
 import { type ObjectRef, type Release, parseRelease } from './manifests.js';
@@ -59,6 +61,8 @@ export interface UpgraderOptions {
   readonly puller?: ImagePuller;
   /** Active series, sent with status reports. */
   readonly series?: () => number;
+  /** CA and client certificate for an https:// control plane. */
+  readonly tls?: TlsClient;
 }
 
 const STATE_FILE = 'upgrade-state.json';
@@ -152,7 +156,7 @@ export class Upgrader {
       try {
         const headers: Record<string, string> = { Authorization: `Bearer ${id.site_token}`, Accept: 'application/json' };
         if (this.etag !== undefined) headers['If-None-Match'] = this.etag;
-        res = await httpRequest(url, { headers, signal: this.abort.signal, timeoutMs: wait * 1000 + 15_000, maxBytes: MAX_DESIRED_BYTES });
+        res = await controlRequest(this.opts.tls, url, { headers, signal: this.abort.signal, timeoutMs: wait * 1000 + 15_000, maxBytes: MAX_DESIRED_BYTES });
       } catch (err) {
         if (!this.running) return;
         this.opts.log('warn', `upgrades: GET desired: ${(err as Error).message}`);
@@ -216,7 +220,7 @@ export class Upgrader {
     if (reason !== undefined) body.reason = reason.slice(0, 1000);
     if (this.opts.series) body.series = this.opts.series();
     try {
-      const res = await httpRequest(`${id.control_url}/api/v1/sites/${encodeURIComponent(id.site.site)}/status`, {
+      const res = await controlRequest(this.opts.tls, `${id.control_url}/api/v1/sites/${encodeURIComponent(id.site.site)}/status`, {
         method: 'POST',
         headers: { Authorization: `Bearer ${id.site_token}`, 'Content-Type': 'application/json' },
         body: JSON.stringify(body),
@@ -234,7 +238,7 @@ export class Upgrader {
     const max = this.opts.config.max_manifest_bytes;
     let res: HttpResponse;
     try {
-      res = await httpRequest(url, { headers: { Authorization: `Bearer ${id.site_token}` }, signal: this.abort.signal, timeoutMs: 120_000, maxBytes: max });
+      res = await controlRequest(this.opts.tls, url, { headers: { Authorization: `Bearer ${id.site_token}` }, signal: this.abort.signal, timeoutMs: 120_000, maxBytes: max });
     } catch (err) {
       throw new AgentError('FS_AGENT_INVALID_MANIFESTS', [d.version, `GET ${url}: ${(err as Error).message}`], { cause: err });
     }
