@@ -195,6 +195,22 @@ export const agentConfigSchema = z
         /** Namespace of the pre-pull DaemonSet. */
         prepull_namespace: z.string().min(1).default('fleetscope-system'),
         prepull_timeout: duration.default(600_000),
+        /** This node's name: the reboot lock's holder and `$(NODE_NAME)` in host-level steps; default $NODE_NAME (the downward API), else the hostname. */
+        node_name: z.string().min(1).optional(),
+        /** The node-at-a-time lock around host-level steps (a coordination.k8s.io/v1 Lease). */
+        reboot_lock: z
+          .object({
+            namespace: z.string().min(1).default('kube-system'),
+            name: z.string().min(1).default('fleetscope-reboot-lock'),
+            /** A holder that stops renewing (it died, its node rebooted for good) loses the lock after this. */
+            lease_duration: duration.default(900_000),
+            /** How long a node waits for the lock before the upgrade fails (and rolls back). */
+            timeout: duration.default(1_800_000),
+            /** How often a waiting node looks again. */
+            poll_interval: duration.default(5000),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -264,6 +280,7 @@ export function validateAgentConfig(doc: unknown, file: string): LoadedAgentConf
   }
   if (config.remote_write.min_backoff > config.remote_write.max_backoff) fail(file, ['remote_write', 'min_backoff'], 'must not exceed max_backoff');
   if (config.buffer.segment_bytes > config.buffer.max_bytes) fail(file, ['buffer', 'segment_bytes'], 'must not exceed max_bytes');
+  if (config.upgrades.reboot_lock.lease_duration < 3000) fail(file, ['upgrades', 'reboot_lock', 'lease_duration'], 'must be at least 3s (the holder renews every third of it)');
   if (config.upgrades.enabled && config.registration === undefined) fail(file, ['upgrades', 'enabled'], 'upgrades need a registration section (the control plane)');
   let filter: MetricFilter;
   let relabeler: Relabeler;

@@ -425,6 +425,7 @@ export class AgentDaemon {
         onIdentityRevoked: () => void this.factoryReset(),
         series: () => this.loops.reduce((n, l) => n + l.series, 0),
         ...(this.controlTls !== undefined ? { tls: this.controlTls } : {}),
+        ...(this.opts.env !== undefined ? { env: this.opts.env } : {}),
       });
       this.upgrader.start();
     }

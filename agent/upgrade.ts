@@ -21,7 +21,10 @@ import type { HttpResponse } from './http.js';
 import type { TlsClient } from './tls.js';
 import { type SiteIdentity, writePrivateFile } from './identity.js';
 import { type KubeApi, kubeApi } from './kube.js';
-import { type ObjectRef, type Release, parseRelease } from './manifests.js';
+import { type KubeObject, type ObjectRef, type Release, parseRelease, refOf, splitHostLevel } from './manifests.js';
+import { HostLock } from './host-lock.js';
+import { hostname } from 'node:os';
+import type { ApplyResult } from './apply.js';
 import type { AgentMetrics } from './metrics.js';
 import { type ImagePuller, KubernetesPrePuller } from './prepull.js';
 
@@ -63,6 +66,8 @@ export interface UpgraderOptions {
   readonly series?: () => number;
   /** CA and client certificate for an https:// control plane. */
   readonly tls?: TlsClient;
+  /** Where NODE_NAME is read when upgrades.node_name is unset (default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 const STATE_FILE = 'upgrade-state.json';
@@ -81,10 +86,27 @@ export class Upgrader {
   private kube: KubeApi | undefined;
   private puller: ImagePuller | undefined;
   private lastHeartbeat = 0;
+  private readonly hostLock: HostLock;
+  /** This node's name (reboot lock holder, `$(NODE_NAME)`). */
+  readonly nodeName: string;
 
   constructor(private readonly opts: UpgraderOptions) {
     this.kube = opts.kube;
     this.puller = opts.puller;
+    const c = opts.config;
+    this.nodeName = c.node_name ?? (opts.env ?? process.env).NODE_NAME ?? hostname();
+    this.hostLock = new HostLock({
+      api: () => this.api(),
+      namespace: c.reboot_lock.namespace,
+      name: c.reboot_lock.name,
+      node: this.nodeName,
+      leaseDurationMs: c.reboot_lock.lease_duration,
+      timeoutMs: c.reboot_lock.timeout,
+      pollMs: c.reboot_lock.poll_interval,
+      signal: this.abort.signal,
+      metrics: opts.metrics,
+      log: opts.log,
+    });
   }
 
   get currentState(): Readonly<UpgradeState> {
@@ -251,8 +273,35 @@ export class Upgrader {
     return new Applier(await this.api(), { readyTimeoutMs: c.ready_timeout, retries: c.api_retries, signal: this.abort.signal, log: this.opts.log });
   }
 
-  /** One upgrade, every step reported. Exposed for tests through the loop only. */
+  /**
+   * Applies a release's objects: everything but its host-level steps first,
+   * then the host-level steps for this node under the reboot lock (always
+   * waited for), then the prune. Without host-level steps, one apply as before.
+   */
+  private async applyRelease(applier: Applier, objects: readonly KubeObject[], previous: readonly ObjectRef[]): Promise<ApplyResult> {
+    const { cluster, host } = splitHostLevel(objects, this.nodeName);
+    if (host.length === 0) return applier.apply(objects, previous);
+    const inventory = [...cluster, ...host].map(refOf);
+    const first = await applier.apply(cluster, []);
+    if (!first.ok) return { ok: false, reason: first.reason, inventory };
+    this.opts.log('info', `upgrades: ${host.length} host-level step(s) for node ${this.nodeName}: taking the reboot lock`);
+    const lock = await this.hostLock.ensure();
+    if (!lock.ok) return { ok: false, reason: `host-level step on ${this.nodeName}: ${lock.reason}`, inventory };
+    const stepped = await applier.apply(host, [], { waitAll: true });
+    if (!stepped.ok) return { ok: false, reason: `host-level step on ${this.nodeName}: ${stepped.reason}`, inventory };
+    return applier.pruneResult(previous, inventory);
+  }
+
+  /** One upgrade, every step reported; the reboot lock, if taken, is released however it ends. */
   private async upgrade(id: SiteIdentity, d: Desired): Promise<void> {
+    try {
+      await this.upgradeSteps(id, d);
+    } finally {
+      await this.hostLock.release();
+    }
+  }
+
+  private async upgradeSteps(id: SiteIdentity, d: Desired): Promise<void> {
     const log = this.opts.log;
     const fail = async (reason: string): Promise<void> => {
       this.state.failed = { version: d.version, checksum: d.checksum, reason, at: new Date().toISOString() };
@@ -276,7 +325,7 @@ export class Upgrader {
     await this.report(id, d.version, 'applying');
     const applier = await this.applier();
     const previous = this.state.current?.inventory ?? [];
-    const r = await applier.apply(release.objects, previous);
+    const r = await this.applyRelease(applier, release.objects, previous);
     if (r.ok) {
       await writePrivateFile(this.opts.stateDir, releaseFile(release.version), release.text);
       const old = this.state.current;
@@ -302,7 +351,7 @@ export class Upgrader {
       await this.report(id, d.version, 'failed', `${r.reason}; rollback impossible: ${(err as Error).message}`);
       return;
     }
-    const back = await applier.apply(goodRelease.objects, r.inventory);
+    const back = await this.applyRelease(applier, goodRelease.objects, r.inventory);
     if (back.ok) {
       this.opts.metrics.upgradeAttempts.inc({ result: 'rolled-back' });
       await this.report(id, d.version, 'rolled-back', `${r.reason}; back on ${good.version}`);
