@@ -19,4 +19,5 @@ export { type AgentLogsConfig, type LogShipper as FileLogShipper, type LogShippe
 export { KubernetesDiscovery, type KubernetesSdConfig, type SdJob } from './kube-sd.js';
 export { kubeConfigFor, kubeListWatchClient } from './kube-sd-client.js';
 export { type ListWatchClient, ResourceWatch } from './kube-sd-watch.js';
+export { type ClusterAccess, httpListWatchClient, loadClusterAccess } from './kube-sd-http.js';
 export { type ResolvedTarget, resolveTarget } from './target-labels.js';

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { Applier, FIELD_MANAGER, KubernetesDiscovery, MANAGED_LABEL, type KubeObject, type ResolvedTarget, kubeApi, kubeConfigFor, kubeListWatchClient } from '../agent/index.js';
+import { Applier, FIELD_MANAGER, KubernetesDiscovery, MANAGED_LABEL, type KubeObject, type ResolvedTarget, httpListWatchClient, kubeApi, kubeConfigFor, kubeListWatchClient, loadClusterAccess } from '../agent/index.js';
 import { Relabeler } from '../relabel/index.js';
 
 const kubeconfig = process.env.KUBECONFIG?.split(':')[0];
@@ -61,8 +61,16 @@ if (kubeconfig === undefined || kubeconfig === '') {
     }
   });
 
-  test(`real cluster (${kubeconfig}): service discovery lists and watches pods and endpoints`, async (t) => {
-    const client = await kubeListWatchClient(await kubeConfigFor(kubeconfig));
+  for (const kind of ['builtin', 'client-node'] as const) test(`real cluster (${kubeconfig}): service discovery lists and watches pods and endpoints (${kind} client)`, async (t) => {
+    let client;
+    if (kind === 'builtin') {
+      const access = loadClusterAccess(kubeconfig);
+      if (access === null) {
+        t.skip('this kubeconfig needs an exec / auth-provider plugin: only the client-node client can use it');
+        return;
+      }
+      client = httpListWatchClient(access);
+    } else client = await kubeListWatchClient(await kubeConfigFor(kubeconfig));
     const got = new Map<string, ReadonlyMap<string, ResolvedTarget>>();
     const errors: string[] = [];
     const keepAll = Relabeler.compile([{ source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' }, { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' }]);

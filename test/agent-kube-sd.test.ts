@@ -97,7 +97,6 @@ const ENDPOINTS_RECIPE = [
 ];
 
 before(async () => {
-  kube = await startFakeKube({ bookmarkMs: 300 });
   dir = await mkdtemp(join(tmpdir(), 'fleetscope-agent-sd-'));
   sink = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -116,7 +115,6 @@ before(async () => {
 });
 
 after(async () => {
-  await kube?.stop();
   for (const e of expositions) e.server.close();
   sink?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -125,7 +123,19 @@ after(async () => {
 const samplesOf = (handler: string, job = 'kubernetes-pods'): Got[] => got.filter((g) => g.labels.__name__ === 'shop_requests_total' && g.labels.handler === handler && g.labels.job === job);
 const live = (handler: string, job?: string): number => samplesOf(handler, job).filter((g) => !isStaleNaN(g.value)).length;
 
-test('pods and endpoints discovered through list+watch are scraped with their relabeled labels; deletion marks stale; API server outages and 410 Gone are survived', async () => {
+for (const client of ['builtin', 'client-node'] as const) {
+  test(`${client} client: pods and endpoints discovered through list+watch are scraped with their relabeled labels; deletion marks stale; API server outages and 410 Gone are survived`, async () => {
+    kube = await startFakeKube({ bookmarkMs: 300 });
+    got.length = 0;
+    try {
+      await discoveryRun(client);
+    } finally {
+      await kube.stop();
+    }
+  });
+}
+
+async function discoveryRun(client: 'builtin' | 'client-node'): Promise<void> {
   const a = await exposition('a');
   const c = await exposition('c');
   const web = await exposition('web');
@@ -152,8 +162,8 @@ test('pods and endpoints discovered through list+watch are scraped with their re
     remote_write: { url: sinkUrl, min_backoff: '50ms', max_backoff: '200ms' },
     buffer: { fsync: false },
     scrape_jobs: [
-      { job: 'kubernetes-pods', kubernetes_sd: [{ role: 'pod', namespaces: ['shop'], kubeconfig_file: kube.kubeconfig }], relabel_configs: POD_RECIPE },
-      { job: 'kubernetes-service-endpoints', kubernetes_sd: [{ role: 'endpoints', namespaces: { names: ['shop'] }, kubeconfig_file: kube.kubeconfig }], relabel_configs: ENDPOINTS_RECIPE },
+      { job: 'kubernetes-pods', kubernetes_sd: [{ role: 'pod', namespaces: ['shop'], kubeconfig_file: kube.kubeconfig, client }], relabel_configs: POD_RECIPE },
+      { job: 'kubernetes-service-endpoints', kubernetes_sd: [{ role: 'endpoints', namespaces: { names: ['shop'] }, kubeconfig_file: kube.kubeconfig, client }], relabel_configs: ENDPOINTS_RECIPE },
     ],
   }, 'sd.yml');
   const logs: string[] = [];
@@ -220,4 +230,4 @@ test('pods and endpoints discovered through list+watch are scraped with their re
   } finally {
     await agent.stop();
   }
-});
+}
