@@ -332,6 +332,8 @@ export class Upgrader {
       this.state.current = { version: release.version, checksum: release.checksum, inventory: r.inventory, at: new Date().toISOString() };
       delete this.state.failed;
       this.opts.metrics.upgradeAttempts.inc({ result: 'healthy' });
+      // The next node may go as soon as this one is done: freed before the report, not after.
+      await this.hostLock.release();
       await this.report(id, d.version, 'healthy');
       await this.saveState();
       log('info', `upgrades: version ${d.version} healthy (${r.inventory.length} objects, ${r.pruned} pruned)`);
@@ -354,6 +356,7 @@ export class Upgrader {
     const back = await this.applyRelease(applier, goodRelease.objects, r.inventory);
     if (back.ok) {
       this.opts.metrics.upgradeAttempts.inc({ result: 'rolled-back' });
+      await this.hostLock.release();
       await this.report(id, d.version, 'rolled-back', `${r.reason}; back on ${good.version}`);
       // The state stays on the last good version; what is reported next is the rollback.
       this.state.last = { version: good.version, state: 'rolled-back', reason: r.reason };
