@@ -84,7 +84,7 @@ before(async () => {
         return void res.writeHead(204).end();
       }
       res.writeHead(404).end();
-    });
+    }, () => undefined);
   });
   await new Promise<void>((r) => control.listen(0, '127.0.0.1', r));
   controlUrl = `http://127.0.0.1:${(control.address() as AddressInfo).port}`;
