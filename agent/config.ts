@@ -69,7 +69,7 @@ const sdSelectorSchema = z
 
 const kubernetesSdSchema = z
   .object({
-    role: z.enum(['pod', 'endpoints']),
+    role: z.enum(['pod', 'service', 'endpoints']),
     /** Namespaces to watch: a list of names, or Prometheus's {names, own_namespace}; all when empty. */
     namespaces: z
       .union([z.array(z.string().min(1)), z.object({ names: z.array(z.string().min(1)).default([]), own_namespace: z.boolean().default(false) }).strict()])
@@ -307,7 +307,7 @@ export function validateAgentConfig(doc: unknown, file: string): LoadedAgentConf
     if (interval <= 0) fail(file, ['scrape_jobs', i, 'interval'], 'must be positive');
     if (timeout > interval) fail(file, ['scrape_jobs', i, 'timeout'], 'must not exceed the scrape interval');
     j.kubernetes_sd.forEach((sd, k) => {
-      const allowed = sd.role === 'pod' ? ['pod'] : ['pod', 'service', 'endpoints'];
+      const allowed = sd.role === 'endpoints' ? ['pod', 'service', 'endpoints'] : [sd.role];
       const roles = new Set<string>();
       sd.selectors.forEach((s, m) => {
         if (!allowed.includes(s.role)) fail(file, ['scrape_jobs', i, 'kubernetes_sd', k, 'selectors', m, 'role'], `role ${sd.role} takes selectors of roles ${allowed.join(', ')}`);

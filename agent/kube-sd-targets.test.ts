@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Relabeler } from '../relabel/index.js';
-import { type PodObject, buildEndpointsGroup, buildPodGroup } from './kube-sd-targets.js';
+import { type PodObject, buildEndpointsGroup, buildPodGroup, buildServiceGroup } from './kube-sd-targets.js';
 import { formatPromDuration, parsePromDuration, resolveTarget } from './target-labels.js';
 
 const pod: PodObject = {
@@ -122,4 +122,17 @@ test('Prometheus durations', () => {
   }
   assert.ok(Number.isNaN(parsePromDuration('15')));
   assert.ok(Number.isNaN(parsePromDuration('')));
+});
+
+test('role service: one target per port at the service DNS name', () => {
+  const g = buildServiceGroup({ metadata: { name: 'testservice', namespace: 'default', labels: { 'app/name': 'test' } }, spec: { type: 'ClusterIP', clusterIP: '10.0.0.1', ports: [{ name: 'testport', port: 30900, protocol: 'TCP' }, { name: 'testport1', port: 30901, protocol: 'UDP' }] } });
+  assert.equal(g.source, 'svc/default/testservice');
+  assert.deepEqual(g.labels, { __meta_kubernetes_namespace: 'default', __meta_kubernetes_service_name: 'testservice', __meta_kubernetes_service_label_app_name: 'test', __meta_kubernetes_service_labelpresent_app_name: 'true' });
+  assert.deepEqual(g.targets, [
+    { __address__: 'testservice.default.svc:30900', __meta_kubernetes_service_port_name: 'testport', __meta_kubernetes_service_port_number: '30900', __meta_kubernetes_service_port_protocol: 'TCP', __meta_kubernetes_service_type: 'ClusterIP', __meta_kubernetes_service_cluster_ip: '10.0.0.1' },
+    { __address__: 'testservice.default.svc:30901', __meta_kubernetes_service_port_name: 'testport1', __meta_kubernetes_service_port_number: '30901', __meta_kubernetes_service_port_protocol: 'UDP', __meta_kubernetes_service_type: 'ClusterIP', __meta_kubernetes_service_cluster_ip: '10.0.0.1' },
+  ]);
+  const ext = buildServiceGroup({ metadata: { name: 'ext', namespace: 'n' }, spec: { type: 'ExternalName', externalName: 'db.example.com', ports: [{ port: 5432 }] } });
+  assert.equal(ext.targets[0]?.__meta_kubernetes_service_external_name, 'db.example.com');
+  assert.equal(ext.targets[0]?.__meta_kubernetes_service_cluster_ip, undefined);
 });

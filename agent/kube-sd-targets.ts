@@ -6,6 +6,8 @@
 //     without ports (the pod IP alone, for relabeling to add a port), init
 //     containers included with pod_container_init="true"; a pod without an IP
 //     (starting, evicted) has none.
+//   role service: one target per service port, at the service's DNS name
+//     (<name>.<namespace>.svc:<port>), for blackbox-style probing;
 //   role endpoints: one target per address × port of each subset (ready and
 //     not-ready addresses, endpoint_ready true/false), with the Service's
 //     labels and, when the address's targetRef is a Pod, the Pod's labels and
@@ -50,6 +52,7 @@ export interface PodObject {
 
 export interface ServiceObject {
   readonly metadata: KubeMeta;
+  readonly spec?: { readonly type?: string; readonly clusterIP?: string; readonly externalName?: string; readonly ports?: readonly { readonly name?: string; readonly port: number; readonly protocol?: string }[] };
 }
 
 export interface EndpointAddress {
@@ -256,4 +259,28 @@ export function buildEndpointsGroup(eps: EndpointsObject, service: ServiceObject
     }
   }
   return { source: endpointsSource(ns, eps.metadata.name), labels, targets };
+}
+
+export function serviceSource(namespace: string, name: string): string {
+  return `svc/${namespace}/${name}`;
+}
+
+/** Role service: the group of one Service (service.go buildService). */
+export function buildServiceGroup(svc: ServiceObject): TargetGroup {
+  const ns = svc.metadata.namespace ?? '';
+  const labels: LabelSet = { [`${META}namespace`]: ns, ...serviceLabels(svc) };
+  const type = svc.spec?.type ?? 'ClusterIP';
+  const targets: LabelSet[] = (svc.spec?.ports ?? []).map((p) => {
+    const t: LabelSet = {
+      __address__: joinHostPort(`${svc.metadata.name}.${ns}.svc`, p.port),
+      [`${META}service_port_name`]: p.name ?? '',
+      [`${META}service_port_number`]: String(p.port),
+      [`${META}service_port_protocol`]: p.protocol ?? 'TCP',
+      [`${META}service_type`]: type,
+    };
+    if (type === 'ExternalName') t[`${META}service_external_name`] = svc.spec?.externalName ?? '';
+    else t[`${META}service_cluster_ip`] = svc.spec?.clusterIP ?? '';
+    return t;
+  });
+  return { source: serviceSource(ns, svc.metadata.name), labels, targets };
 }

@@ -9,11 +9,11 @@
 // static targets does not spend).
 import { readFile } from 'node:fs/promises';
 import type { Relabeler } from '../relabel/index.js';
-import { type EndpointsObject, type PodObject, type ServiceObject, type TargetGroup, buildEndpointsGroup, buildPodGroup } from './kube-sd-targets.js';
+import { type EndpointsObject, type PodObject, type ServiceObject, type TargetGroup, buildEndpointsGroup, buildPodGroup, buildServiceGroup } from './kube-sd-targets.js';
 import { type KubeObjectLike, type ListWatchClient, type ResourceSpec, ResourceWatch } from './kube-sd-watch.js';
 import { type ResolvedTarget, type ScrapeJobDefaults, resolveTarget } from './target-labels.js';
 
-export type SdRole = 'pod' | 'endpoints';
+export type SdRole = 'pod' | 'service' | 'endpoints';
 
 export interface SdSelector {
   readonly role: 'pod' | 'service' | 'endpoints';
@@ -87,6 +87,7 @@ export class KubernetesDiscovery {
         const perNamespace = [...new Set(namespaces)].map((ns) => {
           const base = ns === '' ? {} : { namespace: ns };
           if (config.role === 'pod') return { pods: d.watch({ plural: 'pods', kind: 'Pod', ...base, ...sel('pod') }) };
+          if (config.role === 'service') return { services: d.watch({ plural: 'services', kind: 'Service', ...base, ...sel('service') }) };
           return {
             endpoints: d.watch({ plural: 'endpoints', kind: 'Endpoints', ...base, ...sel('endpoints') }),
             services: d.watch({ plural: 'services', kind: 'Service', ...base, ...sel('service') }),
@@ -130,6 +131,10 @@ export class KubernetesDiscovery {
     for (const w of r.perNamespace) {
       if (r.config.role === 'pod') {
         for (const o of w.pods?.store.values() ?? []) out.push(buildPodGroup(o as unknown as PodObject));
+        continue;
+      }
+      if (r.config.role === 'service') {
+        for (const o of w.services?.store.values() ?? []) out.push(buildServiceGroup(o as unknown as ServiceObject));
         continue;
       }
       const services = w.services?.store;

@@ -124,7 +124,7 @@ const samplesOf = (handler: string, job = 'kubernetes-pods'): Got[] => got.filte
 const live = (handler: string, job?: string): number => samplesOf(handler, job).filter((g) => !isStaleNaN(g.value)).length;
 
 for (const client of ['builtin', 'client-node'] as const) {
-  test(`${client} client: pods and endpoints discovered through list+watch are scraped with their relabeled labels; deletion marks stale; API server outages and 410 Gone are survived`, async () => {
+  test(`${client} client: pods, services and endpoints discovered through list+watch are scraped with their relabeled labels; deletion marks stale; API server outages and 410 Gone are survived`, async () => {
     kube = await startFakeKube({ bookmarkMs: 300 });
     got.length = 0;
     try {
@@ -146,7 +146,16 @@ async function discoveryRun(client: 'builtin' | 'client-node'): Promise<void> {
   kube.put(pod('c', c.port));
   kube.put(pod('quiet', 9, { annotate: false }));
   kube.put({ ...pod('web-1', web.port, { annotate: false }), spec: { nodeName: 'node-1', containers: [{ name: 'web', image: 'web:2', ports: [{ name: 'metrics', containerPort: web.port, protocol: 'TCP' }] }] } });
-  kube.put({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop', annotations: { 'prometheus.io/scrape': 'true' } } });
+  kube.put({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop', annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/probe': 'true' } }, spec: { type: 'ClusterIP', clusterIP: '10.96.0.10', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } });
+  // Role service, the blackbox recipe: the service's DNS name becomes ?target= of a prober.
+  const probes: string[] = [];
+  const prober = createServer((req, res) => {
+    probes.push(req.url ?? '');
+    res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end('# TYPE probe_success gauge\nprobe_success 1\n');
+  });
+  await new Promise<void>((r) => prober.listen(0, '127.0.0.1', r));
+  expositions.push({ server: prober, port: (prober.address() as AddressInfo).port, hits: new Map() });
+  const proberAddr = `127.0.0.1:${(prober.address() as AddressInfo).port}`;
   kube.put({
     apiVersion: 'v1',
     kind: 'Endpoints',
@@ -163,6 +172,19 @@ async function discoveryRun(client: 'builtin' | 'client-node'): Promise<void> {
     buffer: { fsync: false },
     scrape_jobs: [
       { job: 'kubernetes-pods', kubernetes_sd: [{ role: 'pod', namespaces: ['shop'], kubeconfig_file: kube.kubeconfig, client }], relabel_configs: POD_RECIPE },
+      {
+        job: 'kubernetes-services',
+        kubernetes_sd: [{ role: 'service', namespaces: ['shop'], kubeconfig_file: kube.kubeconfig, client }],
+        metrics_path: '/probe',
+        params: { module: ['http_2xx'] },
+        relabel_configs: [
+          { source_labels: ['__meta_kubernetes_service_annotation_prometheus_io_probe'], action: 'keep', regex: 'true' },
+          { source_labels: ['__address__'], target_label: '__param_target' },
+          { target_label: '__address__', replacement: proberAddr },
+          { source_labels: ['__param_target'], target_label: 'instance' },
+          { source_labels: ['__meta_kubernetes_service_name'], target_label: 'service' },
+        ],
+      },
       { job: 'kubernetes-service-endpoints', kubernetes_sd: [{ role: 'endpoints', namespaces: { names: ['shop'] }, kubeconfig_file: kube.kubeconfig, client }], relabel_configs: ENDPOINTS_RECIPE },
     ],
   }, 'sd.yml');
@@ -181,6 +203,11 @@ async function discoveryRun(client: 'builtin' | 'client-node'): Promise<void> {
     assert.equal(got.some((g) => g.labels.handler === 'web' && g.labels.job === 'kubernetes-pods'), false, 'web-1 is not annotated for the pod role');
     assert.equal(got.some((g) => Object.keys(g.labels).some((k) => k.startsWith('__meta_'))), false, 'no meta label is shipped');
     assert.equal(got.some((g) => g.labels.instance === '127.0.0.2:' + web.port), false, 'not-ready addresses are dropped by the recipe');
+
+    await waitFor('the service probed', () => got.some((g) => g.labels.__name__ === 'probe_success' && g.labels.job === 'kubernetes-services'));
+    const probe = got.find((g) => g.labels.__name__ === 'probe_success') as Got;
+    assert.deepEqual(probe.labels, { __name__: 'probe_success', job: 'kubernetes-services', instance: 'web.shop.svc:80', service: 'web' });
+    assert.ok(probes.includes('/probe?module=http_2xx&target=web.shop.svc%3A80'), probes.join(' '));
 
     // A pod appears (watch ADDED): scraped at its annotated path.
     kube.put(pod('a', a.port, { path: '/custom/metrics' }));
