@@ -64,11 +64,21 @@ async function main(): Promise<void> {
   const sPort = (sink.address() as { port: number }).port;
   const dir = await mkdtemp(join(tmpdir(), 'fleetscope-agent-bench-'));
   const config = join(dir, 'agent.yml');
+  // BENCH_AGENT_DISCOVERY=1: the same target found through Kubernetes discovery (role pod, the
+  // prometheus.io recipe) on the in-test API server, to measure what the client costs when used.
+  const discovery = process.env.BENCH_AGENT_DISCOVERY === '1';
+  const kube = discovery ? await (await import('../test/peers/kube-apiserver.js')).startFakeKube() : null;
+  if (kube !== null) {
+    kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'edge' }, status: { phase: 'Active' } });
+    kube.put({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'exporter', namespace: 'edge', annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(ePort) } }, spec: { containers: [{ name: 'e', ports: [{ containerPort: 8080 }] }] }, status: { podIP: '127.0.0.1', phase: 'Running' } });
+  }
   await writeFile(config, [
     `state_dir: ${join(dir, 'state')}`,
     'listen: 127.0.0.1:0',
     `scrape: {interval: ${INTERVAL_S}s, timeout: 10s}`,
-    `targets: [{job: edge, url: "http://127.0.0.1:${ePort}/metrics"}]`,
+    kube === null
+      ? `targets: [{job: edge, url: "http://127.0.0.1:${ePort}/metrics"}]`
+      : `scrape_jobs: [{job: edge, kubernetes_sd: [{role: pod, namespaces: [edge], kubeconfig_file: ${JSON.stringify(kube.kubeconfig)}}], relabel_configs: [{source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_scrape], action: keep, regex: "true"}, {source_labels: [__address__, __meta_kubernetes_pod_annotation_prometheus_io_port], regex: '([^:]+)(?::\\d+)?;(\\d+)', replacement: '$1:$2', target_label: __address__}]}]`,
     `remote_write: {url: "http://127.0.0.1:${sPort}/api/v1/write", bearer_token: bench-token}`,
     `buffer: {max_bytes: ${BUFFER_MAX_BYTES}}`,
     '',
@@ -96,6 +106,7 @@ async function main(): Promise<void> {
   await new Promise((r) => child.once('exit', r));
   exposition.close();
   sink.close();
+  await kube?.stop();
   await rm(dir, { recursive: true, force: true });
   if (scrapes < 2 || received < 2) throw new Error(`agent did not run: ${scrapes} scrapes, ${received} writes\n${stderr}`);
   const cpuPercent = ((s1.cpuS - s0.cpuS) / ((t1 - t0) / 1000)) * 100;
@@ -108,7 +119,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     command: `node dist/agent/agent.bench.js ${seconds}`,
     entry: `${process.env.BENCH_AGENT_ENTRY ?? 'bin/fleetscope.js'}${process.env.BENCH_NODE_OPTIONS ? ` with NODE_OPTIONS=${process.env.BENCH_NODE_OPTIONS}` : ''}`,
-    workload: `${SERIES} series (bench/sim edge mix) scraped every ${INTERVAL_S} s, remote-write to a 204 sink, ${Math.round((t1 - started) / 1000)} s`,
+    workload: `${SERIES} series (bench/sim edge mix) scraped every ${INTERVAL_S} s${discovery ? ' (target found by Kubernetes discovery, role pod, on the in-test API server)' : ''}, remote-write to a 204 sink, ${Math.round((t1 - started) / 1000)} s`,
     'fleetscope.cpu_percent_of_core': Number(cpuPercent.toFixed(3)),
     'fleetscope.peak_rss_mb': Number(Math.max(peakRss, s1.hwmMb).toFixed(1)),
     'fleetscope.buffer_hours_at_2000_series': Number((BUFFER_MAX_BYTES / bufferBytesPerHour).toFixed(1)),

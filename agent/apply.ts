@@ -65,7 +65,8 @@ export class Applier {
     }
   }
 
-  async apply(objects: readonly KubeObject[], previous: readonly ObjectRef[]): Promise<ApplyResult> {
+  /** Applies `objects`, waits, prunes what `previous` had and they have not; `waitAll`: wait for every object, optimistic ones too (host-level steps). */
+  async apply(objects: readonly KubeObject[], previous: readonly ObjectRef[], opts: { readonly waitAll?: boolean } = {}): Promise<ApplyResult> {
     const inventory = objects.map(refOf);
     try {
       const { crds, namespaces, rest } = applyOrder(objects);
@@ -73,11 +74,21 @@ export class Applier {
       await this.waitReady(crds.map(refOf));
       for (const o of namespaces) await this.call(`apply ${describe(refOf(o))}`, () => this.api.apply(o));
       for (const o of rest) await this.call(`apply ${describe(refOf(o))}`, () => this.api.apply(o));
-      await this.waitReady(objects.filter((o) => o.kind !== 'CustomResourceDefinition' && applyModeOf(o) === 'pessimistic').map(refOf));
+      await this.waitReady(objects.filter((o) => o.kind !== 'CustomResourceDefinition' && (opts.waitAll === true || applyModeOf(o) === 'pessimistic')).map(refOf));
       const pruned = await this.prune(previous, inventory);
       return { ok: true, inventory, pruned };
     } catch (err) {
       if (err instanceof ApplyFailure) return { ok: false, reason: err.message, inventory };
+      throw err;
+    }
+  }
+
+  /** As prune(), with a failure as data. */
+  async pruneResult(previous: readonly ObjectRef[], keep: readonly ObjectRef[]): Promise<ApplyResult> {
+    try {
+      return { ok: true, inventory: keep, pruned: await this.prune(previous, keep) };
+    } catch (err) {
+      if (err instanceof ApplyFailure) return { ok: false, reason: err.message, inventory: keep };
       throw err;
     }
   }

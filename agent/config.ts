@@ -40,6 +40,67 @@ const targetSchema = z
   })
   .strict();
 
+/** TLS towards the collector or the control plane (Prometheus's tls_config names). */
+const tlsSchema = z
+  .object({
+    /** PEM CA bundle the server's certificate must verify against; default: the system CAs. */
+    ca_file: z.string().min(1).optional(),
+    /** A client certificate and its key; default: the site's issued certificate (<state_dir>/cert.pem, key.pem) once registered. */
+    cert_file: z.string().min(1).optional(),
+    key_file: z.string().min(1).optional(),
+    /** The name the server's certificate must carry, when not the URL's host. */
+    server_name: z.string().min(1).optional(),
+    /** Do not verify the server's certificate (tests only). */
+    insecure_skip_verify: z.boolean().default(false),
+    /** Present the site's issued certificate when no cert_file is set (default true). */
+    use_site_certificate: z.boolean().default(true),
+  })
+  .strict();
+
+const sdSelectorSchema = z
+  .object({
+    role: z.enum(['pod', 'service', 'endpoints']),
+    /** A label selector (`app=web,tier!=db`), sent to the API server. */
+    label: z.string().min(1).optional(),
+    /** A field selector (`spec.nodeName=node-1`), sent to the API server. */
+    field: z.string().min(1).optional(),
+  })
+  .strict();
+
+const kubernetesSdSchema = z
+  .object({
+    role: z.enum(['pod', 'service', 'endpoints']),
+    /** Namespaces to watch: a list of names, or Prometheus's {names, own_namespace}; all when empty. */
+    namespaces: z
+      .union([z.array(z.string().min(1)), z.object({ names: z.array(z.string().min(1)).default([]), own_namespace: z.boolean().default(false) }).strict()])
+      .default([])
+      .transform((n) => (Array.isArray(n) ? { names: n, own_namespace: false } : n)),
+    selectors: z.array(sdSelectorSchema).default([]),
+    /** A kubeconfig file; default: in-cluster in a pod, else KUBECONFIG / ~/.kube/config. */
+    kubeconfig_file: z.string().min(1).optional(),
+    /** `builtin`: list + watch on node:https (~85 MB lighter); `client-node`: @kubernetes/client-node, also used when the kubeconfig needs an exec / auth-provider plugin. */
+    client: z.enum(['builtin', 'client-node']).default('builtin'),
+  })
+  .strict();
+
+const scrapeJobSchema = z
+  .object({
+    /** The job name: the `job` label unless relabeled. */
+    job: z.string().min(1),
+    /** Prometheus's kubernetes_sd_configs (roles pod and endpoints). */
+    kubernetes_sd: z.array(kubernetesSdSchema).min(1),
+    /** Prometheus relabel_configs over the discovered targets' __meta_kubernetes_* labels. */
+    relabel_configs: z.array(z.unknown()).default([]),
+    scheme: z.enum(['http', 'https']).default('http'),
+    metrics_path: z.string().startsWith('/').default('/metrics'),
+    params: z.record(z.string(), z.array(z.string())).default({}),
+    interval: duration.optional(),
+    timeout: duration.optional(),
+    honor_labels: z.boolean().default(false),
+    honor_timestamps: z.boolean().default(true),
+  })
+  .strict();
+
 export const agentConfigSchema = z
   .object({
     /** Where identity, certificates, the buffer and upgrade state live (0700). */
@@ -60,6 +121,8 @@ export const agentConfigSchema = z
       .strict()
       .prefault({}),
     targets: z.array(targetSchema).default([]),
+    /** Jobs whose targets are discovered (Kubernetes pods / endpoints) and relabeled. */
+    scrape_jobs: z.array(scrapeJobSchema).default([]),
     /** Edge-side metric allowlist/denylist and label denylist (relabel/ MetricFilter), before metric_relabel_configs. */
     filter: z.unknown().optional(),
     /** Prometheus metric_relabel_configs, after the filter. */
@@ -74,6 +137,10 @@ export const agentConfigSchema = z
         timeout: duration.default(30_000),
         min_backoff: duration.default(250),
         max_backoff: duration.default(30_000),
+        /** For https:// URLs: CA, client certificate (the site's by default), server name. */
+        tls: tlsSchema.prefault({}),
+        /** How the agent identifies itself: `token` (Authorization: Bearer, the default) or `certificate` (the client certificate alone). */
+        auth: z.enum(['token', 'certificate']).default('token'),
       })
       .strict()
       .prefault({}),
@@ -106,6 +173,8 @@ export const agentConfigSchema = z
         machine_id_file: z.string().min(1).default('/etc/machine-id'),
         /** Poll interval while pending when the server gives no poll_after_s. */
         poll_interval: duration.default(10_000),
+        /** For an https:// control plane (registration, desired state, artifacts, status): CA, client certificate (the site's once issued). */
+        tls: tlsSchema.prefault({}),
       })
       .strict()
       .optional(),
@@ -128,6 +197,22 @@ export const agentConfigSchema = z
         /** Namespace of the pre-pull DaemonSet. */
         prepull_namespace: z.string().min(1).default('fleetscope-system'),
         prepull_timeout: duration.default(600_000),
+        /** This node's name: the reboot lock's holder and `$(NODE_NAME)` in host-level steps; default $NODE_NAME (the downward API), else the hostname. */
+        node_name: z.string().min(1).optional(),
+        /** The node-at-a-time lock around host-level steps (a coordination.k8s.io/v1 Lease). */
+        reboot_lock: z
+          .object({
+            namespace: z.string().min(1).default('kube-system'),
+            name: z.string().min(1).default('fleetscope-reboot-lock'),
+            /** A holder that stops renewing (it died, its node rebooted for good) loses the lock after this. */
+            lease_duration: duration.default(900_000),
+            /** How long a node waits for the lock before the upgrade fails (and rolls back). */
+            timeout: duration.default(1_800_000),
+            /** How often a waiting node looks again. */
+            poll_interval: duration.default(5000),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -138,6 +223,7 @@ export const agentConfigSchema = z
 
 export type AgentConfig = Readonly<z.output<typeof agentConfigSchema>>;
 export type TargetConfig = z.output<typeof targetSchema>;
+export type ScrapeJobConfig = z.output<typeof scrapeJobSchema>;
 
 export interface LoadedAgentConfig {
   readonly config: AgentConfig;
@@ -145,6 +231,8 @@ export interface LoadedAgentConfig {
   readonly filter: MetricFilter;
   readonly relabeler: Relabeler;
   readonly bufferDir: string;
+  /** Each scrape_jobs entry's relabel_configs, compiled, by index. */
+  readonly jobRelabelers: readonly Relabeler[];
 }
 
 function fail(file: string, path: readonly PropertyKey[], reason: string): never {
@@ -183,8 +271,18 @@ export function validateAgentConfig(doc: unknown, file: string): LoadedAgentConf
   if (config.remote_write.url === undefined && config.registration === undefined) {
     fail(file, ['remote_write', 'url'], 'required when there is no registration section');
   }
+  for (const [section, tls] of [['remote_write', config.remote_write.tls], ['registration', config.registration?.tls]] as const) {
+    if (tls === undefined) continue;
+    if ((tls.cert_file === undefined) !== (tls.key_file === undefined)) fail(file, [section, 'tls', tls.cert_file === undefined ? 'cert_file' : 'key_file'], 'cert_file and key_file go together');
+  }
+  if (config.remote_write.auth === 'certificate') {
+    if (config.remote_write.bearer_token !== undefined || config.remote_write.bearer_token_file !== undefined) fail(file, ['remote_write', 'auth'], 'auth: certificate sends no bearer token; remove bearer_token(_file)');
+    const tls = config.remote_write.tls;
+    if (tls.cert_file === undefined && (config.registration === undefined || !tls.use_site_certificate)) fail(file, ['remote_write', 'auth'], 'auth: certificate needs tls.cert_file/key_file or the site certificate (a registration section)');
+  }
   if (config.remote_write.min_backoff > config.remote_write.max_backoff) fail(file, ['remote_write', 'min_backoff'], 'must not exceed max_backoff');
   if (config.buffer.segment_bytes > config.buffer.max_bytes) fail(file, ['buffer', 'segment_bytes'], 'must not exceed max_bytes');
+  if (config.upgrades.reboot_lock.lease_duration < 3000) fail(file, ['upgrades', 'reboot_lock', 'lease_duration'], 'must be at least 3s (the holder renews every third of it)');
   if (config.upgrades.enabled && config.registration === undefined) fail(file, ['upgrades', 'enabled'], 'upgrades need a registration section (the control plane)');
   let filter: MetricFilter;
   let relabeler: Relabeler;
@@ -200,7 +298,31 @@ export function validateAgentConfig(doc: unknown, file: string): LoadedAgentConf
     if (err instanceof RelabelError) fail(file, ['metric_relabel_configs'], err.message);
     throw err;
   }
-  return { config: Object.freeze(config), file, filter, relabeler, bufferDir: config.buffer.dir ?? join(config.state_dir, 'buffer') };
+  const jobNames = new Set(config.targets.map((t) => t.job));
+  const jobRelabelers = config.scrape_jobs.map((j, i) => {
+    if (jobNames.has(j.job)) fail(file, ['scrape_jobs', i, 'job'], `job "${j.job}" is used twice`);
+    jobNames.add(j.job);
+    const timeout = j.timeout ?? config.scrape.timeout;
+    const interval = j.interval ?? config.scrape.interval;
+    if (interval <= 0) fail(file, ['scrape_jobs', i, 'interval'], 'must be positive');
+    if (timeout > interval) fail(file, ['scrape_jobs', i, 'timeout'], 'must not exceed the scrape interval');
+    j.kubernetes_sd.forEach((sd, k) => {
+      const allowed = sd.role === 'endpoints' ? ['pod', 'service', 'endpoints'] : [sd.role];
+      const roles = new Set<string>();
+      sd.selectors.forEach((s, m) => {
+        if (!allowed.includes(s.role)) fail(file, ['scrape_jobs', i, 'kubernetes_sd', k, 'selectors', m, 'role'], `role ${sd.role} takes selectors of roles ${allowed.join(', ')}`);
+        if (roles.has(s.role)) fail(file, ['scrape_jobs', i, 'kubernetes_sd', k, 'selectors', m, 'role'], `one selector per role (${s.role} twice)`);
+        roles.add(s.role);
+      });
+    });
+    try {
+      return Relabeler.compile(j.relabel_configs);
+    } catch (err) {
+      if (err instanceof RelabelError) fail(file, ['scrape_jobs', i, 'relabel_configs'], err.message);
+      throw err;
+    }
+  });
+  return { config: Object.freeze(config), file, filter, relabeler, bufferDir: config.buffer.dir ?? join(config.state_dir, 'buffer'), jobRelabelers };
 }
 
 /** Reads, parses and validates a config file. */

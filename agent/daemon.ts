@@ -8,12 +8,14 @@
 // before anything is sent, so samples taken before registration completes,
 // or while the collector is down, are sent once it is possible.
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type Server, createServer } from 'node:http';
 import { hostname } from 'node:os';
 import { MetricFilter, Relabeler } from '../relabel/index.js';
 import { SegmentBuffer } from './buffer.js';
-import type { LoadedAgentConfig, TargetConfig } from './config.js';
+import type { LoadedAgentConfig, ScrapeJobConfig, TargetConfig } from './config.js';
 import { AgentError } from './errors.js';
 import { type SiteIdentity, ensureStateDir, loadIdentity, wipeIdentity } from './identity.js';
 import type { LogShipper, LogShipperFactory } from './log-hook.js';
@@ -21,6 +23,9 @@ import { AgentMetrics } from './metrics.js';
 import { type BodySource, type ScrapeResult, TargetScraper, httpSource, instanceOf } from './scrape.js';
 import { Sender } from './sender.js';
 import { Upgrader } from './upgrade.js';
+import { TlsClient } from './tls.js';
+import type { KubernetesDiscovery, SdJob } from './kube-sd.js';
+import type { ResolvedTarget } from './target-labels.js';
 
 export type AgentLog = (level: 'info' | 'warn' | 'error', msg: string) => void;
 
@@ -30,8 +35,10 @@ export interface AgentOptions {
   readonly log?: AgentLog;
   /** Called after each scrape's result is durable in the buffer (tests, the bench). */
   readonly onScrape?: (job: string, atMs: number, result: ScrapeResult) => void;
-  /** Environment for the registration token lookup (default process.env). */
+  /** Environment for the registration token lookup and the Kubernetes client choice (default process.env). */
   readonly env?: NodeJS.ProcessEnv;
+  /** Kubernetes discovery's first backoff after an API error (default 1 s, up to 30 s); tests shorten it. */
+  readonly discoveryBackoffMs?: number;
 }
 
 interface ScrapeLoop {
@@ -40,12 +47,31 @@ interface ScrapeLoop {
   readonly intervalMs: number;
   timer: NodeJS.Timeout | null;
   running: Promise<void> | null;
+  /** Set when discovery removed the target: no further scrapes. */
+  stopped: boolean;
   /** Series the last scrape shipped after the edge rules. */
   series: number;
 }
 
 const SELF_FILTER = MetricFilter.compile({ deny: { prefixes: ['fleetscope_agent_nodejs_'] } });
 const NO_RULES = Relabeler.compile([]);
+
+/**
+ * The `logs:` section with the site's issued certificate (<state_dir>/cert.pem,
+ * key.pem) as the client certificate of a TLS output that names none, once
+ * both files exist: the collector's mTLS listener then knows the site by it.
+ */
+export function withSiteCertificate(logs: unknown, stateDir: string): unknown {
+  const cert = join(stateDir, 'cert.pem');
+  const key = join(stateDir, 'key.pem');
+  if (!existsSync(cert) || !existsSync(key) || typeof logs !== 'object' || logs === null) return logs;
+  const c = logs as { output?: { forward?: Record<string, unknown>; http?: Record<string, unknown> } };
+  const f = c.output?.forward;
+  if (f !== undefined && f.tls === true && f.cert_file === undefined) return { ...c, output: { forward: { ...f, cert_file: cert, key_file: key } } };
+  const h = c.output?.http;
+  if (h !== undefined && typeof h.url === 'string' && h.url.startsWith('https:') && h.cert_file === undefined) return { ...c, output: { http: { ...h, cert_file: cert, key_file: key } } };
+  return logs;
+}
 
 /** A stable offset within the interval per target, as Prometheus spreads its scrapes. */
 function offsetMs(key: string, intervalMs: number): number {
@@ -57,6 +83,11 @@ export class AgentDaemon {
   private buffer!: SegmentBuffer;
   private sender!: Sender;
   private loops: ScrapeLoop[] = [];
+  /** Discovered targets' loops: job → target key → loop. */
+  private readonly discovered = new Map<string, Map<string, ScrapeLoop>>();
+  private discoveries: KubernetesDiscovery[] = [];
+  /** Target set changes are applied one at a time, in order. */
+  private reconciling: Promise<void> = Promise.resolve();
   private server: Server | null = null;
   private identity: SiteIdentity | null = null;
   private staticToken: string | undefined;
@@ -73,6 +104,11 @@ export class AgentDaemon {
   private constructor(readonly loaded: LoadedAgentConfig, private readonly opts: AgentOptions) {
     this.log = opts.log ?? ((level, msg) => process.stderr.write(`${new Date().toISOString()} ${level} ${msg}\n`));
     this.metrics = new AgentMetrics(() => this.buffer);
+    const { config } = loaded;
+    const rwTls = config.remote_write.tls;
+    this.remoteWriteTls = new TlsClient('remote_write.tls', rwTls, config.registration !== undefined && rwTls.use_site_certificate ? config.state_dir : undefined);
+    const reg = config.registration;
+    this.controlTls = reg === undefined ? undefined : new TlsClient('registration.tls', reg.tls, reg.tls.use_site_certificate ? config.state_dir : undefined);
   }
 
   static async start(loaded: LoadedAgentConfig, opts: AgentOptions = {}): Promise<AgentDaemon> {
@@ -115,6 +151,7 @@ export class AgentDaemon {
       timeoutMs: config.remote_write.timeout,
       backoff: { minMs: config.remote_write.min_backoff, maxMs: config.remote_write.max_backoff },
       metrics: this.metrics,
+      tls: this.remoteWriteTls,
       onError: (reason, detail) => {
         // At most one line per reason a minute: an outage of hours must not flood the log.
         const now = Date.now();
@@ -136,6 +173,7 @@ export class AgentDaemon {
       const scraper = new TargetScraper({ job: config.self_metrics.job, instance, source, timeoutMs: config.scrape.timeout, targetLabels: {}, externalLabels: config.external_labels, honorLabels: false, honorTimestamps: true, sampleLimit: 0, filter: SELF_FILTER, relabeler: NO_RULES });
       this.addLoop(config.self_metrics.job, scraper, config.scrape.interval, 'self');
     }
+    await this.startDiscovery();
     if (config.listen !== '') await this.listen(config.listen);
     if (config.registration !== undefined && this.identity === null) this.startRegistration();
     if (this.identity !== null) this.onRegistered();
@@ -145,10 +183,18 @@ export class AgentDaemon {
   private destination(): { url: string; token: string | undefined } | null {
     const rw = this.loaded.config.remote_write;
     const url = rw.url ?? this.identity?.endpoints.remote_write_url;
+    if (url === undefined) return null;
+    // auth: certificate: the client certificate is the identity; without one (not yet issued) there is none.
+    if (rw.auth === 'certificate') return this.remoteWriteTls.presenting() === undefined ? null : { url, token: undefined };
     const token = this.staticToken ?? this.identity?.site_token;
-    if (url === undefined || (token === undefined && this.loaded.config.registration !== undefined)) return null;
+    if (token === undefined && this.loaded.config.registration !== undefined) return null;
     return { url, token };
   }
+
+  /** TLS towards the collector: the configured CA and certificate, or the site's issued one. */
+  private readonly remoteWriteTls: TlsClient;
+  /** TLS towards the control plane (registration, upgrades); undefined without a registration section. */
+  readonly controlTls: TlsClient | undefined;
 
   private targetScraper(t: TargetConfig): TargetScraper {
     const timeout = t.timeout ?? this.loaded.config.scrape.timeout;
@@ -160,13 +206,13 @@ export class AgentDaemon {
     return new TargetScraper({ job, instance, source, timeoutMs, targetLabels: labels, externalLabels: config.external_labels, honorLabels, honorTimestamps, sampleLimit: config.scrape.sample_limit, filter, relabeler });
   }
 
-  private addLoop(job: string, scraper: TargetScraper, intervalMs: number, key: string): void {
-    const loop: ScrapeLoop = { job, scraper, intervalMs, timer: null, running: null, series: 0 };
+  private addLoop(job: string, scraper: TargetScraper, intervalMs: number, key: string): ScrapeLoop {
+    const loop: ScrapeLoop = { job, scraper, intervalMs, timer: null, running: null, stopped: false, series: 0 };
     this.loops.push(loop);
     // Scrape times on a fixed grid (interval, offset per target): no drift, and evenly spread targets.
     const offset = offsetMs(key, intervalMs);
     const schedule = (): void => {
-      if (this.stopped) return;
+      if (this.stopped || loop.stopped) return;
       const now = Date.now();
       const next = now - ((now - offset) % intervalMs) + intervalMs;
       loop.timer = setTimeout(() => {
@@ -178,6 +224,113 @@ export class AgentDaemon {
     // The first scrape at once, then on the grid.
     loop.running = this.scrapeOnce(loop, Date.now()).finally(() => (loop.running = null));
     schedule();
+    return loop;
+  }
+
+  /** A discovered target is gone: stop its loop and mark everything it sent stale (Prometheus does the same). */
+  private async removeLoop(loop: ScrapeLoop): Promise<void> {
+    loop.stopped = true;
+    if (loop.timer !== null) clearTimeout(loop.timer);
+    await loop.running?.catch(() => undefined);
+    this.loops = this.loops.filter((l) => l !== loop);
+    const atMs = Date.now();
+    const stale = loop.scraper.finish(atMs);
+    if (stale === null || this.stopped) return;
+    try {
+      await this.buffer.append(stale.body, atMs);
+      this.metrics.samplesScraped.inc({ job: loop.job }, stale.samples);
+    } catch (err) {
+      this.metrics.bufferAppendErrors.inc();
+      this.log('error', `buffer: ${(err as Error).message}`);
+    }
+  }
+
+  private sdJob(j: ScrapeJobConfig, i: number): SdJob {
+    const { config } = this.loaded;
+    return {
+      name: j.job,
+      configs: j.kubernetes_sd.map((sd) => ({ role: sd.role, namespaces: sd.namespaces.names, own_namespace: sd.namespaces.own_namespace, selectors: sd.selectors })),
+      relabeler: this.loaded.jobRelabelers[i] as NonNullable<LoadedAgentConfig['jobRelabelers'][number]>,
+      defaults: { job: j.job, scheme: j.scheme, metricsPath: j.metrics_path, intervalMs: j.interval ?? config.scrape.interval, timeoutMs: j.timeout ?? config.scrape.timeout, params: j.params },
+    };
+  }
+
+  /** Loaded only when a job uses it: the Kubernetes client costs ~15 MB an agent with static targets does not spend. */
+  private async startDiscovery(): Promise<void> {
+    const jobs = this.loaded.config.scrape_jobs;
+    if (jobs.length === 0) return;
+    const [{ KubernetesDiscovery }, { httpListWatchClient, loadClusterAccess }] = await Promise.all([import('./kube-sd.js'), import('./kube-sd-http.js')]);
+    // One client per kubeconfig and kind of client; a job's kubernetes_sd entries may name different ones.
+    const byClient = new Map<string, { kubeconfig: string | undefined; client: 'builtin' | 'client-node'; jobs: SdJob[] }>();
+    jobs.forEach((j, i) => {
+      for (const sd of j.kubernetes_sd) {
+        const key = `${sd.kubeconfig_file ?? ''}\u0000${sd.client}`;
+        const group = byClient.get(key) ?? { kubeconfig: sd.kubeconfig_file, client: sd.client, jobs: [] };
+        group.jobs.push(this.sdJob({ ...j, kubernetes_sd: [sd] }, i));
+        byClient.set(key, group);
+      }
+    });
+    const honor = new Map(jobs.map((j) => [j.job, j]));
+    const env = this.opts.env ?? process.env;
+    for (const { kubeconfig, client: kind, jobs: sdJobs } of byClient.values()) {
+      let client;
+      try {
+        const access = kind === 'builtin' ? loadClusterAccess(kubeconfig, env) : null;
+        if (access !== null) client = httpListWatchClient(access);
+        else {
+          // Exec / auth-provider plugins, or asked for: the official client (~85 MB more resident memory).
+          const { kubeConfigFor, kubeListWatchClient } = await import('./kube-sd-client.js');
+          client = await kubeListWatchClient(await kubeConfigFor(kubeconfig, env));
+        }
+      } catch (err) {
+        throw new AgentError('FS_AGENT_INVALID_CONFIG', [this.loaded.file, 'scrape_jobs.kubernetes_sd', `no Kubernetes client configuration (${kubeconfig ?? 'in-cluster / KUBECONFIG'}): ${(err as Error).message}`], { cause: err });
+      }
+      // Jobs split by kubeconfig are merged again by name before they reach the loops.
+      const partial = new Map<string, Map<string, ReadonlyMap<string, ResolvedTarget>>>();
+      const discovery = await KubernetesDiscovery.start(sdJobs.map((j, n) => ({ ...j, name: `${j.name}\u0000${n}` })), {
+        client,
+        log: this.log,
+        count: (resource, event) => this.metrics.sdEvents.inc({ resource, event }),
+        invalid: (job) => this.metrics.sdInvalid.inc({ job: job.split('\u0000')[0] as string }),
+        ...(this.opts.discoveryBackoffMs !== undefined ? { minBackoffMs: this.opts.discoveryBackoffMs, maxBackoffMs: this.opts.discoveryBackoffMs * 8 } : {}),
+        onTargets: (part, targets) => {
+          const job = part.split('\u0000')[0] as string;
+          const parts = partial.get(job) ?? new Map<string, ReadonlyMap<string, ResolvedTarget>>();
+          parts.set(part, targets);
+          partial.set(job, parts);
+          const all = new Map<string, ResolvedTarget>();
+          for (const p of parts.values()) for (const [k, t] of p) all.set(k, t);
+          const cfg = honor.get(job) as ScrapeJobConfig;
+          this.reconciling = this.reconciling.then(() => this.reconcile(cfg, `${kubeconfig ?? ''}|${kind}`, all)).catch((err: unknown) => this.log('error', `discovery: ${(err as Error).message}`));
+        },
+      });
+      this.discoveries.push(discovery);
+    }
+  }
+
+  /** Starts loops for new targets and stops those of targets gone. */
+  private async reconcile(job: ScrapeJobConfig, scope: string, targets: ReadonlyMap<string, ResolvedTarget>): Promise<void> {
+    if (this.stopped) return;
+    const mapKey = `${job.job}\u0000${scope}`;
+    const current = this.discovered.get(mapKey) ?? new Map<string, ScrapeLoop>();
+    this.discovered.set(mapKey, current);
+    const gone: ScrapeLoop[] = [];
+    for (const [key, loop] of current) {
+      if (!targets.has(key)) {
+        gone.push(loop);
+        current.delete(key);
+      }
+    }
+    const body = this.loaded.config.scrape.body_limit_bytes;
+    for (const [key, t] of targets) {
+      if (current.has(key)) continue;
+      const scraper = this.makeScraper(t.job, t.instance, httpSource(t.url, t.timeoutMs, body), t.timeoutMs, t.labels, job.honor_labels, job.honor_timestamps);
+      current.set(key, this.addLoop(job.job, scraper, t.intervalMs, `${job.job}|${key}`));
+    }
+    await Promise.all(gone.map((l) => this.removeLoop(l)));
+    let n = 0;
+    for (const [k, m] of this.discovered) if (k.startsWith(`${job.job}\u0000`)) n += m.size;
+    this.metrics.sdTargets.set({ job: job.job }, n);
   }
 
   private async scrapeOnce(loop: ScrapeLoop, atMs: number): Promise<void> {
@@ -249,6 +402,7 @@ export class AgentDaemon {
             pollIntervalMs: reg.poll_interval,
             signal: this.abort.signal,
             log: this.log,
+            tls: this.controlTls,
           });
           this.onRegistered();
           return;
@@ -277,6 +431,8 @@ export class AgentDaemon {
         log: this.log,
         onIdentityRevoked: () => void this.factoryReset(),
         series: () => this.loops.reduce((n, l) => n + l.series, 0),
+        ...(this.controlTls !== undefined ? { tls: this.controlTls } : {}),
+        ...(this.opts.env !== undefined ? { env: this.opts.env } : {}),
       });
       this.upgrader.start();
     }
@@ -295,13 +451,19 @@ export class AgentDaemon {
   }
 
   private async startLogs(): Promise<void> {
+    const rawLogs = this.loaded.config.logs;
     const factory = this.opts.logShipper;
     if (factory === undefined) {
       this.log('warn', 'the config has a logs: section but this build has no log shipper; logs are not shipped');
       return;
     }
+    const stateDir = this.loaded.config.state_dir;
+    const siteCertificate = this.loaded.config.registration !== undefined;
     this.logShipper = await factory({
-      config: this.loaded.config.logs,
+      // Read at each (re)start of the shipper: once the site has its certificate, TLS outputs present it.
+      get config() {
+        return siteCertificate ? withSiteCertificate(rawLogs, stateDir) : rawLogs;
+      },
       configFile: this.loaded.file,
       stateDir: this.loaded.config.state_dir,
       identity: () => this.identity,
@@ -318,6 +480,8 @@ export class AgentDaemon {
     if (this.stopped) return;
     this.stopped = true;
     this.abort.abort();
+    await Promise.all(this.discoveries.map((d) => d.stop()));
+    await this.reconciling;
     for (const l of this.loops) if (l.timer !== null) clearTimeout(l.timer);
     await Promise.all(this.loops.map((l) => l.running?.catch(() => undefined)));
     await this.upgrader?.stop();

@@ -19,6 +19,8 @@ export interface HttpOptions {
   readonly signal?: AbortSignal;
   /** Read the body into this buffer (grown as needed) instead of a new one. */
   readonly scratch?: { buf: Buffer };
+  /** For https: the agent carrying the CA and client certificate (tls.ts); the shared default otherwise. */
+  readonly httpsAgent?: HttpsAgent;
 }
 
 export interface HttpResponse {
@@ -53,7 +55,7 @@ export function httpRequest(url: string, opts: HttpOptions): Promise<HttpRespons
     const body = typeof opts.body === 'string' ? Buffer.from(opts.body) : opts.body;
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     if (body !== undefined) headers['Content-Length'] = String(body.length);
-    const req = (https ? httpsRequestRaw : httpRequestRaw)(u, { method: opts.method ?? 'GET', headers, agent: https ? httpsAgent : httpAgent });
+    const req = (https ? httpsRequestRaw : httpRequestRaw)(u, { method: opts.method ?? 'GET', headers, agent: https ? (opts.httpsAgent ?? httpsAgent) : httpAgent });
     let done = false;
     const finish = (err: Error | null, res?: HttpResponse): void => {
       if (done) return;

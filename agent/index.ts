@@ -16,3 +16,8 @@ export { Upgrader, type UpgradeState, type UpgradeStep } from './upgrade.js';
 export { loadX509 } from './reflect-metadata.js';
 export { type LockOutcome, RebootLock, type RebootLockOptions } from './reboot-lock.js';
 export { type AgentLogsConfig, type LogShipper as FileLogShipper, type LogShipperDeps, type LogShipperStats, agentLogsConfigSchema, startLogShipper } from './logs/index.js';
+export { KubernetesDiscovery, type KubernetesSdConfig, type SdJob } from './kube-sd.js';
+export { kubeConfigFor, kubeListWatchClient } from './kube-sd-client.js';
+export { type ListWatchClient, ResourceWatch } from './kube-sd-watch.js';
+export { type ClusterAccess, httpListWatchClient, loadClusterAccess } from './kube-sd-http.js';
+export { type ResolvedTarget, resolveTarget } from './target-labels.js';

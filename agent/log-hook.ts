@@ -9,7 +9,11 @@ import type { Registry } from 'prom-client';
 import type { SiteIdentity } from './identity.js';
 
 export interface LogShipperContext {
-  /** The `logs:` section of the agent config, as parsed YAML. */
+  /**
+   * The `logs:` section of the agent config, as parsed YAML; read it again at
+   * each (re)start: once the site has its issued certificate, a TLS output
+   * that names no cert_file/key_file gets the site's (<state_dir>/cert.pem, key.pem).
+   */
   readonly config: unknown;
   /** The config file's path, for error messages. */
   readonly configFile: string;

@@ -14,6 +14,16 @@ export const ANN_VERSION = 'fleetscope.io/version';
 export const ANN_CHECKSUM = 'fleetscope.io/checksum';
 export const ANN_APPLY_MODE = 'fleetscope.io/apply-mode';
 export const ANN_PREPULL = 'fleetscope.io/prepull-images';
+/**
+ * `"true"`: a host-level step (an OS update, a kernel, anything that may
+ * reboot the node). Applied after the rest of the release, by each node's
+ * agent for its own node, under the site's reboot lock (one node at a time),
+ * always waited for until ready; `$(NODE_NAME)` in its strings becomes the
+ * node's name, so one manifest yields one object per node.
+ */
+export const ANN_HOST_LEVEL = 'fleetscope.io/host-level';
+/** Replaced by the agent's node name in host-level objects. */
+export const NODE_NAME_PLACEHOLDER = '$(NODE_NAME)';
 /** The label the agent puts on what it applies; prune deletes only objects that carry it. */
 export const MANAGED_LABEL = 'fleetscope.io/managed-by';
 export const MANAGED_VALUE = 'fleetscope-agent';
@@ -102,6 +112,13 @@ export function parseRelease(text: string, version: string, expectedChecksum: st
     if (mode !== undefined && mode !== 'optimistic' && mode !== 'pessimistic') {
       throw new AgentError('FS_AGENT_INVALID_MANIFESTS', [version, `document ${i}: ${ANN_APPLY_MODE} must be optimistic or pessimistic, not ${JSON.stringify(mode)}`]);
     }
+    const host = ann[ANN_HOST_LEVEL];
+    if (host !== undefined && host !== 'true' && host !== 'false') {
+      throw new AgentError('FS_AGENT_INVALID_MANIFESTS', [version, `document ${i}: ${ANN_HOST_LEVEL} must be "true" or "false", not ${JSON.stringify(host)}`]);
+    }
+    if (host === 'true' && (o.kind === 'CustomResourceDefinition' || o.kind === 'Namespace')) {
+      throw new AgentError('FS_AGENT_INVALID_MANIFESTS', [version, `document ${i}: a ${o.kind} cannot be a host-level step`]);
+    }
     for (const img of (ann[ANN_PREPULL] ?? '').split(',')) if (img.trim() !== '') images.add(img.trim());
     const key = refKey(refOf(o));
     if (seen.has(key)) throw new AgentError('FS_AGENT_INVALID_MANIFESTS', [version, `document ${i}: ${o.kind} ${o.metadata.name} appears twice`]);
@@ -123,4 +140,26 @@ export function applyOrder(objects: readonly KubeObject[]): { crds: KubeObject[]
     else rest.push(o);
   }
   return { crds, namespaces, rest };
+}
+
+export function isHostLevel(o: KubeObject): boolean {
+  return o.metadata.annotations?.[ANN_HOST_LEVEL] === 'true';
+}
+
+function substitute(v: unknown, node: string): unknown {
+  if (typeof v === 'string') return v.split(NODE_NAME_PLACEHOLDER).join(node);
+  if (Array.isArray(v)) return v.map((x) => substitute(x, node));
+  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [substitute(k, node) as string, substitute(x, node)]));
+  return v;
+}
+
+/** A release's objects split for one node: the rest, and the host-level steps with `$(NODE_NAME)` replaced. */
+export function splitHostLevel(objects: readonly KubeObject[], node: string): { cluster: KubeObject[]; host: KubeObject[] } {
+  const cluster: KubeObject[] = [];
+  const host: KubeObject[] = [];
+  for (const o of objects) {
+    if (isHostLevel(o)) host.push(substitute(o, node) as KubeObject);
+    else cluster.push(o);
+  }
+  return { cluster, host };
 }

@@ -23,6 +23,13 @@ export class AgentMetrics {
   readonly upgradeTransition = new Gauge({ name: 'fleetscope_agent_upgrade_last_transition_timestamp_seconds', help: 'When the last upgrade step was reached.', registers: [this.registry] });
   readonly upgradeAttempts = new Counter({ name: 'fleetscope_agent_upgrades_total', help: 'Upgrades finished, by result (healthy, failed, rolled-back).', labelNames: ['result'], registers: [this.registry] });
 
+  readonly sdTargets = new Gauge({ name: 'fleetscope_agent_sd_targets', help: 'Targets discovered (Kubernetes service discovery) and scraped, by job.', labelNames: ['job'], registers: [this.registry] });
+  readonly sdEvents = new Counter({ name: 'fleetscope_agent_sd_kubernetes_events_total', help: 'Kubernetes list/watch outcomes, by resource and event (list, relist_gone, list_error, watch_error, event_added, event_modified, event_deleted, event_bookmark).', labelNames: ['resource', 'event'], registers: [this.registry] });
+  readonly sdInvalid = new Counter({ name: 'fleetscope_agent_sd_targets_invalid_total', help: 'Discovered targets refused after relabeling (bad address, scheme or interval), by job, per rebuild.', labelNames: ['job'], registers: [this.registry] });
+
+  readonly rebootLockHeld = new Gauge({ name: 'fleetscope_agent_reboot_lock_held', help: '1 while this node holds the site reboot lock (a host-level upgrade step is running).', registers: [this.registry] });
+  readonly rebootLockAcquisitions = new Counter({ name: 'fleetscope_agent_reboot_lock_acquisitions_total', help: 'Attempts to take the reboot lock, by result (acquired, timeout, error).', labelNames: ['result'], registers: [this.registry] });
+
   constructor(buffer: () => BufferView | undefined) {
     const reg = [this.registry];
     new Gauge({ name: 'fleetscope_agent_buffer_bytes', help: 'Bytes of the disk buffer.', registers: reg, collect() { this.set(buffer()?.stats.bytes ?? 0); } });
@@ -40,6 +47,7 @@ export class AgentMetrics {
     new Gauge({ name: 'fleetscope_agent_buffer_dropped_bytes', help: 'Bytes dropped because the buffer was full, since start.', registers: reg, collect() { this.set(buffer()?.stats.droppedBytes ?? 0); } });
     new Gauge({ name: 'fleetscope_agent_buffer_corrupt_records', help: 'Torn or corrupt records found (and truncated) at start.', registers: reg, collect() { this.set(buffer()?.stats.corruptRecords ?? 0); } });
     this.lastSend.set(0);
+    this.rebootLockHeld.set(0);
     this.registered.set(0);
     // A coarse event-loop monitor: the default 10 ms resolution wakes the process 100 times a second.
     collectDefaultMetrics({ register: this.registry, prefix: 'fleetscope_agent_', eventLoopMonitoringPrecision: 500 });

@@ -15,7 +15,9 @@ import './reflect-metadata.js';
 import * as x509 from '@peculiar/x509';
 import yaml from 'js-yaml';
 import { TOKEN_PREFIX } from '../wire/index.js';
-import { type HttpResponse, httpRequest } from './http.js';
+import { controlRequest } from './control-client.js';
+import type { HttpResponse } from './http.js';
+import type { TlsClient } from './tls.js';
 import { AgentError } from './errors.js';
 import { type SiteEndpoints, type SiteIdentity, type SiteInfo, ensureStateDir, saveIdentity, writePrivateFile } from './identity.js';
 
@@ -82,6 +84,8 @@ export interface RegistrationOptions extends TokenSources {
   readonly pollIntervalMs: number;
   readonly signal?: AbortSignal;
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
+  /** CA (and, later, the site's certificate) for an https:// control plane. */
+  readonly tls?: TlsClient | undefined;
 }
 
 interface RegistrationAnswer {
@@ -182,7 +186,7 @@ export async function register(opts: RegistrationOptions): Promise<SiteIdentity>
       const facts = { ...opts.facts, hostname: host, machine_id: await machineId(opts.machineIdFile) };
       let res: HttpResponse;
       try {
-        res = await httpRequest(`${base}/api/v1/register`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ csr, facts }), timeoutMs: 30_000, maxBytes: MAX_RESPONSE_BYTES, ...(opts.signal ? { signal: opts.signal } : {}) });
+        res = await controlRequest(opts.tls, `${base}/api/v1/register`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ csr, facts }), timeoutMs: 30_000, maxBytes: MAX_RESPONSE_BYTES, ...(opts.signal ? { signal: opts.signal } : {}) });
       } catch (err) {
         if (opts.signal?.aborted) throw err;
         await retry(`POST /api/v1/register: ${(err as Error).message}`);
@@ -208,7 +212,7 @@ export async function register(opts: RegistrationOptions): Promise<SiteIdentity>
     }
     let res: HttpResponse;
     try {
-      res = await httpRequest(`${base}/api/v1/registrations/${encodeURIComponent(id)}`, { headers: auth, timeoutMs: 30_000, maxBytes: MAX_RESPONSE_BYTES, ...(opts.signal ? { signal: opts.signal } : {}) });
+      res = await controlRequest(opts.tls, `${base}/api/v1/registrations/${encodeURIComponent(id)}`, { headers: auth, timeoutMs: 30_000, maxBytes: MAX_RESPONSE_BYTES, ...(opts.signal ? { signal: opts.signal } : {}) });
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       await retry(`GET /api/v1/registrations/${id}: ${(err as Error).message}`);

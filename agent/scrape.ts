@@ -216,6 +216,23 @@ export class TargetScraper {
     return { up, body: Buffer.from(batch.finish()), samples, scraped, postRelabel: post, seriesAdded: added, staleMarkers: stale, error, dropped };
   }
 
+  /**
+   * The target is gone (discovery removed it): staleness markers at `nowMs`
+   * for everything its last successful scrape sent, report series included,
+   * as Prometheus's scrape loop does when it stops (endOfRunStaleness). Null
+   * when there is nothing to mark. The scraper is not used afterwards.
+   */
+  finish(nowMs: number): { body: Buffer; samples: number } | null {
+    const batch = this.batch;
+    batch.reset();
+    const last = this.lastOkGen;
+    if (last > 0) for (const e of this.cache.values()) if (e.sentGen === last && e.bytes !== null && !e.explicitTs) batch.add(e.bytes, STALE_NAN, nowMs);
+    if (this.gen > 0) for (const b of [this.report.up, this.report.duration, this.report.scraped, this.report.post, this.report.added]) batch.add(b, STALE_NAN, nowMs);
+    this.cache.clear();
+    const samples = batch.sampleCount;
+    return samples === 0 ? null : { body: Buffer.from(batch.finish()), samples };
+  }
+
   /** External labels are added where a series lacks them, after relabeling (as Prometheus's remote write does). */
   private withExternal(labels: readonly string[]): readonly string[] {
     const ext = this.opts.externalLabels;

@@ -12,6 +12,7 @@ import type { SegmentBuffer } from './buffer.js';
 import { httpRequest } from './http.js';
 import type { AgentMetrics } from './metrics.js';
 import { type Backoff, classifySend } from './retry.js';
+import { TlsClient } from './tls.js';
 
 /** Where to send and with what identity; null while the agent has none yet. */
 export type Destination = () => { readonly url: string; readonly token: string | undefined } | null;
@@ -22,6 +23,8 @@ export interface SenderOptions {
   readonly timeoutMs: number;
   readonly backoff: Backoff;
   readonly metrics: AgentMetrics;
+  /** CA and client certificate for https:// destinations. */
+  readonly tls?: TlsClient;
   /** Called with a reason when a send fails (rate-limit your logging). */
   readonly onError?: (reason: string, detail: string) => void;
 }
@@ -94,17 +97,22 @@ export class Sender {
     let status: number | undefined;
     let retryAfter: string | null = null;
     let detail = '';
+    let tlsFailed = false;
     try {
       const headers: Record<string, string> = { ...REMOTE_WRITE_HEADERS };
       if (dest.token !== undefined) headers.Authorization = `Bearer ${dest.token}`;
-      const res = await httpRequest(dest.url, { method: 'POST', headers, body: rec.payload, timeoutMs: this.opts.timeoutMs, maxBytes: 64 * 1024 });
+      const tls = this.opts.tls !== undefined && dest.url.startsWith('https:') ? { httpsAgent: this.opts.tls.agent() } : {};
+      const res = await httpRequest(dest.url, { method: 'POST', headers, body: rec.payload, timeoutMs: this.opts.timeoutMs, maxBytes: 64 * 1024, ...tls });
       status = res.status;
       retryAfter = res.header('retry-after') ?? null;
       detail = status >= 300 ? res.text().slice(0, 512) : '';
     } catch (err) {
-      detail = (err as Error).message;
+      tlsFailed = TlsClient.isTlsError(err);
+      detail = tlsFailed && this.opts.tls !== undefined ? this.opts.tls.explain(err, dest.url) : (err as Error).message;
     }
-    const outcome = classifySend(status, retryAfter, this.attempt, this.opts.backoff, Math.random(), Date.now());
+    let outcome = classifySend(status, retryAfter, this.attempt, this.opts.backoff, Math.random(), Date.now());
+    // A TLS failure is not a passing network fault: counted apart, retried at the longest backoff (the data stays buffered).
+    if (tlsFailed && outcome.kind === 'retryable') outcome = { kind: 'retryable', reason: 'tls', afterMs: Math.max(outcome.afterMs, this.opts.backoff.maxMs) };
     if (outcome.kind === 'ok') {
       this.attempt = 0;
       await buffer.commit();

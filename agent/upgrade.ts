@@ -16,10 +16,15 @@ import { join } from 'node:path';
 import { Applier } from './apply.js';
 import type { AgentConfig } from './config.js';
 import { AgentError } from './errors.js';
-import { type HttpResponse, httpRequest } from './http.js';
+import { controlRequest } from './control-client.js';
+import type { HttpResponse } from './http.js';
+import type { TlsClient } from './tls.js';
 import { type SiteIdentity, writePrivateFile } from './identity.js';
 import { type KubeApi, kubeApi } from './kube.js';
-import { type ObjectRef, type Release, parseRelease } from './manifests.js';
+import { type KubeObject, type ObjectRef, type Release, parseRelease, refOf, splitHostLevel } from './manifests.js';
+import { HostLock } from './host-lock.js';
+import { hostname } from 'node:os';
+import type { ApplyResult } from './apply.js';
 import type { AgentMetrics } from './metrics.js';
 import { type ImagePuller, KubernetesPrePuller } from './prepull.js';
 
@@ -59,6 +64,10 @@ export interface UpgraderOptions {
   readonly puller?: ImagePuller;
   /** Active series, sent with status reports. */
   readonly series?: () => number;
+  /** CA and client certificate for an https:// control plane. */
+  readonly tls?: TlsClient;
+  /** Where NODE_NAME is read when upgrades.node_name is unset (default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 const STATE_FILE = 'upgrade-state.json';
@@ -77,10 +86,27 @@ export class Upgrader {
   private kube: KubeApi | undefined;
   private puller: ImagePuller | undefined;
   private lastHeartbeat = 0;
+  private readonly hostLock: HostLock;
+  /** This node's name (reboot lock holder, `$(NODE_NAME)`). */
+  readonly nodeName: string;
 
   constructor(private readonly opts: UpgraderOptions) {
     this.kube = opts.kube;
     this.puller = opts.puller;
+    const c = opts.config;
+    this.nodeName = c.node_name ?? (opts.env ?? process.env).NODE_NAME ?? hostname();
+    this.hostLock = new HostLock({
+      api: () => this.api(),
+      namespace: c.reboot_lock.namespace,
+      name: c.reboot_lock.name,
+      node: this.nodeName,
+      leaseDurationMs: c.reboot_lock.lease_duration,
+      timeoutMs: c.reboot_lock.timeout,
+      pollMs: c.reboot_lock.poll_interval,
+      signal: this.abort.signal,
+      metrics: opts.metrics,
+      log: opts.log,
+    });
   }
 
   get currentState(): Readonly<UpgradeState> {
@@ -152,7 +178,7 @@ export class Upgrader {
       try {
         const headers: Record<string, string> = { Authorization: `Bearer ${id.site_token}`, Accept: 'application/json' };
         if (this.etag !== undefined) headers['If-None-Match'] = this.etag;
-        res = await httpRequest(url, { headers, signal: this.abort.signal, timeoutMs: wait * 1000 + 15_000, maxBytes: MAX_DESIRED_BYTES });
+        res = await controlRequest(this.opts.tls, url, { headers, signal: this.abort.signal, timeoutMs: wait * 1000 + 15_000, maxBytes: MAX_DESIRED_BYTES });
       } catch (err) {
         if (!this.running) return;
         this.opts.log('warn', `upgrades: GET desired: ${(err as Error).message}`);
@@ -216,7 +242,7 @@ export class Upgrader {
     if (reason !== undefined) body.reason = reason.slice(0, 1000);
     if (this.opts.series) body.series = this.opts.series();
     try {
-      const res = await httpRequest(`${id.control_url}/api/v1/sites/${encodeURIComponent(id.site.site)}/status`, {
+      const res = await controlRequest(this.opts.tls, `${id.control_url}/api/v1/sites/${encodeURIComponent(id.site.site)}/status`, {
         method: 'POST',
         headers: { Authorization: `Bearer ${id.site_token}`, 'Content-Type': 'application/json' },
         body: JSON.stringify(body),
@@ -234,7 +260,7 @@ export class Upgrader {
     const max = this.opts.config.max_manifest_bytes;
     let res: HttpResponse;
     try {
-      res = await httpRequest(url, { headers: { Authorization: `Bearer ${id.site_token}` }, signal: this.abort.signal, timeoutMs: 120_000, maxBytes: max });
+      res = await controlRequest(this.opts.tls, url, { headers: { Authorization: `Bearer ${id.site_token}` }, signal: this.abort.signal, timeoutMs: 120_000, maxBytes: max });
     } catch (err) {
       throw new AgentError('FS_AGENT_INVALID_MANIFESTS', [d.version, `GET ${url}: ${(err as Error).message}`], { cause: err });
     }
@@ -247,8 +273,35 @@ export class Upgrader {
     return new Applier(await this.api(), { readyTimeoutMs: c.ready_timeout, retries: c.api_retries, signal: this.abort.signal, log: this.opts.log });
   }
 
-  /** One upgrade, every step reported. Exposed for tests through the loop only. */
+  /**
+   * Applies a release's objects: everything but its host-level steps first,
+   * then the host-level steps for this node under the reboot lock (always
+   * waited for), then the prune. Without host-level steps, one apply as before.
+   */
+  private async applyRelease(applier: Applier, objects: readonly KubeObject[], previous: readonly ObjectRef[]): Promise<ApplyResult> {
+    const { cluster, host } = splitHostLevel(objects, this.nodeName);
+    if (host.length === 0) return applier.apply(objects, previous);
+    const inventory = [...cluster, ...host].map(refOf);
+    const first = await applier.apply(cluster, []);
+    if (!first.ok) return { ok: false, reason: first.reason, inventory };
+    this.opts.log('info', `upgrades: ${host.length} host-level step(s) for node ${this.nodeName}: taking the reboot lock`);
+    const lock = await this.hostLock.ensure();
+    if (!lock.ok) return { ok: false, reason: `host-level step on ${this.nodeName}: ${lock.reason}`, inventory };
+    const stepped = await applier.apply(host, [], { waitAll: true });
+    if (!stepped.ok) return { ok: false, reason: `host-level step on ${this.nodeName}: ${stepped.reason}`, inventory };
+    return applier.pruneResult(previous, inventory);
+  }
+
+  /** One upgrade, every step reported; the reboot lock, if taken, is released however it ends. */
   private async upgrade(id: SiteIdentity, d: Desired): Promise<void> {
+    try {
+      await this.upgradeSteps(id, d);
+    } finally {
+      await this.hostLock.release();
+    }
+  }
+
+  private async upgradeSteps(id: SiteIdentity, d: Desired): Promise<void> {
     const log = this.opts.log;
     const fail = async (reason: string): Promise<void> => {
       this.state.failed = { version: d.version, checksum: d.checksum, reason, at: new Date().toISOString() };
@@ -272,13 +325,15 @@ export class Upgrader {
     await this.report(id, d.version, 'applying');
     const applier = await this.applier();
     const previous = this.state.current?.inventory ?? [];
-    const r = await applier.apply(release.objects, previous);
+    const r = await this.applyRelease(applier, release.objects, previous);
     if (r.ok) {
       await writePrivateFile(this.opts.stateDir, releaseFile(release.version), release.text);
       const old = this.state.current;
       this.state.current = { version: release.version, checksum: release.checksum, inventory: r.inventory, at: new Date().toISOString() };
       delete this.state.failed;
       this.opts.metrics.upgradeAttempts.inc({ result: 'healthy' });
+      // The next node may go as soon as this one is done: freed before the report, not after.
+      await this.hostLock.release();
       await this.report(id, d.version, 'healthy');
       await this.saveState();
       log('info', `upgrades: version ${d.version} healthy (${r.inventory.length} objects, ${r.pruned} pruned)`);
@@ -298,9 +353,10 @@ export class Upgrader {
       await this.report(id, d.version, 'failed', `${r.reason}; rollback impossible: ${(err as Error).message}`);
       return;
     }
-    const back = await applier.apply(goodRelease.objects, r.inventory);
+    const back = await this.applyRelease(applier, goodRelease.objects, r.inventory);
     if (back.ok) {
       this.opts.metrics.upgradeAttempts.inc({ result: 'rolled-back' });
+      await this.hostLock.release();
       await this.report(id, d.version, 'rolled-back', `${r.reason}; back on ${good.version}`);
       // The state stays on the last good version; what is reported next is the rollback.
       this.state.last = { version: good.version, state: 'rolled-back', reason: r.reason };

@@ -6,9 +6,10 @@ import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadConfigOption, pars
 const help = `Usage: fleetscope agent --config FILE.yml
        fleetscope agent --check-config FILE.yml
 
-Runs the edge agent: scrapes its targets (Prometheus text / OpenMetrics),
-applies the edge filter and metric_relabel_configs, and remote-writes to the
-collector with its site token. Every scrape is fsync'd into a bounded disk
+Runs the edge agent: scrapes its targets (static, or Kubernetes pods and
+endpoints discovered through the API, relabeled as Prometheus does; Prometheus
+text / OpenMetrics), applies the edge filter and metric_relabel_configs, and
+remote-writes to the collector with its site token or client certificate. Every scrape is fsync'd into a bounded disk
 buffer first and sent oldest first, so an outage of the collector loses
 nothing until the buffer is full (then the oldest is dropped and counted).
 With a registration section it registers with the control plane (token from
@@ -34,7 +35,7 @@ export const agentCommand: Command = {
     if (got === null) return EXIT_USAGE;
     const { file, loaded: loaded } = got;
     if (opts['check-config'] !== undefined) {
-      io.stdout.write(`${file}: valid (${loaded.config.targets.length} targets, registration ${loaded.config.registration ? 'on' : 'off'}, upgrades ${loaded.config.upgrades.enabled ? 'on' : 'off'})\n`);
+      io.stdout.write(`${file}: valid (${loaded.config.targets.length} targets, ${loaded.config.scrape_jobs.length} discovery jobs, registration ${loaded.config.registration ? 'on' : 'off'}, upgrades ${loaded.config.upgrades.enabled ? 'on' : 'off'})\n`);
       return EXIT_OK;
     }
     let daemon: AgentDaemon;

@@ -10,13 +10,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { Applier, FIELD_MANAGER, MANAGED_LABEL, type KubeObject, kubeApi } from '../agent/index.js';
+import { Applier, FIELD_MANAGER, KubernetesDiscovery, MANAGED_LABEL, type KubeObject, type ResolvedTarget, httpListWatchClient, kubeApi, kubeConfigFor, kubeListWatchClient, loadClusterAccess } from '../agent/index.js';
+import { Relabeler } from '../relabel/index.js';
 
 const kubeconfig = process.env.KUBECONFIG?.split(':')[0];
 
 if (kubeconfig === undefined || kubeconfig === '') {
-  test('real cluster: not applicable (KUBECONFIG is unset; the in-test API server covers the apply path in agent-control.test.ts)', (t) => {
-    t.diagnostic('set KUBECONFIG to run the apply path against a real cluster');
+  test('real cluster: not applicable (KUBECONFIG is unset; the in-test API server covers the apply path in agent-control.test.ts and discovery in agent-kube-sd.test.ts)', (t) => {
+    t.diagnostic('set KUBECONFIG to run the apply path and service discovery against a real cluster');
   });
 } else {
   test(`real cluster (${kubeconfig}): server-side apply, readiness, prune`, async (t) => {
@@ -57,6 +58,45 @@ if (kubeconfig === undefined || kubeconfig === '') {
     } finally {
       await api.delete({ apiVersion: 'v1', kind: 'Namespace', name: ns }).catch(() => undefined);
       await api.delete({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: `widgets.${group}` }).catch(() => undefined);
+    }
+  });
+
+  for (const kind of ['builtin', 'client-node'] as const) test(`real cluster (${kubeconfig}): service discovery lists and watches pods and endpoints (${kind} client)`, async (t) => {
+    let client;
+    if (kind === 'builtin') {
+      const access = loadClusterAccess(kubeconfig);
+      if (access === null) {
+        t.skip('this kubeconfig needs an exec / auth-provider plugin: only the client-node client can use it');
+        return;
+      }
+      client = httpListWatchClient(access);
+    } else client = await kubeListWatchClient(await kubeConfigFor(kubeconfig));
+    const got = new Map<string, ReadonlyMap<string, ResolvedTarget>>();
+    const errors: string[] = [];
+    const keepAll = Relabeler.compile([{ source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' }, { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' }]);
+    const defaults = { scheme: 'http', metricsPath: '/metrics', intervalMs: 15_000, timeoutMs: 10_000, params: {} };
+    let d: KubernetesDiscovery;
+    try {
+      d = await KubernetesDiscovery.start([
+        { name: 'pods', configs: [{ role: 'pod', namespaces: [], own_namespace: false, selectors: [] }], relabeler: keepAll, defaults: { ...defaults, job: 'pods' } },
+        { name: 'endpoints', configs: [{ role: 'endpoints', namespaces: ['default'], own_namespace: false, selectors: [] }], relabeler: keepAll, defaults: { ...defaults, job: 'endpoints' } },
+      ], { client, onTargets: (job, targets) => got.set(job, targets), log: (_l, msg) => errors.push(msg), minBackoffMs: 500 });
+    } catch (err) {
+      const why = `KUBECONFIG=${kubeconfig} is set but discovery cannot start: ${(err as Error).message}`;
+      if (process.env.CI === 'true') assert.fail(why);
+      t.skip(why);
+      return;
+    }
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!(got.has('pods') && got.has('endpoints')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(got.has('pods') && got.has('endpoints'), `no target sets after 20 s: ${errors.join('; ')}`);
+      // Every cluster runs pods (the control plane's own, CoreDNS …), and default/kubernetes has endpoints.
+      const pods = [...(got.get('pods')?.values() ?? [])];
+      assert.ok(pods.length > 0 && pods.every((p) => p.labels.pod !== undefined && p.labels.namespace !== undefined), JSON.stringify(pods.slice(0, 3)));
+      assert.ok((got.get('endpoints')?.size ?? 0) > 0, 'the default/kubernetes service has endpoints');
+    } finally {
+      await d.stop();
     }
   });
 }

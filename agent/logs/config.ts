@@ -43,6 +43,9 @@ const forwardOutput = z
     tls: z.boolean().default(false),
     /** Extra CA (PEM file) for TLS. */
     ca_file: z.string().optional(),
+    /** A client certificate and key (PEM files) for mutual TLS, read at each connection (renewals are picked up). */
+    cert_file: z.string().min(1).optional(),
+    key_file: z.string().min(1).optional(),
     /** The collector's shared key; without one there is no handshake (a collector listener without shared_keys). */
     shared_key: z.string().min(1).optional(),
     /** The site token: the handshake's username and password, or, without a shared key, every frame's `fleetscope_token` option. */
@@ -53,7 +56,17 @@ const forwardOutput = z
   })
   .strict();
 
-const httpOutput = z.object({ url: z.string().url(), token: z.string().min(1), timeout: duration.default(30_000) }).strict();
+const httpOutput = z
+  .object({
+    url: z.string().url(),
+    token: z.string().min(1),
+    timeout: duration.default(30_000),
+    /** For https:// URLs: the CA (PEM file) the server must verify against, and a client certificate + key for mutual TLS. */
+    ca_file: z.string().min(1).optional(),
+    cert_file: z.string().min(1).optional(),
+    key_file: z.string().min(1).optional(),
+  })
+  .strict();
 
 export const agentLogsConfigSchema = z
   .object({

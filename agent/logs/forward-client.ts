@@ -37,7 +37,13 @@ export class ForwardClient {
   private async open(): Promise<void> {
     const cfg = this.cfg;
     const s = cfg.tls
-      ? tlsConnect({ host: cfg.host, port: cfg.port, servername: cfg.host, ...(cfg.ca_file ? { ca: readFileSync(cfg.ca_file) } : {}) })
+      ? tlsConnect({
+        host: cfg.host,
+        port: cfg.port,
+        servername: cfg.host,
+        ...(cfg.ca_file ? { ca: readFileSync(cfg.ca_file) } : {}),
+        ...(cfg.cert_file && cfg.key_file ? { cert: readFileSync(cfg.cert_file), key: readFileSync(cfg.key_file) } : {}),
+      })
       : netConnect({ host: cfg.host, port: cfg.port });
     await new Promise<void>((resolve, reject) => {
       s.once(cfg.tls ? 'secureConnect' : 'connect', () => resolve());

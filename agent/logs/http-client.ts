@@ -5,7 +5,11 @@
 // record never blocks the spool; every part carries its own
 // X-Fleetscope-Batch-Id, derived from the batch's and the part's range, so
 // a resend after a failure repeats the same parts under the same ids.
+// Over the agent's node:http(s) client (no undici), with a CA and a client
+// certificate for https:// (../tls.ts).
 import { Decoder, ExtensionCodec } from '@msgpack/msgpack';
+import { httpRequest } from '../http.js';
+import { TlsClient } from '../tls.js';
 import type { HttpOutput } from './config.js';
 import { classifyShipAnswer } from './ship-outcome.js';
 
@@ -28,7 +32,11 @@ export class ShipRetry extends Error {}
 export class HttpLinesClient {
   private readonly decoder = new Decoder({ extensionCodec: ext });
 
-  constructor(private readonly cfg: HttpOutput) {}
+  private readonly tls: TlsClient;
+
+  constructor(private readonly cfg: HttpOutput) {
+    this.tls = new TlsClient('logs.output.http', { ca_file: cfg.ca_file, cert_file: cfg.cert_file, key_file: cfg.key_file }, undefined);
+  }
 
   async send(tag: string, _count: number, entries: Buffer, batchId: string): Promise<ShipDrops> {
     const lines: string[] = [];
@@ -48,16 +56,22 @@ export class HttpLinesClient {
     const whole = lo === 0 && hi === lines.length;
     let status: number | undefined;
     let text = '';
+    const url = this.cfg.url;
     try {
-      const res = await fetch(this.cfg.url, {
+      const agent = url.startsWith('https:') ? { httpsAgent: this.tls.agent() } : {};
+      const res = await httpRequest(url, {
         method: 'POST',
         headers: { Authorization: `Bearer ${this.cfg.token}`, 'Content-Type': 'application/x-ndjson', 'X-Fleetscope-Batch-Id': whole ? batchId : `${batchId}:${lo}-${hi}` },
         body: lines.slice(lo, hi).join(''),
-        signal: AbortSignal.timeout(this.cfg.timeout),
+        timeoutMs: this.cfg.timeout,
+        maxBytes: 64 * 1024,
+        ...agent,
       });
       status = res.status;
-      text = await res.text();
+      text = res.text();
     } catch (err) {
+      // Not durable anywhere: kept in the spool and sent again, whatever went wrong on the way.
+      if (TlsClient.isTlsError(err)) throw new ShipRetry(this.tls.explain(err, url), { cause: err });
       throw new ShipRetry(`no answer: ${(err as Error).message}`, { cause: err });
     }
     const out = classifyShipAnswer(status, text);

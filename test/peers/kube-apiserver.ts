@@ -16,12 +16,24 @@
 //     (application/merge-patch+json); an apply to the main resource does
 //     not change status;
 //   - metadata.resourceVersion in an apply is a precondition (409 Conflict);
-//   - GET, LIST (labelSelector k=v[,k=v]), DELETE with Status bodies;
-//     a namespaced object in a missing Namespace is 404, as the real server
-//     answers; bearer-token authentication (401 otherwise).
+//   - GET, LIST (labelSelector: =, ==, !=, exists, !exists, in, notin;
+//     fieldSelector: =, ==, != on dotted paths; limit + continue), DELETE
+//     with Status bodies; a namespaced object in a missing Namespace is 404,
+//     as the real server answers; bearer-token authentication (401 otherwise);
+//   - WATCH (?watch=true, api-concepts "Efficient detection of changes"):
+//     newline-delimited {type, object} events ADDED / MODIFIED / DELETED from
+//     the resourceVersion given (none or "0": the current state as ADDED
+//     first), filtered by namespace and selectors (an object that stops
+//     matching arrives as DELETED, one that starts as ADDED), BOOKMARK events
+//     with allowWatchBookmarks, timeoutSeconds ends the stream, and a
+//     resourceVersion older than the retained history is answered with an
+//     ERROR event carrying a 410 Expired Status ("too old resource
+//     version"), as the real server's watch cache does; `compact()` drops
+//     the history, `pause()`/`resume()` take the server away and back on the
+//     same port (a restart).
 // Simplifications, said plainly: lists are atomic (no merge keys), no
-// watch, no admission/defaulting/validation beyond names, deletion is
-// immediate (no finalizers). A small "controller manager" stands in for
+// admission/defaulting/validation beyond names, deletion is immediate (no
+// finalizers), Endpoints are written by the test (no endpoints controller). A small "controller manager" stands in for
 // kube-controller-manager: it makes CRDs Established, Namespaces Active, and
 // Deployments/DaemonSets/Jobs ready after readyAfterMs unless the test's
 // `broken(obj)` says the workload can never become ready.
@@ -62,6 +74,8 @@ export interface FakeKubeOptions {
   readonly readyAfterMs?: number;
   /** A workload for which this is true never becomes ready (an image that cannot be pulled, a crash loop). */
   readonly broken?: (o: Obj) => boolean;
+  /** How often a watch with allowWatchBookmarks gets a BOOKMARK (default 1 s). */
+  readonly bookmarkMs?: number;
 }
 
 export interface FakeKube {
@@ -75,6 +89,18 @@ export interface FakeKube {
   owners(apiVersion: string, kind: string, namespace: string | undefined, name: string): Record<string, string[]>;
   /** The next n requests are answered 503 (an API server outage). */
   failNext(n: number, status?: number): void;
+  /** Creates or replaces an object as a controller or kubelet would (no field ownership), emitting ADDED / MODIFIED. */
+  put(obj: Obj): Obj;
+  /** Deletes an object, emitting DELETED; false when it did not exist. */
+  remove(apiVersion: string, kind: string, namespace: string | undefined, name: string): boolean;
+  /** Forgets the event history: a watch from any earlier resourceVersion gets 410 Expired. */
+  compact(): void;
+  /** The API server goes away (listener closed, every connection and watch cut) … */
+  pause(): Promise<void>;
+  /** … and comes back on the same port with the same state. */
+  resume(): Promise<void>;
+  /** Watches open now. */
+  readonly openWatches: number;
   readonly requests: KubeRequest[];
   stop(): Promise<void>;
 }
@@ -86,6 +112,7 @@ const BUILTIN: ResourceType[] = [
   { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true, hasStatus: true },
   { group: '', version: 'v1', plural: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true, hasStatus: false },
   { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true, hasStatus: true },
+  { group: '', version: 'v1', plural: 'endpoints', kind: 'Endpoints', namespaced: true, hasStatus: false },
   { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true, hasStatus: true },
   { group: 'apps', version: 'v1', plural: 'daemonsets', kind: 'DaemonSet', namespaced: true, hasStatus: true },
   { group: 'apps', version: 'v1', plural: 'statefulsets', kind: 'StatefulSet', namespaced: true, hasStatus: true },
@@ -171,13 +198,71 @@ function specOf(o: Obj): string {
   return JSON.stringify(rest);
 }
 
+/** Splits a selector on commas outside parentheses. */
+function selectorTerms(selector: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const ch of selector) {
+    if (ch === '(') depth++;
+    if (ch === ')') depth--;
+    if (ch === ',' && depth === 0) {
+      out.push(cur.trim());
+      cur = '';
+    } else cur += ch;
+  }
+  if (cur.trim() !== '') out.push(cur.trim());
+  return out;
+}
+
+/** A label selector (https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors). */
 function matchesSelector(o: Obj, selector: string | undefined): boolean {
   if (!selector) return true;
   const labels = (o.metadata.labels ?? {}) as Record<string, string>;
-  return selector.split(',').every((term) => {
-    const [k, v] = term.split('=');
-    return k !== undefined && labels[k] === v;
+  return selectorTerms(selector).every((term) => {
+    let m = /^(\S+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(term);
+    if (m !== null) {
+      const values = (m[3] as string).split(',').map((v) => v.trim());
+      const has = Object.hasOwn(labels, m[1] as string) && values.includes(labels[m[1] as string] as string);
+      return m[2] === 'in' ? has : !has;
+    }
+    m = /^([^!=\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(term);
+    if (m !== null) {
+      const v = labels[m[1] as string];
+      return m[2] === '!=' ? v !== m[3] : v === m[3];
+    }
+    if (term.startsWith('!')) return !Object.hasOwn(labels, term.slice(1));
+    return Object.hasOwn(labels, term);
   });
+}
+
+/** A field selector: dotted paths with =, == or != (metadata.name, spec.nodeName, status.phase, …). */
+function matchesFieldSelector(o: Obj, selector: string | undefined): boolean {
+  if (!selector) return true;
+  return selectorTerms(selector).every((term) => {
+    const m = /^([^!=]+)(==|=|!=)(.*)$/.exec(term);
+    if (m === null) return false;
+    let cur: unknown = o;
+    for (const k of (m[1] as string).split('.')) cur = isObject(cur) ? cur[k] : undefined;
+    const v = cur === undefined || cur === null ? '' : String(cur);
+    return m[2] === '!=' ? v !== m[3] : v === m[3];
+  });
+}
+
+interface WatchEventRecord {
+  readonly rv: number;
+  readonly type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  readonly obj: Obj;
+  /** The object before (MODIFIED), to turn selector transitions into ADDED / DELETED. */
+  readonly prev: Obj | undefined;
+}
+
+interface Watcher {
+  readonly t: ResourceType;
+  readonly ns: string | undefined;
+  readonly labelSelector: string | undefined;
+  readonly fieldSelector: string | undefined;
+  readonly res: ServerResponse;
 }
 
 export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKube> {
@@ -190,6 +275,35 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
   let failStatus = 503;
   const timers = new Set<NodeJS.Timeout>();
   const readyAfter = opts.readyAfterMs ?? 50;
+  // Watch history (the watch cache): events newer than `compactedRv`.
+  const history: WatchEventRecord[] = [];
+  let compactedRv = 0;
+  const watchers = new Set<Watcher>();
+  const bookmarkMs = opts.bookmarkMs ?? 1000;
+  const matches = (w: Watcher, o: Obj | undefined): boolean =>
+    o !== undefined && o.kind === w.t.kind && o.apiVersion === gv(w.t) && (w.ns === undefined || o.metadata.namespace === w.ns) && matchesSelector(o, w.labelSelector) && matchesFieldSelector(o, w.fieldSelector);
+  /** The event a watcher sees for a change, or null. */
+  const viewOf = (w: Watcher, e: WatchEventRecord): { type: string; object: Obj } | null => {
+    const now = e.type !== 'DELETED' && matches(w, e.obj);
+    const before = e.type === 'MODIFIED' ? matches(w, e.prev) : e.type === 'DELETED' && matches(w, e.obj);
+    if (e.type === 'DELETED') return before ? { type: 'DELETED', object: e.obj } : null;
+    if (now && before) return { type: 'MODIFIED', object: e.obj };
+    if (now) return { type: 'ADDED', object: e.obj };
+    if (before) return { type: 'DELETED', object: e.obj };
+    return null;
+  };
+  const writeEvent = (w: Watcher, ev: { type: string; object: unknown }): void => {
+    w.res.write(`${JSON.stringify(ev)}\n`);
+  };
+  const emit = (type: WatchEventRecord['type'], obj: Obj, prev?: Obj): void => {
+    const e: WatchEventRecord = { rv: Number(obj.metadata.resourceVersion), type, obj: structuredClone(obj), prev: prev === undefined ? undefined : structuredClone(prev) };
+    history.push(e);
+    if (history.length > 5000) compactedRv = (history.shift() as WatchEventRecord).rv;
+    for (const w of watchers) {
+      const v = viewOf(w, e);
+      if (v !== null) writeEvent(w, v);
+    }
+  };
 
   // What every cluster has.
   for (const name of ['default', 'kube-system']) {
@@ -202,6 +316,7 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
       const s = store.get(keyOf(t, ns, name));
       if (!s) return;
       const o = s.obj;
+      const prev = structuredClone(o);
       const gen = o.metadata.generation as number;
       const spec = (o.spec ?? {}) as Record<string, unknown>;
       const broken = opts.broken?.(o) ?? false;
@@ -241,6 +356,7 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
           return;
       }
       o.metadata.resourceVersion = String(++rv);
+      emit('MODIFIED', o, prev);
     };
     const t0 = setTimeout(() => {
       timers.delete(t0);
@@ -324,8 +440,27 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
         send(res, 405, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
         return 405;
       }
-      const items = [...store.values()].map((s) => s.obj).filter((o) => o.kind === t.kind && o.apiVersion === gv(t) && (ns === undefined || o.metadata.namespace === ns) && matchesSelector(o, url.searchParams.get('labelSelector') ?? undefined));
-      send(res, 200, { kind: `${t.kind}List`, apiVersion: gv(t), metadata: { resourceVersion: String(rv) }, items });
+      const w: Watcher = { t, ns, labelSelector: url.searchParams.get('labelSelector') ?? undefined, fieldSelector: url.searchParams.get('fieldSelector') ?? undefined, res };
+      const q = url.searchParams.get('watch');
+      if (q === 'true' || q === '1') return watch(w, url.searchParams);
+      const all = [...store.values()].map((s) => s.obj).filter((o) => matches(w, o)).sort((a, b) => `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace ?? ''}/${b.metadata.name}`));
+      // Paging: the continue token is the offset and the list's resourceVersion.
+      const limit = Number(url.searchParams.get('limit') ?? 0);
+      let from = 0;
+      let listRv = String(rv);
+      const cont = url.searchParams.get('continue');
+      if (cont) {
+        const [off, at] = Buffer.from(cont, 'base64url').toString().split(':');
+        from = Number(off);
+        listRv = at ?? listRv;
+        if (Number(listRv) <= compactedRv) {
+          send(res, 410, status(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result.'));
+          return 410;
+        }
+      }
+      const items = limit > 0 ? all.slice(from, from + limit) : all.slice(from);
+      const next = limit > 0 && from + limit < all.length ? Buffer.from(`${from + limit}:${listRv}`).toString('base64url') : undefined;
+      send(res, 200, { kind: `${t.kind}List`, apiVersion: gv(t), metadata: { resourceVersion: listRv, ...(next ? { continue: next } : {}) }, items });
       return 200;
     }
     if (t.namespaced && ns === undefined) return notFound();
@@ -339,7 +474,16 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
     if (req.method === 'DELETE') {
       if (!live) return notFound();
       store.delete(key);
-      if (t.kind === 'Namespace') for (const [k, s] of store) if (s.obj.metadata.namespace === name) store.delete(k);
+      live.obj.metadata.resourceVersion = String(++rv);
+      emit('DELETED', live.obj);
+      if (t.kind === 'Namespace') {
+        for (const [k, s] of store) {
+          if (s.obj.metadata.namespace !== name) continue;
+          store.delete(k);
+          s.obj.metadata.resourceVersion = String(++rv);
+          emit('DELETED', s.obj);
+        }
+      }
       send(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, group: t.group, kind: t.plural, uid: live.obj.metadata.uid } });
       return 200;
     }
@@ -354,6 +498,7 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
         send(res, 400, status(400, 'BadRequest', (err as Error).message));
         return 400;
       }
+      const prev = structuredClone(live.obj);
       if (req.method === 'PUT') live.obj.status = body.status;
       else if (req.method === 'PATCH' && contentType === 'application/merge-patch+json') live.obj.status = { ...((live.obj.status ?? {}) as object), ...((body.status ?? {}) as object) };
       else {
@@ -361,6 +506,7 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
         return 415;
       }
       live.obj.metadata.resourceVersion = String(++rv);
+      emit('MODIFIED', live.obj, prev);
       send(res, 200, live.obj);
       return 200;
     }
@@ -444,9 +590,48 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
     obj.metadata.resourceVersion = String(++rv);
     obj.metadata.managedFields = [...owners].map(([m, owned]) => ({ manager: m, operation: 'Apply', apiVersion: gv(t), time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), fieldsType: 'FieldsV1', fieldsV1: fieldsV1(owned) }));
     store.set(key, { obj, owners });
+    emit(created ? 'ADDED' : 'MODIFIED', obj, live?.obj);
     if (created || specOf(obj) !== before) controller(t, ns, name);
     send(res, created ? 201 : 200, obj);
     return created ? 201 : 200;
+  };
+
+  const watch = (w: Watcher, params: URLSearchParams): Promise<number> => {
+    const from = params.get('resourceVersion') ?? '';
+    const res = w.res;
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders();
+    if (from !== '' && from !== '0' && Number(from) < compactedRv) {
+      // What the real server's watch cache answers for a compacted resourceVersion.
+      writeEvent(w, { type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${from} (${compactedRv})`, reason: 'Expired', code: 410 } });
+      res.end();
+      return Promise.resolve(200);
+    }
+    if (from === '' || from === '0') {
+      for (const s of store.values()) if (matches(w, s.obj)) writeEvent(w, { type: 'ADDED', object: s.obj });
+    } else {
+      for (const e of history) {
+        if (e.rv <= Number(from)) continue;
+        const v = viewOf(w, e);
+        if (v !== null) writeEvent(w, v);
+      }
+    }
+    watchers.add(w);
+    return new Promise<number>((resolve) => {
+      const bookmarks = params.get('allowWatchBookmarks') === 'true'
+        ? setInterval(() => writeEvent(w, { type: 'BOOKMARK', object: { kind: w.t.kind, apiVersion: gv(w.t), metadata: { resourceVersion: String(rv) } } }), bookmarkMs)
+        : undefined;
+      const secs = Number(params.get('timeoutSeconds') ?? 0);
+      const timeout = secs > 0 ? setTimeout(() => res.end(), secs * 1000) : undefined;
+      const done = (): void => {
+        clearInterval(bookmarks);
+        clearTimeout(timeout);
+        watchers.delete(w);
+        resolve(200);
+      };
+      res.on('close', done);
+      res.on('finish', done);
+    });
   };
 
   const server = createServer((req, res) => {
@@ -460,6 +645,7 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const addr = server.address() as { port: number };
+  let paused = false;
   const url = `http://127.0.0.1:${addr.port}`;
   const dir = await mkdtemp(join(tmpdir(), 'fleetscope-fakekube-'));
   const kubeconfig = join(dir, 'kubeconfig');
@@ -485,10 +671,58 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
       failures = n;
       failStatus = code;
     },
-    async stop() {
-      for (const t of timers) clearTimeout(t);
+    put(o) {
+      const t = types.find((x) => gv(x) === o.apiVersion && x.kind === o.kind);
+      if (t === undefined) throw new Error(`unknown kind ${o.apiVersion} ${o.kind}`);
+      const key = keyOf(t, o.metadata.namespace, o.metadata.name);
+      const live = store.get(key);
+      const obj = structuredClone(o);
+      obj.metadata.uid = live?.obj.metadata.uid ?? obj.metadata.uid ?? randomUUID();
+      obj.metadata.creationTimestamp = live?.obj.metadata.creationTimestamp ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+      obj.metadata.generation = live === undefined ? 1 : (live.obj.metadata.generation as number) + (specOf(obj) !== specOf(live.obj) ? 1 : 0);
+      obj.metadata.resourceVersion = String(++rv);
+      store.set(key, { obj, owners: live?.owners ?? new Map() });
+      emit(live === undefined ? 'ADDED' : 'MODIFIED', obj, live?.obj);
+      return structuredClone(obj);
+    },
+    remove(apiVersion, kind, namespace, name) {
+      const key = `${apiVersion}/${kind}/${namespace ?? ''}/${name}`;
+      const live = store.get(key);
+      if (live === undefined) return false;
+      store.delete(key);
+      live.obj.metadata.resourceVersion = String(++rv);
+      emit('DELETED', live.obj);
+      return true;
+    },
+    compact() {
+      compactedRv = rv;
+      history.length = 0;
+    },
+    async pause() {
+      if (paused) return;
+      paused = true;
+      for (const w of watchers) w.res.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    async resume() {
+      if (!paused) return;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(addr.port, '127.0.0.1', () => resolve());
+      });
+      paused = false;
+    },
+    get openWatches() {
+      return watchers.size;
+    },
+    async stop() {
+      for (const t of timers) clearTimeout(t);
+      for (const w of watchers) w.res.destroy();
+      if (!paused) {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
       await rm(dir, { recursive: true, force: true });
     },
   };
