@@ -6,7 +6,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { type KeyObject, createPublicKey } from 'node:crypto';
 import { signToken, tokenPrivateKey, tokenPublicKey, type TokenClaims } from '../wire/index.js';
-import { DirArtifactStore, type ArtifactStore } from './artifacts.js';
+import { type ArtifactStore, openArtifactStore } from './artifacts.js';
+import { manifestChecksum } from './checksum.js';
 import type { ControlConfig } from './config.js';
 import { parseDuration } from './config.js';
 import { ControlError } from './errors.js';
@@ -100,7 +101,7 @@ export class ControlPlane {
   }
 
   /** Opens the store (config.store, or `storeUrl`), the keys and the artifact store. Does not start timers. */
-  static async open(config: ControlConfig, opts: { storeUrl?: string; store?: StateStore } = {}): Promise<ControlPlane> {
+  static async open(config: ControlConfig, opts: { storeUrl?: string; store?: StateStore; artifacts?: ArtifactStore } = {}): Promise<ControlPlane> {
     const readKey = async (file: string): Promise<string> => {
       try {
         return await readFile(file, 'utf8');
@@ -111,9 +112,16 @@ export class ControlPlane {
     const privateKey = tokenPrivateKey(await readKey(config.keys.token_private_key));
     const publicKeys = [createPublicKey(privateKey)];
     for (const f of config.keys.token_public_keys) publicKeys.push(tokenPublicKey(await readKey(f)));
-    const store = opts.store ?? (await openStore(opts.storeUrl ?? config.store, config.store_prefix));
-    const state = await State.open(store);
-    const artifacts = new DirArtifactStore(config.artifacts.dir);
+    // The artifact store first: a missing bucket or refused credentials stop the start before the state store is opened.
+    const artifacts = opts.artifacts ?? (await openArtifactStore(config.artifacts));
+    let state: State;
+    try {
+      const store = opts.store ?? (await openStore(opts.storeUrl ?? config.store, config.store_prefix));
+      state = await State.open(store);
+    } catch (err) {
+      await artifacts.close();
+      throw err;
+    }
     const loader = new ModelLoader(state, artifacts, { cacheDir: config.git.cache_dir, root: config.git.path });
     return new ControlPlane(config, state, artifacts, loader, privateKey, publicKeys);
   }
@@ -137,6 +145,7 @@ export class ControlPlane {
     for (const set of this.waiters.values()) for (const w of set) w();
     this.state.close();
     await this.state.store.close();
+    await this.artifacts.close();
   }
 
   // ---- events -------------------------------------------------------------
@@ -324,6 +333,9 @@ export class ControlPlane {
     if (!entry) throw new ControlError('FS_CONTROL_NOT_FOUND', [`site ${site} has no version ${version}`]);
     const text = await this.artifacts.get(entry.artifact);
     if (text === null) throw new ControlError('FS_CONTROL_NOT_FOUND', [`artifact ${entry.artifact} is missing from the artifact store`]);
+    // Whatever the store, a site is never handed bytes other than those rendered.
+    const got = manifestChecksum(text);
+    if (got !== entry.checksum) throw new ControlError('FS_CONTROL_ARTIFACTS_CHECKSUM', [entry.artifact, `${got} read, ${entry.checksum} rendered`]);
     return text;
   }
 
