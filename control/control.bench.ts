@@ -80,7 +80,9 @@ function serveControl(app: { close(): Promise<unknown> }, cp: ControlPlane, dir:
 }
 
 function child_(args: string[]) {
-  const proc = fork(new URL(import.meta.url).pathname, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // FLEETSCOPE_BENCH_PROFILE=DIR: the server child writes a V8 CPU profile there (node --cpu-prof).
+  const profile = process.env.FLEETSCOPE_BENCH_PROFILE;
+  const proc = fork(new URL(import.meta.url).pathname, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [] });
   const msg = <T>(cmd: string): Promise<T> => new Promise((resolve, reject) => {
     const on = (m: { cmd: string }): void => {
       if (m.cmd === cmd) {
@@ -94,7 +96,7 @@ function child_(args: string[]) {
   return { proc, msg };
 }
 
-async function registrations(count: number): Promise<{ seconds: number; csrs: number; serverCpuSeconds: number }> {
+async function registrations(count: number): Promise<{ seconds: number; csrs: number; serverCpuSeconds: number; clientCpuSeconds: number }> {
   const { proc, msg } = child_(['--serve-registrations']);
   const ready = await msg<{ port: number; token: string }>('ready');
   const base = `http://127.0.0.1:${ready.port}`;
@@ -120,6 +122,7 @@ async function registrations(count: number): Promise<{ seconds: number; csrs: nu
   };
   proc.send({ cmd: 'mark' });
   await msg('marked');
+  const clientCpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   await inParallel(32, count, async (i) => {
     const name = `ce-${String(i).padStart(5, '0')}`;
@@ -130,11 +133,12 @@ async function registrations(count: number): Promise<{ seconds: number; csrs: nu
     if (!got.identity?.certificate?.includes('BEGIN CERTIFICATE')) throw new Error(`no certificate for ${name}`);
   });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const clientCpu = process.cpuUsage(clientCpu0);
   agent.destroy();
   proc.send({ cmd: 'cpu' });
   const cpu = await msg<{ seconds: number }>('cpu');
   proc.send({ cmd: 'stop' });
-  return { seconds, csrs: csrs.length, serverCpuSeconds: cpu.seconds };
+  return { seconds, csrs: csrs.length, serverCpuSeconds: cpu.seconds, clientCpuSeconds: (clientCpu.user + clientCpu.system) / 1e6 };
 }
 
 /** Child process: a control plane with `sites` sites, each with a desired version; answers polls. */
@@ -248,7 +252,7 @@ async function main(): Promise<void> {
   }
   if (only === 'registrations') {
     const r = await registrations(regN);
-    process.stdout.write(`registrations: ${regN} in ${r.seconds.toFixed(2)} s (server CPU ${r.serverCpuSeconds.toFixed(2)} s)\n`);
+    process.stdout.write(`registrations: ${regN} in ${r.seconds.toFixed(2)} s (server CPU ${r.serverCpuSeconds.toFixed(2)} s, clients CPU ${r.clientCpuSeconds.toFixed(2)} s)\n`);
     return;
   }
   const loadBefore = loadavg()[0] as number;

@@ -10,7 +10,7 @@ import { type LoadedCa, checkCsr, generateTenantCa, loadCa, normalSerial, signSi
 import type { ControlConfig } from './config.js';
 import { ControlError } from './errors.js';
 import type { ModelLoader } from './loader.js';
-import type { RenderEntry, Registration, SiteRecord, TenantCa } from './records.js';
+import type { RenderEntry, RenderIndex, Registration, SiteRecord, TenantCa } from './records.js';
 import { checkPlan, planSite } from './render.js';
 import { approveBody, parseBody, registerBody, rejectBody } from './requests.js';
 import type { State } from './state.js';
@@ -183,13 +183,16 @@ export class Registrar {
         throw new ControlError('FS_CONTROL_BAD_REQUEST', [`site ${req.site} cannot be rendered with the current model: ${(err as Error).message}`], { cause: err });
       }
     }
+    const nameTaken = (): ControlError => new ControlError('FS_CONTROL_CONFLICT', [`site name ${req.site} is already in use`]);
+    if (this.state.value<SiteRecord>(`sites/${req.site}`)) throw nameTaken();
     const tokenId = randomBytes(12).toString('hex');
-    // Identity and first version are made before the site record exists, so it is created whole in one write.
+    // Identity and first version are made first; then the site, the registration and the render
+    // index are written in one transaction (one durable write, all or nothing).
     const ca = await this.tenantCa(reg.tenant);
     const { pem: certificate, serial } = await signSiteCertificate(ca, reg.csr, reg.tenant, req.site);
     const siteToken = signToken(this.privateKey, { kind: 'site', tenant: reg.tenant, site: req.site, group: req.group, iat: Math.floor(Date.now() / 1000), jti: tokenId });
-    let first: RenderEntry | null = null;
-    if (this.config.first_version_on_approval && !this.state.value<SiteRecord>(`sites/${req.site}`)) first = await this.loader.renderSite(identity).catch(() => null);
+    const rendered = this.config.first_version_on_approval ? await this.loader.renderSiteArtifact(identity).catch(() => null) : null;
+    const first: RenderEntry | null = rendered?.entry ?? null;
     const site: SiteRecord = {
       tenant: reg.tenant,
       site: req.site,
@@ -202,16 +205,25 @@ export class Registrar {
       created_at: new Date().toISOString(),
       desired: first ? { version: first.version, checksum: first.checksum, artifact: first.artifact, mode_summary: first.mode_summary } : null,
     };
-    if (!(await this.state.create(`sites/${req.site}`, site))) throw new ControlError('FS_CONTROL_CONFLICT', [`site name ${req.site} is already in use`]);
-    try {
-      const updated = await this.state.update<Registration>(`regs/${id}`, (cur) => {
-        if (!cur || cur.state !== 'pending') return undefined;
-        return { ...cur, state: 'approved', site: { tenant: reg.tenant, site: req.site, group: req.group, labels: req.labels }, identity: { site_token: siteToken, certificate, ca: ca.certPem } };
-      });
-      if (updated?.state !== 'approved' || updated.site?.site !== req.site) throw new ControlError('FS_CONTROL_CONFLICT', [`registration ${id} changed while it was being approved`]);
-    } catch (err) {
-      await this.state.delete(`sites/${req.site}`);
-      throw err;
+    const siteView = { tenant: reg.tenant, site: req.site, group: req.group, labels: req.labels };
+    for (let attempt = 0; ; attempt++) {
+      // The mirror first; after a lost race, the store itself.
+      const read = async <T>(key: string): Promise<{ value: T; rev: number } | null> => {
+        if (attempt === 0) return this.state.get<T>(key);
+        const kv = await this.state.store.get(key);
+        return kv ? { value: JSON.parse(kv.value) as T, rev: kv.rev } : null;
+      };
+      const cur = await read<Registration>(`regs/${id}`);
+      if (!cur || cur.value.state !== 'pending') throw new ControlError('FS_CONTROL_CONFLICT', [`registration ${id} changed while it was being approved`]);
+      if (attempt > 0 && (await read<SiteRecord>(`sites/${req.site}`))) throw nameTaken();
+      const renders = rendered?.index ? await read<RenderIndex>(`renders/${req.site}`) : null;
+      const ok = await this.state.txn([
+        { key: `sites/${req.site}`, value: site, ifRev: 0 },
+        { key: `regs/${id}`, value: { ...cur.value, state: 'approved', site: siteView, identity: { site_token: siteToken, certificate, ca: ca.certPem } }, ifRev: cur.rev },
+        ...(rendered?.index ? [{ key: `renders/${req.site}`, value: rendered.index, ifRev: renders?.rev ?? 0 }] : []),
+      ]);
+      if (ok) break;
+      if (attempt >= 4) throw new ControlError('FS_CONTROL_CONFLICT', [`registration ${id} or site ${req.site} kept changing while it was being approved`]);
     }
     const version = first?.version ?? null;
     return { registration_id: id, state: 'approved', site: { tenant: reg.tenant, site: req.site, group: req.group, labels: req.labels }, desired_version: version };

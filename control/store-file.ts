@@ -9,7 +9,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, wr
 import { type FileHandle, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ControlError } from './errors.js';
-import type { KeyValue, PutResult, StateStore, StoreEvent, StoreSnapshot } from './store.js';
+import type { KeyValue, PutResult, StateStore, StoreEvent, StoreSnapshot, TxnOp, TxnResult } from './store.js';
 
 interface Pending {
   readonly line: string;
@@ -43,14 +43,17 @@ export class FileStateStore implements StateStore {
       while (pos < buf.length) {
         const nl = buf.indexOf(10, pos);
         if (nl < 0) break; // torn tail: never acknowledged
-        let rec: { r: number; k: string; v?: string; d?: 1 };
+        let rec: { r: number; k: string; v?: string; d?: 1; t?: { k: string; v?: string; d?: 1 }[] };
         try {
           rec = JSON.parse(buf.toString('utf8', pos, nl)) as typeof rec;
         } catch {
           break;
         }
-        if (rec.d === 1) data.delete(rec.k);
-        else data.set(rec.k, { key: rec.k, value: rec.v as string, rev: rec.r });
+        // A transaction is one line: whole or (torn) not at all.
+        for (const w of rec.t ?? [rec]) {
+          if (w.d === 1) data.delete(w.k);
+          else data.set(w.k, { key: w.k, value: w.v as string, rev: rec.r });
+        }
         rev = Math.max(rev, rec.r);
         pos = nl + 1;
         goodBytes = pos;
@@ -96,6 +99,28 @@ export class FileStateStore implements StateStore {
     const lines: string[] = [];
     for (const e of entries) lines.push(JSON.stringify({ r: this.apply(e.key, e.value), k: e.key, v: e.value }));
     if (lines.length > 0) await this.append(lines.join('\n'));
+  }
+
+  async txn(ops: readonly TxnOp[]): Promise<TxnResult> {
+    this.assertOpen();
+    for (const op of ops) if (op.ifRev !== undefined && (this.data.get(op.key)?.rev ?? 0) !== op.ifRev) return { ok: false };
+    const rev = ++this.rev;
+    const writes: { k: string; v?: string; d?: 1 }[] = [];
+    for (const op of ops) {
+      const prev = this.data.get(op.key);
+      if (prev) this.liveBytes -= prev.key.length + prev.value.length + 32;
+      if (op.value === null) {
+        this.data.delete(op.key);
+        writes.push({ k: op.key, d: 1 });
+      } else {
+        this.data.set(op.key, { key: op.key, value: op.value, rev });
+        this.liveBytes += op.key.length + op.value.length + 32;
+        writes.push({ k: op.key, v: op.value });
+      }
+    }
+    for (const op of ops) this.emit(op.value === null ? { type: 'delete', key: op.key, rev } : { type: 'put', key: op.key, value: op.value, rev });
+    await this.append(JSON.stringify({ r: rev, t: writes }));
+    return { ok: true, rev };
   }
 
   async delete(key: string, ifRev?: number): Promise<boolean> {
