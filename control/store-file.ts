@@ -9,6 +9,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, wr
 import { type FileHandle, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ControlError } from './errors.js';
+import { type DirLock, lockDir } from './store-lock.js';
 import type { KeyValue, PutResult, StateStore, StoreEvent, StoreSnapshot, TxnOp, TxnResult } from './store.js';
 
 interface Pending {
@@ -28,11 +29,21 @@ export class FileStateStore implements StateStore {
   private readonly watchers = new Set<{ prefix: string; listener: (ev: StoreEvent) => void }>();
   private closed = false;
 
-  private constructor(private readonly dir: string, private fh: FileHandle) {}
+  private constructor(private readonly dir: string, private fh: FileHandle, private readonly lock: DirLock) {}
 
-  /** Opens (creating) the store in `dir`; one process at a time. */
+  /** Opens (creating) the store in `dir`; one process at a time (FS_CONTROL_STORE_LOCKED names the holder). */
   static async open(dir: string): Promise<FileStateStore> {
     mkdirSync(dir, { recursive: true });
+    const lock = await lockDir(dir);
+    try {
+      return await FileStateStore.openLocked(dir, lock);
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+  }
+
+  private static async openLocked(dir: string, lock: DirLock): Promise<FileStateStore> {
     const file = join(dir, 'state.jsonl');
     const data = new Map<string, KeyValue>();
     let rev = 0;
@@ -66,7 +77,7 @@ export class FileStateStore implements StateStore {
       }
     }
     const fh = await open(file, 'a');
-    const store = new FileStateStore(dir, fh);
+    const store = new FileStateStore(dir, fh, lock);
     for (const [k, v] of data) store.data.set(k, v);
     store.rev = rev;
     store.logBytes = goodBytes;
@@ -148,10 +159,13 @@ export class FileStateStore implements StateStore {
     this.closed = true;
     if (this.flushing) await this.flushing.catch(() => undefined);
     await this.fh.close();
+    await this.lock.release();
   }
 
   private assertOpen(): void {
     if (this.closed) throw new ControlError('FS_CONTROL_STORE', ['closed']);
+    // Without the lock another process may have opened the directory: writing now could interleave logs.
+    if (!this.lock.held()) throw new ControlError('FS_CONTROL_STORE', [`${this.dir}: the lock holder process (flock) was killed; restart this control plane`]);
   }
 
   private apply(key: string, value: string): number {
