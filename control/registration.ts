@@ -1,7 +1,7 @@
 // Zero-touch registration and site identity: registration tokens, CSRs,
 // approval (tenant CA certificate, site token, first version), and the checks
 // that a site token or client certificate is the one issued to the site now.
-import { createHash, randomBytes } from 'node:crypto';
+import { X509Certificate, createHash, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -58,13 +58,51 @@ export class Registrar {
    * The site a verified client certificate names (mTLS): CN = site, O = tenant, and the
    * serial of the certificate issued to the site now (a reset site's old certificate is refused).
    */
-  siteAuthByCertificate(cert: { subject?: Record<string, string | string[]>; serialNumber?: string } | null): SiteIdentityClaims | null {
+  siteAuthByCertificate(cert: { subject?: Record<string, string | string[]>; serialNumber?: string; raw?: Buffer; fingerprint256?: string } | null): SiteIdentityClaims | null {
     const cn = cert?.subject?.CN;
     const o = cert?.subject?.O;
     if (typeof cn !== 'string' || typeof o !== 'string' || typeof cert?.serialNumber !== 'string') return null;
     const rec = this.state.value<SiteRecord>(`sites/${cn}`);
     if (!rec || rec.tenant !== o || rec.cert_serial === undefined || rec.cert_serial !== normalSerial(cert.serialNumber)) return null;
+    // TLS checked the chain against every tenant's CA; the issuer must be this tenant's own,
+    // or one tenant's CA could sign certificates that act for another tenant's sites.
+    if (!cert.raw || !this.issuedByTenantCa(rec.tenant, cert.raw, cert.fingerprint256)) return null;
     return { tenant: rec.tenant, site: rec.site, group: rec.group };
+  }
+
+  /** Tenant → its CA certificate (ca_dir files first, as tenantCa() uses them, then the store). */
+  private readonly caCerts = new Map<string, X509Certificate>();
+  /** `<tenant> <certificate fingerprint>` → whether that tenant's CA signed it (a site presents the same certificate on every request). */
+  private readonly issuedCache = new Map<string, boolean>();
+
+  private caCertFor(tenant: string): X509Certificate | null {
+    let ca = this.caCerts.get(tenant);
+    if (!ca) {
+      const stored = this.state.value<TenantCa>(`ca/${tenant}`);
+      if (!stored) return null;
+      ca = new X509Certificate(stored.cert_pem);
+      this.caCerts.set(tenant, ca);
+    }
+    return ca;
+  }
+
+  private issuedByTenantCa(tenant: string, raw: Buffer, fingerprint?: string): boolean {
+    const key = fingerprint !== undefined ? `${tenant} ${fingerprint}` : null;
+    const known = key !== null ? this.issuedCache.get(key) : undefined;
+    if (known !== undefined) return known;
+    const ca = this.caCertFor(tenant);
+    let ok = false;
+    try {
+      const leaf = new X509Certificate(raw);
+      ok = ca !== null && leaf.checkIssued(ca) && leaf.verify(ca.publicKey);
+    } catch {
+      ok = false;
+    }
+    if (key !== null) {
+      if (this.issuedCache.size >= 100_000) this.issuedCache.clear();
+      this.issuedCache.set(key, ok);
+    }
+    return ok;
   }
 
   /** Every tenant CA certificate (files and store): whom TLS client certificates may come from. */
@@ -72,7 +110,16 @@ export class Registrar {
     const out: string[] = [];
     if (this.config.keys.ca_dir !== undefined) {
       const names = await readdir(this.config.keys.ca_dir).catch(() => [] as string[]);
-      for (const n of names) if (n.endsWith('.crt.pem')) out.push(await readFile(join(this.config.keys.ca_dir, n), 'utf8'));
+      for (const n of names) {
+        if (!n.endsWith('.crt.pem')) continue;
+        const pem = await readFile(join(this.config.keys.ca_dir, n), 'utf8');
+        out.push(pem);
+        try {
+          this.caCerts.set(n.slice(0, -'.crt.pem'.length), new X509Certificate(pem));
+        } catch {
+          // not a certificate: TLS will say so
+        }
+      }
     }
     for (const [, e] of this.state.entries<TenantCa>('ca/')) out.push(e.value.cert_pem);
     return out;

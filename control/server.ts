@@ -95,7 +95,7 @@ export async function buildServer(cp: ControlPlane, opts: ServerOptions = {}): P
     let id = cp.siteAuth(token);
     if (!id && token === null && tls) {
       const sock = req.raw.socket as TLSSocket;
-      if (sock.authorized) id = cp.siteAuthByCertificate(sock.getPeerCertificate() as unknown as { subject?: Record<string, string>; serialNumber?: string });
+      if (sock.authorized) id = cp.siteAuthByCertificate(sock.getPeerCertificate() as unknown as { subject?: Record<string, string>; serialNumber?: string; raw?: Buffer; fingerprint256?: string });
     }
     if (id) {
       if (id.site !== site) {
