@@ -342,6 +342,46 @@ console.log(JSON.stringify({ before, after: sdk() }));
   });
 });
 
+test('fleetscope control with artifacts.s3, through the binary: a missing bucket stops the start, an existing one serves', { timeout: 60_000 }, async () => {
+  const bin = new URL('../../bin/fleetscope.js', import.meta.url).pathname;
+  const { generateTokenKeys } = await import('../wire/index.js');
+  const { freePort } = await import('./peers/prometheus.js');
+  await writeFile(join(dir, 'token.key'), generateTokenKeys().privateKeyPem);
+  const config = (bucket: string, state: string) => [
+    `store: ${state}`,
+    'keys: {token_private_key: token.key}',
+    'operators: [{name: o, token: operator-token-0123456789, role: operator}]',
+    `artifacts: {s3: {endpoint: "${peer.url}", region: ${peer.region}, bucket: ${bucket}, credentials_file: cli-credentials}}`,
+    '',
+  ].join('\n');
+  await writeFile(join(dir, 'cli-credentials'), `[default]\naws_access_key_id = ${peer.accessKeyId}\naws_secret_access_key = ${peer.secretAccessKey}\n`);
+  await writeFile(join(dir, 'missing.yml'), config('missing-bucket', 'cli-state-1'));
+  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => execFile(process.execPath, [bin, 'control', '--config', 'missing.yml', '--listen', '127.0.0.1:0'], { cwd: dir, timeout: 30_000 }, (err, _o, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stderr })));
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /FS_CONTROL_ARTIFACTS_BUCKET_MISSING: artifact store: S3 bucket missing-bucket does not exist/);
+  peer.createBucket('cli-bucket');
+  await writeFile(join(dir, 'ok.yml'), config('cli-bucket', 'cli-state-2'));
+  const port = await freePort();
+  const { spawn } = await import('node:child_process');
+  const proc = spawn(process.execPath, [bin, 'control', '--config', 'ok.yml', '--listen', `127.0.0.1:${port}`], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((res) => proc.once('exit', res));
+  try {
+    const end = Date.now() + 20_000;
+    while (!err.includes('listening on')) {
+      if (Date.now() > end || proc.exitCode !== null) throw new Error(`did not start: ${err}`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    const health = await fetch(`http://127.0.0.1:${port}/-/healthy`);
+    assert.equal(health.status, 200);
+    assert.ok(peer.requests.some((q) => q.op === 'HeadBucket' && q.bucket === 'cli-bucket' && q.status === 200), 'the bucket was checked at start');
+  } finally {
+    proc.kill('SIGTERM');
+    assert.equal(await exited, 0, err);
+  }
+});
+
 // A real S3 (AWS or any S3-compatible service), when one is named.
 const real = process.env.S3_URL;
 test('S3ArtifactStore against the real S3 at S3_URL', { skip: real === undefined ? 'S3_URL is not set (and S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3_BUCKET)' : false }, async () => {
