@@ -16,7 +16,7 @@ export const controlErrors = {
   FS_CONTROL_UNAVAILABLE: { status: 503, message: '%s' },
   FS_CONTROL_NO_VERSION: { status: 404, message: 'site %s has no version yet: %s' },
   FS_CONTROL_STORE: { status: 503, message: 'state store: %s' },
-  FS_CONTROL_STORE_LOCKED: { status: 503, message: 'state store: %s is in use by another control plane (%s): one process per state directory; stop that one, or use etcd for several replicas' },
+  FS_CONTROL_STORE_LOCKED: { status: 503, message: 'state store: %s is in use by another control plane (%s): one process per state directory: ask the running one (--url), stop it, or use etcd for several replicas' },
   FS_CONTROL_ARTIFACTS: { status: 500, message: 'artifact store: %s' },
   FS_CONTROL_ARTIFACTS_BUCKET_MISSING: { status: 502, message: 'artifact store: S3 bucket %s does not exist at %s' },
   FS_CONTROL_ARTIFACTS_ACCESS_DENIED: { status: 502, message: 'artifact store: S3 refused %s %s at %s (check the credentials and the bucket policy): %s' },
