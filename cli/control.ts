@@ -14,7 +14,8 @@ const help = `Usage: fleetscope control --config FILE.yml [--store URL] [--liste
        fleetscope control keys generate --dir DIR [--tenant T ...]
 
 Runs the GitOps control plane: the git model loaded at a commit with git,
-rendered per site into <tenant>/<site>/<version>/manifests.yaml, zero-touch
+rendered per site into <tenant>/<site>/<version>/manifests.yaml (in a
+directory, or with artifacts.s3 in any S3-compatible store), zero-touch
 registration (token + CSR, approved by an operator, signed by the tenant's
 CA), desired versions with ETag/long-poll/server-sent events, status
 reports, staged rollouts and fleet status, over HTTP (default 0.0.0.0:9300).

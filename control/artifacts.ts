@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { ControlConfig } from './config.js';
 import { ControlError } from './errors.js';
 
 export interface ArtifactStore {
@@ -15,6 +16,24 @@ export interface ArtifactStore {
   flush(): Promise<void>;
   /** null when there is no such artifact. */
   get(key: string): Promise<string | null>;
+  /** Checks that the store can be used (S3: the bucket exists and the credentials may use it). */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The configured store: `artifacts.s3` or the directory. The S3 module (and
+ * the AWS SDK with it) is loaded only when S3 is configured.
+ */
+export async function openArtifactStore(a: ControlConfig['artifacts'], opts: { check?: boolean } = {}): Promise<ArtifactStore> {
+  if (a.s3) {
+    const { S3ArtifactStore } = await import('./artifacts-s3.js');
+    const s3 = a.s3;
+    return S3ArtifactStore.open({ ...s3, timeout_ms: s3.timeout }, opts);
+  }
+  const store = new DirArtifactStore(a.dir);
+  if (opts.check !== false) await store.check();
+  return store;
 }
 
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -70,6 +89,16 @@ export class DirArtifactStore implements ArtifactStore {
     });
     if (code !== 0) throw new ControlError('FS_CONTROL_ARTIFACTS', [`sync -f ${this.root} failed (${code})`]);
   }
+
+  async check(): Promise<void> {
+    try {
+      await mkdir(this.root, { recursive: true });
+    } catch (err) {
+      throw new ControlError('FS_CONTROL_ARTIFACTS', [`cannot create ${this.root}: ${(err as Error).message}`], { cause: err });
+    }
+  }
+
+  async close(): Promise<void> {}
 
   async get(key: string): Promise<string | null> {
     try {

@@ -34,13 +34,35 @@ const operatorSchema = z.object({
   role: z.enum(['viewer', 'operator']),
 }).strict();
 
+const s3Schema = z.object({
+  /** http(s)://host:port of an S3-compatible store; absent: AWS S3 in `region`. */
+  endpoint: z.string().url().refine((u) => /^https?:\/\//.test(u), 'an http:// or https:// URL').optional(),
+  region: z.string().min(1).default('us-east-1'),
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 of a-z 0-9 . -)'),
+  /** Prepended to every key; '' or ending in '/'. */
+  prefix: z.string().max(512).regex(/^([^/].*\/)?$/, "'' or a prefix ending in '/', not starting with '/'").default(''),
+  /** Default: true when an endpoint is given (most S3-compatible stores), false for AWS. */
+  force_path_style: z.boolean().optional(),
+  access_key_id: z.string().min(1).optional(),
+  secret_access_key: z.string().min(1).optional(),
+  session_token: z.string().min(1).optional(),
+  /** An AWS shared credentials file; used when the keys are not in this config. */
+  credentials_file: z.string().min(1).optional(),
+  profile: z.string().min(1).default('default'),
+  /** PEM CA(s) for an https endpoint with a private CA. */
+  ca_file: z.string().min(1).optional(),
+  timeout: duration.default(10_000),
+  max_attempts: z.number().int().min(1).max(10).default(3),
+}).strict();
+
 export const controlConfigSchema = z.object({
   listen: z.string().regex(/^[^\s:]*:\d{1,5}$/, 'HOST:PORT').default('0.0.0.0:9300'),
   /** A directory (the embedded store) or etcd://host:port[,host:port]. */
   store: z.string().min(1).default('data/control/state'),
   /** Key prefix in etcd. */
   store_prefix: z.string().min(1).default('/fleetscope/'),
-  artifacts: z.object({ dir: z.string().min(1).default('data/control/artifacts') }).strict().default({ dir: 'data/control/artifacts' }),
+  /** A directory (default), or with `s3` any S3-compatible store (then `dir` is not used). */
+  artifacts: z.object({ dir: z.string().min(1).default('data/control/artifacts'), s3: s3Schema.optional() }).strict().default({ dir: 'data/control/artifacts' }),
   git: z.object({
     /** A repository path (bare or not) or a URL. */
     repo: z.string().min(1).optional(),
@@ -98,12 +120,18 @@ export function parseControlConfig(raw: unknown, file: string, baseDir: string):
   c.operators.forEach((o, i) => {
     if ((o.token === undefined) === (o.token_sha256 === undefined)) fail(file, ['operators', i], 'give exactly one of token and token_sha256');
   });
+  const s3 = c.artifacts.s3;
+  if (s3 && (s3.access_key_id === undefined) !== (s3.secret_access_key === undefined)) fail(file, ['artifacts', 's3'], 'give both access_key_id and secret_access_key, or neither');
+  if (s3?.session_token !== undefined && s3.access_key_id === undefined) fail(file, ['artifacts', 's3', 'session_token'], 'a session_token goes with access_key_id and secret_access_key');
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
   const isEtcd = c.store.startsWith('etcd://');
   const out: ControlConfig = {
     ...c,
     store: isEtcd ? c.store : abs(c.store),
-    artifacts: { dir: abs(c.artifacts.dir) },
+    artifacts: {
+      dir: abs(c.artifacts.dir),
+      ...(s3 ? { s3: { ...s3, ...(s3.credentials_file !== undefined ? { credentials_file: abs(s3.credentials_file) } : {}), ...(s3.ca_file !== undefined ? { ca_file: abs(s3.ca_file) } : {}) } } : {}),
+    },
     git: { ...c.git, repo: c.git.repo === undefined || /^[a-z][a-z0-9+.-]*:\/\//i.test(c.git.repo) ? c.git.repo : abs(c.git.repo), cache_dir: abs(c.git.cache_dir), path: c.git.path === '' || c.git.path.endsWith('/') ? c.git.path : `${c.git.path}/` },
     ...(c.tls ? { tls: { cert: abs(c.tls.cert), key: abs(c.tls.key) } } : {}),
     keys: { ...c.keys, token_private_key: abs(c.keys.token_private_key), token_public_keys: c.keys.token_public_keys.map(abs), ...(c.keys.ca_dir !== undefined ? { ca_dir: abs(c.keys.ca_dir) } : {}) },

@@ -1,21 +1,21 @@
 // The control plane as a service object: the HTTP routes (server.ts), the
 // command line and the tests call it. It holds the state mirror, the model
 // loader and the registrar (registration.ts), serves desired versions and
-// status, and runs the rollout controller.
+// status, and runs the rollout controller (rollouts.ts).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { type KeyObject, createPublicKey } from 'node:crypto';
 import { signToken, tokenPrivateKey, tokenPublicKey, type TokenClaims } from '../wire/index.js';
-import { DirArtifactStore, type ArtifactStore } from './artifacts.js';
+import { type ArtifactStore, openArtifactStore } from './artifacts.js';
+import { manifestChecksum } from './checksum.js';
 import type { ControlConfig } from './config.js';
-import { parseDuration } from './config.js';
 import { ControlError } from './errors.js';
 import { type FleetStatus, type SiteSummary, fleetStatus, summarize } from './fleet.js';
-import { type LoadOutcome, ModelLoader, resolveRelease } from './loader.js';
+import { type LoadOutcome, ModelLoader } from './loader.js';
 import type { Desired, ModelRecord, RenderEntry, RenderIndex, Registration, Rollout, SiteRecord, SiteStatus } from './records.js';
-import { type RolloutCounts, partitionSites, rolloutCounts, tickRollout } from './rollout.js';
-import { NAME, abortBody, parseBody, rolloutBody, statusBody } from './requests.js';
+import { NAME, parseBody, statusBody } from './requests.js';
 import { Registrar, type SiteIdentityClaims } from './registration.js';
+import { RolloutService, type RolloutView } from './rollouts.js';
 import { State } from './state.js';
 import type { StateStore } from './store.js';
 import { FileStateStore } from './store-file.js';
@@ -38,20 +38,6 @@ export type ControlEvent =
   | { readonly type: 'status'; readonly data: Record<string, unknown> }
   | { readonly type: 'rollout'; readonly data: Record<string, unknown> };
 
-export interface RolloutView {
-  readonly id: string;
-  readonly version: string;
-  readonly state: Rollout['state'];
-  readonly reason?: string;
-  readonly selector: Rollout['selector'];
-  readonly strategy: Rollout['strategy'];
-  readonly counts: RolloutCounts;
-  readonly partition: number;
-  readonly partitions: number;
-  readonly sites: number;
-  readonly created_at: string;
-  readonly updated_at: string;
-}
 
 export function openStore(url: string, prefix = '/fleetscope/'): Promise<StateStore> {
   return url.startsWith('etcd://') ? Promise.resolve(new EtcdStateStore(url, prefix)) : FileStateStore.open(url);
@@ -73,6 +59,8 @@ export function createRegistrationToken(privateKey: KeyObject, tenant: string, o
   return signToken(privateKey, claims);
 }
 
+export type { RolloutView };
+
 export class ControlPlane {
   readonly offlineAfterMs: number;
   private readonly operators = new Map<string, Operator>();
@@ -81,8 +69,8 @@ export class ControlPlane {
   /** Sites seen through polls since the last flush (heartbeats that cost no write each). */
   private readonly polled = new Map<string, number>();
   private readonly timers: NodeJS.Timeout[] = [];
-  private ticking = false;
   readonly registrar: Registrar;
+  private readonly rollouts: RolloutService;
   private stopChanges: () => void;
 
   private constructor(
@@ -95,12 +83,13 @@ export class ControlPlane {
   ) {
     this.offlineAfterMs = 3 * config.poll_interval;
     this.registrar = new Registrar(config, state, loader, privateKey, publicKeys);
+    this.rollouts = new RolloutService(state, this.offlineAfterMs, { statusWithSeen: (site) => this.statusWithSeen(site), setDesired: (site, entry, rollout) => this.setDesired(site, entry, rollout) });
     for (const o of config.operators) this.operators.set(o.token_sha256 ?? sha256(o.token as string), { name: o.name, role: o.role });
     this.stopChanges = state.onChange((key, value) => this.onChange(key, value));
   }
 
   /** Opens the store (config.store, or `storeUrl`), the keys and the artifact store. Does not start timers. */
-  static async open(config: ControlConfig, opts: { storeUrl?: string; store?: StateStore } = {}): Promise<ControlPlane> {
+  static async open(config: ControlConfig, opts: { storeUrl?: string; store?: StateStore; artifacts?: ArtifactStore } = {}): Promise<ControlPlane> {
     const readKey = async (file: string): Promise<string> => {
       try {
         return await readFile(file, 'utf8');
@@ -111,9 +100,16 @@ export class ControlPlane {
     const privateKey = tokenPrivateKey(await readKey(config.keys.token_private_key));
     const publicKeys = [createPublicKey(privateKey)];
     for (const f of config.keys.token_public_keys) publicKeys.push(tokenPublicKey(await readKey(f)));
-    const store = opts.store ?? (await openStore(opts.storeUrl ?? config.store, config.store_prefix));
-    const state = await State.open(store);
-    const artifacts = new DirArtifactStore(config.artifacts.dir);
+    // The artifact store first: a missing bucket or refused credentials stop the start before the state store is opened.
+    const artifacts = opts.artifacts ?? (await openArtifactStore(config.artifacts));
+    let state: State;
+    try {
+      const store = opts.store ?? (await openStore(opts.storeUrl ?? config.store, config.store_prefix));
+      state = await State.open(store);
+    } catch (err) {
+      await artifacts.close();
+      throw err;
+    }
     const loader = new ModelLoader(state, artifacts, { cacheDir: config.git.cache_dir, root: config.git.path });
     return new ControlPlane(config, state, artifacts, loader, privateKey, publicKeys);
   }
@@ -137,6 +133,7 @@ export class ControlPlane {
     for (const set of this.waiters.values()) for (const w of set) w();
     this.state.close();
     await this.state.store.close();
+    await this.artifacts.close();
   }
 
   // ---- events -------------------------------------------------------------
@@ -324,6 +321,9 @@ export class ControlPlane {
     if (!entry) throw new ControlError('FS_CONTROL_NOT_FOUND', [`site ${site} has no version ${version}`]);
     const text = await this.artifacts.get(entry.artifact);
     if (text === null) throw new ControlError('FS_CONTROL_NOT_FOUND', [`artifact ${entry.artifact} is missing from the artifact store`]);
+    // Whatever the store, a site is never handed bytes other than those rendered.
+    const got = manifestChecksum(text);
+    if (got !== entry.checksum) throw new ControlError('FS_CONTROL_ARTIFACTS_CHECKSUM', [entry.artifact, `${got} read, ${entry.checksum} rendered`]);
     return text;
   }
 
@@ -410,139 +410,30 @@ export class ControlPlane {
     return out;
   }
 
-  // ---- rollouts --------------------------------------------------------------
-
-  private view = (name: string) => ({ site: this.state.value<SiteRecord>(`sites/${name}`), status: this.statusWithSeen(name) });
+  // ---- rollouts (rollouts.ts) -----------------------------------------------
 
   rolloutView(r: Rollout): RolloutView {
-    return {
-      id: r.id,
-      version: r.version,
-      state: r.state,
-      ...(r.reason !== undefined ? { reason: r.reason } : {}),
-      selector: r.selector,
-      strategy: r.strategy,
-      counts: rolloutCounts(r, this.view, Date.now(), this.offlineAfterMs),
-      partition: r.partition,
-      partitions: r.partitions.length,
-      sites: Object.keys(r.targets).length,
-      created_at: r.created_at,
-      updated_at: r.updated_at,
-    };
+    return this.rollouts.view(r);
   }
 
   listRollouts(): RolloutView[] {
-    const out: RolloutView[] = [];
-    for (const [, e] of this.state.entries<Rollout>('rollouts/')) out.push(this.rolloutView(e.value));
-    return out.sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
+    return this.rollouts.list();
   }
 
   rollout(id: string): RolloutView {
-    const r = this.state.value<Rollout>(`rollouts/${id}`);
-    if (!r) throw new ControlError('FS_CONTROL_NOT_FOUND', [`no rollout ${id}`]);
-    return this.rolloutView(r);
+    return this.rollouts.get(id);
   }
 
-  async createRollout(body: unknown): Promise<{ id: string; sites: number; skipped: string[] }> {
-    const req = parseBody(rolloutBody, body);
-    if (!this.state.value<ModelRecord>(`model/release/${req.version}`)) throw new ControlError('FS_CONTROL_BAD_REQUEST', [`version ${req.version} is not a loaded release`]);
-    const sel = req.selector;
-    const names: string[] = [];
-    const skipped: string[] = [];
-    const targets: Record<string, string> = {};
-    for (const [, e] of this.state.entries<SiteRecord>('sites/')) {
-      const s = e.value;
-      if (sel.tenant !== undefined && s.tenant !== sel.tenant) continue;
-      if (sel.site !== undefined && s.site !== sel.site) continue;
-      if (sel.group !== undefined && s.group !== sel.group) continue;
-      if (sel.labels !== undefined && !Object.entries(sel.labels).every(([k, v]) => s.labels[k] === v)) continue;
-      const entry = resolveRelease(this.state, s.site, req.version);
-      if (!entry) {
-        skipped.push(s.site);
-        continue;
-      }
-      names.push(s.site);
-      targets[s.site] = entry.version;
-    }
-    if (names.length === 0) throw new ControlError('FS_CONTROL_BAD_REQUEST', ['the selector matches no site that has this version']);
-    const busy = new Set<string>();
-    for (const [, e] of this.state.entries<Rollout>('rollouts/')) {
-      if (e.value.state === 'running' || e.value.state === 'paused') for (const n of Object.keys(e.value.targets)) busy.add(n);
-    }
-    const overlap = names.filter((n) => busy.has(n));
-    if (overlap.length > 0) throw new ControlError('FS_CONTROL_CONFLICT', [`${overlap.length} of these sites (${overlap.slice(0, 3).join(', ')}...) are in a running or paused rollout: abort it or let it finish`]);
-    names.sort();
-    const now = Date.now();
-    const id = `r${now.toString(36)}${randomBytes(3).toString('hex')}`;
-    const rollout: Rollout = {
-      id,
-      version: req.version,
-      selector: sel,
-      strategy: { canary: req.strategy.canary, partitions: req.strategy.partitions, max_unavailable: String(req.strategy.max_unavailable), failure_threshold: String(req.strategy.failure_threshold), deadline_ms: parseDuration(req.strategy.deadline) as number },
-      state: 'running',
-      created_at: new Date(now).toISOString(),
-      partitions: partitionSites(names, req.strategy.canary, req.strategy.partitions),
-      targets,
-      partition: 0,
-      partition_started_at: now,
-      acknowledged_failures: 0,
-      updated_at: new Date(now).toISOString(),
-    };
-    await this.state.create(`rollouts/${id}`, rollout);
-    await this.tickRollouts();
-    return { id, sites: names.length, skipped };
+  createRollout(body: unknown): Promise<{ id: string; sites: number; skipped: string[] }> {
+    return this.rollouts.create(body);
   }
 
-  async setRolloutState(id: string, action: 'pause' | 'resume' | 'abort', body?: unknown): Promise<RolloutView> {
-    const rollback = action === 'abort' ? parseBody(abortBody, body).rollback : false;
-    const key = `rollouts/${id}`;
-    let refused: string | null = null;
-    const next = await this.state.update<Rollout>(key, (cur) => {
-      if (!cur) return undefined;
-      const stamp = new Date().toISOString();
-      if (cur.state === 'done' || cur.state === 'aborted') {
-        refused = `rollout ${id} is ${cur.state}`;
-        return undefined;
-      }
-      if (action === 'pause') return cur.state === 'paused' ? undefined : { ...cur, state: 'paused', reason: 'paused by an operator', updated_at: stamp };
-      if (action === 'resume') {
-        const c = rolloutCounts(cur, this.view, Date.now(), this.offlineAfterMs);
-        return { ...cur, state: 'running', reason: 'resumed by an operator', acknowledged_failures: c.failed + c['rolled-back'], partition_started_at: Date.now(), updated_at: stamp };
-      }
-      return { ...cur, state: 'aborted', reason: rollback ? 'aborted by an operator; sites rolled back' : 'aborted by an operator', updated_at: stamp };
-    });
-    if (!next) throw new ControlError('FS_CONTROL_NOT_FOUND', [`no rollout ${id}`]);
-    if (refused !== null) throw new ControlError('FS_CONTROL_CONFLICT', [refused]);
-    if (action === 'abort' && rollback) {
-      for (const name of Object.keys(next.targets)) {
-        await this.state.update<SiteRecord>(`sites/${name}`, (cur) => {
-          if (!cur || cur.desired?.rollout !== id) return undefined;
-          return { ...cur, desired: cur.desired.previous ?? null };
-        });
-      }
-    }
-    if (action === 'resume') await this.tickRollouts();
-    return this.rolloutView(next);
+  setRolloutState(id: string, action: 'pause' | 'resume' | 'abort', body?: unknown): Promise<RolloutView> {
+    return this.rollouts.setState(id, action, body);
   }
 
   /** One pass of the rollout controller over running rollouts; safe on several replicas (CAS). */
-  async tickRollouts(): Promise<void> {
-    if (this.ticking) return;
-    this.ticking = true;
-    try {
-      const now = Date.now();
-      for (const [key, e] of [...this.state.entries<Rollout>('rollouts/')]) {
-        if (e.value.state !== 'running') continue;
-        const res = tickRollout(e.value, this.view, now, this.offlineAfterMs);
-        if (res.next && !(await this.state.putIf(key, res.next, e.rev))) continue;
-        for (const name of res.release) {
-          const entry = resolveRelease(this.state, name, e.value.version);
-          const target = e.value.targets[name];
-          if (entry && entry.version === target) await this.setDesired(name, entry, e.value.id);
-        }
-      }
-    } finally {
-      this.ticking = false;
-    }
+  tickRollouts(): Promise<void> {
+    return this.rollouts.tick();
   }
 }

@@ -16,7 +16,12 @@ export const controlErrors = {
   FS_CONTROL_UNAVAILABLE: { status: 503, message: '%s' },
   FS_CONTROL_NO_VERSION: { status: 404, message: 'site %s has no version yet: %s' },
   FS_CONTROL_STORE: { status: 503, message: 'state store: %s' },
+  FS_CONTROL_STORE_LOCKED: { status: 503, message: 'state store: %s is in use by another control plane (%s): one process per state directory: ask the running one (--url), stop it, or use etcd for several replicas' },
   FS_CONTROL_ARTIFACTS: { status: 500, message: 'artifact store: %s' },
+  FS_CONTROL_ARTIFACTS_BUCKET_MISSING: { status: 502, message: 'artifact store: S3 bucket %s does not exist at %s' },
+  FS_CONTROL_ARTIFACTS_ACCESS_DENIED: { status: 502, message: 'artifact store: S3 refused %s %s at %s (check the credentials and the bucket policy): %s' },
+  FS_CONTROL_ARTIFACTS_UNREACHABLE: { status: 503, message: 'artifact store: S3 endpoint %s cannot be reached: %s' },
+  FS_CONTROL_ARTIFACTS_CHECKSUM: { status: 502, message: 'artifact store: %s does not match its checksum: %s' },
   FS_CONTROL_CSR: { status: 400, message: 'certificate request: %s' },
   FS_CONTROL_INTERNAL: { status: 500, message: 'internal error: %s' },
 } as const;

@@ -1,5 +1,5 @@
 // control/: the GitOps control plane (DESIGN.md). One door.
-export { type ArtifactStore, DirArtifactStore, artifactKey } from './artifacts.js';
+export { type ArtifactStore, DirArtifactStore, artifactKey, openArtifactStore } from './artifacts.js';
 export { createCsr, generateTenantCa } from './ca.js';
 export { CHECKSUM_ANNOTATION, manifestChecksum, withEmptyChecksum } from './checksum.js';
 export { type ControlConfig, controlConfigSchema, loadControlConfig, parseControlConfig, parseDuration } from './config.js';

@@ -160,9 +160,11 @@ export class ModelLoader {
 
   /**
    * Renders one (newly approved) site with the current model if its inputs
-   * changed, and returns its newest version, or null without a model.
+   * changed: the artifact is durable when this resolves, and `index` is the
+   * site's render index to store (null when its newest render already had
+   * these inputs). Null without a model.
    */
-  async renderSite(id: SiteIdentity): Promise<RenderEntry | null> {
+  async renderSiteArtifact(id: SiteIdentity): Promise<{ entry: RenderEntry; index: RenderIndex | null } | null> {
     const model = await this.model();
     const rec = this.state.value<ModelRecord>('model/current');
     if (!model || !rec) return null;
@@ -170,10 +172,16 @@ export class ModelLoader {
     checkPlan(plan);
     const idx = this.state.value<RenderIndex>(`renders/${id.name}`);
     const last = idx?.tenant === id.tenant ? idx.versions[idx.versions.length - 1] : undefined;
-    if (last && last.inputs === plan.inputsHash) return last;
+    if (last && last.inputs === plan.inputsHash) return { entry: last, index: null };
     const entry = await this.renderAndStore(plan, rec.release, rec.seq);
-    await this.state.put(`renders/${id.name}`, this.appendEntry(id.tenant, id.name, entry));
-    return entry;
+    return { entry, index: this.appendEntry(id.tenant, id.name, entry) };
+  }
+
+  /** renderSiteArtifact, and the render index stored. */
+  async renderSite(id: SiteIdentity): Promise<RenderEntry | null> {
+    const r = await this.renderSiteArtifact(id);
+    if (r?.index) await this.state.put(`renders/${id.name}`, r.index);
+    return r?.entry ?? null;
   }
 
   /** What `site` renders to at `repo`@`ref` without storing anything (for review). */

@@ -1,7 +1,7 @@
 // Zero-touch registration and site identity: registration tokens, CSRs,
 // approval (tenant CA certificate, site token, first version), and the checks
 // that a site token or client certificate is the one issued to the site now.
-import { createHash, randomBytes } from 'node:crypto';
+import { X509Certificate, createHash, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { type LoadedCa, checkCsr, generateTenantCa, loadCa, normalSerial, signSi
 import type { ControlConfig } from './config.js';
 import { ControlError } from './errors.js';
 import type { ModelLoader } from './loader.js';
-import type { RenderEntry, Registration, SiteRecord, TenantCa } from './records.js';
+import type { RenderEntry, RenderIndex, Registration, SiteRecord, TenantCa } from './records.js';
 import { checkPlan, planSite } from './render.js';
 import { approveBody, parseBody, registerBody, rejectBody } from './requests.js';
 import type { State } from './state.js';
@@ -58,13 +58,51 @@ export class Registrar {
    * The site a verified client certificate names (mTLS): CN = site, O = tenant, and the
    * serial of the certificate issued to the site now (a reset site's old certificate is refused).
    */
-  siteAuthByCertificate(cert: { subject?: Record<string, string | string[]>; serialNumber?: string } | null): SiteIdentityClaims | null {
+  siteAuthByCertificate(cert: { subject?: Record<string, string | string[]>; serialNumber?: string; raw?: Buffer; fingerprint256?: string } | null): SiteIdentityClaims | null {
     const cn = cert?.subject?.CN;
     const o = cert?.subject?.O;
     if (typeof cn !== 'string' || typeof o !== 'string' || typeof cert?.serialNumber !== 'string') return null;
     const rec = this.state.value<SiteRecord>(`sites/${cn}`);
     if (!rec || rec.tenant !== o || rec.cert_serial === undefined || rec.cert_serial !== normalSerial(cert.serialNumber)) return null;
+    // TLS checked the chain against every tenant's CA; the issuer must be this tenant's own,
+    // or one tenant's CA could sign certificates that act for another tenant's sites.
+    if (!cert.raw || !this.issuedByTenantCa(rec.tenant, cert.raw, cert.fingerprint256)) return null;
     return { tenant: rec.tenant, site: rec.site, group: rec.group };
+  }
+
+  /** Tenant → its CA certificate (ca_dir files first, as tenantCa() uses them, then the store). */
+  private readonly caCerts = new Map<string, X509Certificate>();
+  /** `<tenant> <certificate fingerprint>` → whether that tenant's CA signed it (a site presents the same certificate on every request). */
+  private readonly issuedCache = new Map<string, boolean>();
+
+  private caCertFor(tenant: string): X509Certificate | null {
+    let ca = this.caCerts.get(tenant);
+    if (!ca) {
+      const stored = this.state.value<TenantCa>(`ca/${tenant}`);
+      if (!stored) return null;
+      ca = new X509Certificate(stored.cert_pem);
+      this.caCerts.set(tenant, ca);
+    }
+    return ca;
+  }
+
+  private issuedByTenantCa(tenant: string, raw: Buffer, fingerprint?: string): boolean {
+    const key = fingerprint !== undefined ? `${tenant} ${fingerprint}` : null;
+    const known = key !== null ? this.issuedCache.get(key) : undefined;
+    if (known !== undefined) return known;
+    const ca = this.caCertFor(tenant);
+    let ok = false;
+    try {
+      const leaf = new X509Certificate(raw);
+      ok = ca !== null && leaf.checkIssued(ca) && leaf.verify(ca.publicKey);
+    } catch {
+      ok = false;
+    }
+    if (key !== null) {
+      if (this.issuedCache.size >= 100_000) this.issuedCache.clear();
+      this.issuedCache.set(key, ok);
+    }
+    return ok;
   }
 
   /** Every tenant CA certificate (files and store): whom TLS client certificates may come from. */
@@ -72,7 +110,16 @@ export class Registrar {
     const out: string[] = [];
     if (this.config.keys.ca_dir !== undefined) {
       const names = await readdir(this.config.keys.ca_dir).catch(() => [] as string[]);
-      for (const n of names) if (n.endsWith('.crt.pem')) out.push(await readFile(join(this.config.keys.ca_dir, n), 'utf8'));
+      for (const n of names) {
+        if (!n.endsWith('.crt.pem')) continue;
+        const pem = await readFile(join(this.config.keys.ca_dir, n), 'utf8');
+        out.push(pem);
+        try {
+          this.caCerts.set(n.slice(0, -'.crt.pem'.length), new X509Certificate(pem));
+        } catch {
+          // not a certificate: TLS will say so
+        }
+      }
     }
     for (const [, e] of this.state.entries<TenantCa>('ca/')) out.push(e.value.cert_pem);
     return out;
@@ -183,13 +230,16 @@ export class Registrar {
         throw new ControlError('FS_CONTROL_BAD_REQUEST', [`site ${req.site} cannot be rendered with the current model: ${(err as Error).message}`], { cause: err });
       }
     }
+    const nameTaken = (): ControlError => new ControlError('FS_CONTROL_CONFLICT', [`site name ${req.site} is already in use`]);
+    if (this.state.value<SiteRecord>(`sites/${req.site}`)) throw nameTaken();
     const tokenId = randomBytes(12).toString('hex');
-    // Identity and first version are made before the site record exists, so it is created whole in one write.
+    // Identity and first version are made first; then the site, the registration and the render
+    // index are written in one transaction (one durable write, all or nothing).
     const ca = await this.tenantCa(reg.tenant);
     const { pem: certificate, serial } = await signSiteCertificate(ca, reg.csr, reg.tenant, req.site);
     const siteToken = signToken(this.privateKey, { kind: 'site', tenant: reg.tenant, site: req.site, group: req.group, iat: Math.floor(Date.now() / 1000), jti: tokenId });
-    let first: RenderEntry | null = null;
-    if (this.config.first_version_on_approval && !this.state.value<SiteRecord>(`sites/${req.site}`)) first = await this.loader.renderSite(identity).catch(() => null);
+    const rendered = this.config.first_version_on_approval ? await this.loader.renderSiteArtifact(identity).catch(() => null) : null;
+    const first: RenderEntry | null = rendered?.entry ?? null;
     const site: SiteRecord = {
       tenant: reg.tenant,
       site: req.site,
@@ -202,16 +252,25 @@ export class Registrar {
       created_at: new Date().toISOString(),
       desired: first ? { version: first.version, checksum: first.checksum, artifact: first.artifact, mode_summary: first.mode_summary } : null,
     };
-    if (!(await this.state.create(`sites/${req.site}`, site))) throw new ControlError('FS_CONTROL_CONFLICT', [`site name ${req.site} is already in use`]);
-    try {
-      const updated = await this.state.update<Registration>(`regs/${id}`, (cur) => {
-        if (!cur || cur.state !== 'pending') return undefined;
-        return { ...cur, state: 'approved', site: { tenant: reg.tenant, site: req.site, group: req.group, labels: req.labels }, identity: { site_token: siteToken, certificate, ca: ca.certPem } };
-      });
-      if (updated?.state !== 'approved' || updated.site?.site !== req.site) throw new ControlError('FS_CONTROL_CONFLICT', [`registration ${id} changed while it was being approved`]);
-    } catch (err) {
-      await this.state.delete(`sites/${req.site}`);
-      throw err;
+    const siteView = { tenant: reg.tenant, site: req.site, group: req.group, labels: req.labels };
+    for (let attempt = 0; ; attempt++) {
+      // The mirror first; after a lost race, the store itself.
+      const read = async <T>(key: string): Promise<{ value: T; rev: number } | null> => {
+        if (attempt === 0) return this.state.get<T>(key);
+        const kv = await this.state.store.get(key);
+        return kv ? { value: JSON.parse(kv.value) as T, rev: kv.rev } : null;
+      };
+      const cur = await read<Registration>(`regs/${id}`);
+      if (!cur || cur.value.state !== 'pending') throw new ControlError('FS_CONTROL_CONFLICT', [`registration ${id} changed while it was being approved`]);
+      if (attempt > 0 && (await read<SiteRecord>(`sites/${req.site}`))) throw nameTaken();
+      const renders = rendered?.index ? await read<RenderIndex>(`renders/${req.site}`) : null;
+      const ok = await this.state.txn([
+        { key: `sites/${req.site}`, value: site, ifRev: 0 },
+        { key: `regs/${id}`, value: { ...cur.value, state: 'approved', site: siteView, identity: { site_token: siteToken, certificate, ca: ca.certPem } }, ifRev: cur.rev },
+        ...(rendered?.index ? [{ key: `renders/${req.site}`, value: rendered.index, ifRev: renders?.rev ?? 0 }] : []),
+      ]);
+      if (ok) break;
+      if (attempt >= 4) throw new ControlError('FS_CONTROL_CONFLICT', [`registration ${id} or site ${req.site} kept changing while it was being approved`]);
     }
     const version = first?.version ?? null;
     return { registration_id: id, state: 'approved', site: { tenant: reg.tenant, site: req.site, group: req.group, labels: req.labels }, desired_version: version };

@@ -30,6 +30,33 @@ function send(reply: FastifyReply, err: ControlError): FastifyReply {
   return reply.code(err.status).send({ code: err.code, message: err.message });
 }
 
+/** Sites are in name order; a page starts after the name its `continue` token holds (stable while sites come and go). */
+export const MAX_PAGE = 5000;
+
+export function pageOf<T extends { site: string }>(all: readonly T[], limitText: string | undefined, token: string | undefined): { items: T[]; next: string | null } {
+  let limit = Infinity;
+  if (limitText !== undefined) {
+    if (!/^\d{1,5}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > MAX_PAGE) throw new ControlError('FS_CONTROL_BAD_REQUEST', [`limit: an integer from 1 to ${MAX_PAGE}, not "${limitText}"`]);
+    limit = Number(limitText);
+  }
+  let start = 0;
+  if (token !== undefined) {
+    const after = Buffer.from(token, 'base64url').toString('utf8');
+    if (!NAME.test(after) || Buffer.from(after, 'utf8').toString('base64url') !== token) throw new ControlError('FS_CONTROL_BAD_REQUEST', ['continue: not a token this API gave']);
+    let lo = 0;
+    let hi = all.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((all[mid] as T).site <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    start = lo;
+  }
+  const items = all.slice(start, start + limit);
+  const last = items[items.length - 1];
+  return { items, next: start + items.length < all.length && last ? Buffer.from(last.site, 'utf8').toString('base64url') : null };
+}
+
 export async function buildServer(cp: ControlPlane, opts: ServerOptions = {}): Promise<FastifyInstance> {
   const limits = cp.config.limits;
   const tls = cp.config.tls;
@@ -95,7 +122,7 @@ export async function buildServer(cp: ControlPlane, opts: ServerOptions = {}): P
     let id = cp.siteAuth(token);
     if (!id && token === null && tls) {
       const sock = req.raw.socket as TLSSocket;
-      if (sock.authorized) id = cp.siteAuthByCertificate(sock.getPeerCertificate() as unknown as { subject?: Record<string, string>; serialNumber?: string });
+      if (sock.authorized) id = cp.siteAuthByCertificate(sock.getPeerCertificate() as unknown as { subject?: Record<string, string>; serialNumber?: string; raw?: Buffer; fingerprint256?: string });
     }
     if (id) {
       if (id.site !== site) {
@@ -256,7 +283,9 @@ export async function buildServer(cp: ControlPlane, opts: ServerOptions = {}): P
   app.get('/api/v1/sites', async (req) => {
     viewer(req);
     const q = query(req);
-    return { sites: cp.listSites({ ...(q.tenant ? { tenant: q.tenant } : {}), ...(q.group ? { group: q.group } : {}), ...(q.state ? { state: q.state } : {}), ...(q.q ? { q: q.q } : {}) }) };
+    const all = cp.listSites({ ...(q.tenant ? { tenant: q.tenant } : {}), ...(q.group ? { group: q.group } : {}), ...(q.state ? { state: q.state } : {}), ...(q.q ? { q: q.q } : {}) });
+    const page = pageOf(all, q.limit, q.continue);
+    return { sites: page.items, ...(page.next !== null ? { continue: page.next } : {}) };
   });
   app.get('/api/v1/sites/:site/detail', async (req) => {
     viewer(req);

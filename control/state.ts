@@ -86,6 +86,22 @@ export class State {
     }
   }
 
+  /**
+   * All or nothing (one store transaction): each write with `ifRev` needs its
+   * key at that revision (0: absent; take it from `get`). False when one did not hold.
+   */
+  async txn(ops: readonly { key: string; value: unknown; ifRev?: number }[]): Promise<boolean> {
+    const r = await this.store.txn(ops.map((op) => ({ key: op.key, value: op.value === null ? null : JSON.stringify(op.value), ...(op.ifRev !== undefined ? { ifRev: op.ifRev } : {}) })));
+    if (!r.ok) return false;
+    for (const op of ops) {
+      if (op.value === null) {
+        this.tombstones.set(op.key, r.rev);
+        if (this.data.delete(op.key)) this.emit(op.key, null);
+      } else this.apply(op.key, op.value, r.rev);
+    }
+    return true;
+  }
+
   async delete(key: string): Promise<void> {
     await this.store.delete(key);
     if (this.data.delete(key)) this.emit(key, null);

@@ -5,7 +5,7 @@
 // after that revision so no change between list and watch is missed.
 import { Etcd3, type IKeyValue } from 'etcd3';
 import { ControlError } from './errors.js';
-import type { KeyValue, PutResult, StateStore, StoreEvent, StoreSnapshot } from './store.js';
+import type { KeyValue, PutResult, StateStore, StoreEvent, StoreSnapshot, TxnOp, TxnResult } from './store.js';
 
 const PAGE = 500;
 const PUT_MANY_CHUNK = 100;
@@ -105,6 +105,19 @@ export class EtcdStateStore implements StateStore {
       }
     } catch (err) {
       throw this.wrap('put', err);
+    }
+  }
+
+  async txn(ops: readonly TxnOp[]): Promise<TxnResult> {
+    try {
+      const r = await this.client.kv.txn({
+        compare: ops.filter((op) => op.ifRev !== undefined).map((op) => ({ key: Buffer.from(this.prefix + op.key), target: 'Mod' as const, result: 'Equal' as const, mod_revision: op.ifRev as number })),
+        success: ops.map((op) => (op.value === null ? { request_delete_range: { key: Buffer.from(this.prefix + op.key) } } : { request_put: { key: Buffer.from(this.prefix + op.key), value: Buffer.from(op.value) } })),
+        failure: [],
+      });
+      return r.succeeded ? { ok: true, rev: Number(r.header.revision) } : { ok: false };
+    } catch (err) {
+      throw this.wrap('txn', err);
     }
   }
 

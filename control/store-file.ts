@@ -9,7 +9,8 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, wr
 import { type FileHandle, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ControlError } from './errors.js';
-import type { KeyValue, PutResult, StateStore, StoreEvent, StoreSnapshot } from './store.js';
+import { type DirLock, lockDir } from './store-lock.js';
+import type { KeyValue, PutResult, StateStore, StoreEvent, StoreSnapshot, TxnOp, TxnResult } from './store.js';
 
 interface Pending {
   readonly line: string;
@@ -28,11 +29,21 @@ export class FileStateStore implements StateStore {
   private readonly watchers = new Set<{ prefix: string; listener: (ev: StoreEvent) => void }>();
   private closed = false;
 
-  private constructor(private readonly dir: string, private fh: FileHandle) {}
+  private constructor(private readonly dir: string, private fh: FileHandle, private readonly lock: DirLock) {}
 
-  /** Opens (creating) the store in `dir`; one process at a time. */
+  /** Opens (creating) the store in `dir`; one process at a time (FS_CONTROL_STORE_LOCKED names the holder). */
   static async open(dir: string): Promise<FileStateStore> {
     mkdirSync(dir, { recursive: true });
+    const lock = await lockDir(dir);
+    try {
+      return await FileStateStore.openLocked(dir, lock);
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+  }
+
+  private static async openLocked(dir: string, lock: DirLock): Promise<FileStateStore> {
     const file = join(dir, 'state.jsonl');
     const data = new Map<string, KeyValue>();
     let rev = 0;
@@ -43,14 +54,17 @@ export class FileStateStore implements StateStore {
       while (pos < buf.length) {
         const nl = buf.indexOf(10, pos);
         if (nl < 0) break; // torn tail: never acknowledged
-        let rec: { r: number; k: string; v?: string; d?: 1 };
+        let rec: { r: number; k: string; v?: string; d?: 1; t?: { k: string; v?: string; d?: 1 }[] };
         try {
           rec = JSON.parse(buf.toString('utf8', pos, nl)) as typeof rec;
         } catch {
           break;
         }
-        if (rec.d === 1) data.delete(rec.k);
-        else data.set(rec.k, { key: rec.k, value: rec.v as string, rev: rec.r });
+        // A transaction is one line: whole or (torn) not at all.
+        for (const w of rec.t ?? [rec]) {
+          if (w.d === 1) data.delete(w.k);
+          else data.set(w.k, { key: w.k, value: w.v as string, rev: rec.r });
+        }
         rev = Math.max(rev, rec.r);
         pos = nl + 1;
         goodBytes = pos;
@@ -63,7 +77,7 @@ export class FileStateStore implements StateStore {
       }
     }
     const fh = await open(file, 'a');
-    const store = new FileStateStore(dir, fh);
+    const store = new FileStateStore(dir, fh, lock);
     for (const [k, v] of data) store.data.set(k, v);
     store.rev = rev;
     store.logBytes = goodBytes;
@@ -98,6 +112,28 @@ export class FileStateStore implements StateStore {
     if (lines.length > 0) await this.append(lines.join('\n'));
   }
 
+  async txn(ops: readonly TxnOp[]): Promise<TxnResult> {
+    this.assertOpen();
+    for (const op of ops) if (op.ifRev !== undefined && (this.data.get(op.key)?.rev ?? 0) !== op.ifRev) return { ok: false };
+    const rev = ++this.rev;
+    const writes: { k: string; v?: string; d?: 1 }[] = [];
+    for (const op of ops) {
+      const prev = this.data.get(op.key);
+      if (prev) this.liveBytes -= prev.key.length + prev.value.length + 32;
+      if (op.value === null) {
+        this.data.delete(op.key);
+        writes.push({ k: op.key, d: 1 });
+      } else {
+        this.data.set(op.key, { key: op.key, value: op.value, rev });
+        this.liveBytes += op.key.length + op.value.length + 32;
+        writes.push({ k: op.key, v: op.value });
+      }
+    }
+    for (const op of ops) this.emit(op.value === null ? { type: 'delete', key: op.key, rev } : { type: 'put', key: op.key, value: op.value, rev });
+    await this.append(JSON.stringify({ r: rev, t: writes }));
+    return { ok: true, rev };
+  }
+
   async delete(key: string, ifRev?: number): Promise<boolean> {
     this.assertOpen();
     const cur = this.data.get(key);
@@ -123,10 +159,13 @@ export class FileStateStore implements StateStore {
     this.closed = true;
     if (this.flushing) await this.flushing.catch(() => undefined);
     await this.fh.close();
+    await this.lock.release();
   }
 
   private assertOpen(): void {
     if (this.closed) throw new ControlError('FS_CONTROL_STORE', ['closed']);
+    // Without the lock another process may have opened the directory: writing now could interleave logs.
+    if (!this.lock.held()) throw new ControlError('FS_CONTROL_STORE', [`${this.dir}: the lock holder process (flock) was killed; restart this control plane`]);
   }
 
   private apply(key: string, value: string): number {

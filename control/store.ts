@@ -28,6 +28,15 @@ export interface StoreSnapshot {
   readonly rev: number;
 }
 
+/** One write of a transaction: `value` null deletes; with `ifRev`, the key must be at that revision (0: absent). */
+export interface TxnOp {
+  readonly key: string;
+  readonly value: string | null;
+  readonly ifRev?: number;
+}
+
+export type TxnResult = { readonly ok: true; readonly rev: number } | { readonly ok: false };
+
 export interface StateStore {
   readonly kind: 'file' | 'etcd';
   get(key: string): Promise<KeyValue | null>;
@@ -36,6 +45,8 @@ export interface StateStore {
   put(key: string, value: string, ifRev?: number): Promise<PutResult>;
   /** Unconditional puts; durable once resolved (not atomic as a whole). */
   putMany(entries: readonly { readonly key: string; readonly value: string }[]): Promise<void>;
+  /** All or nothing: if every `ifRev` holds, every write is made at one new revision, durable together. */
+  txn(ops: readonly TxnOp[]): Promise<TxnResult>;
   /** With `ifRev`, deletes only at that revision. Resolves whether something was deleted. */
   delete(key: string, ifRev?: number): Promise<boolean>;
   /** Events under `prefix` with revision > `afterRev`, in order. Returns the stop function. */

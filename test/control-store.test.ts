@@ -61,6 +61,45 @@ function suite(name: string, open: () => Promise<StateStore>, pair: () => Promis
       }
     });
 
+    test('txn: all or nothing, at one revision; the State mirror applies it', async () => {
+      const s = await open();
+      try {
+        await s.put('tx/a', '"a0"');
+        await s.put('tx/gone', '"g0"');
+        const a = (await s.get('tx/a'))?.rev as number;
+        const evs: StoreEvent[] = [];
+        const stop = await s.watch('tx/', (await s.list('tx/')).rev, (ev) => evs.push(ev));
+        // One compare fails: nothing is written.
+        const lost = await s.txn([{ key: 'tx/a', value: '"a1"', ifRev: a }, { key: 'tx/b', value: '"b1"', ifRev: 0 }, { key: 'tx/gone', value: null, ifRev: a }]);
+        assert.equal(lost.ok, false);
+        assert.equal((await s.get('tx/a'))?.value, '"a0"');
+        assert.equal(await s.get('tx/b'), null);
+        assert.equal((await s.get('tx/gone'))?.value, '"g0"');
+        const won = await s.txn([{ key: 'tx/a', value: '"a1"', ifRev: a }, { key: 'tx/b', value: '"b1"', ifRev: 0 }, { key: 'tx/gone', value: null }, { key: 'tx/c', value: '"c1"' }]);
+        assert.ok(won.ok);
+        const [ga, gb, gc] = await Promise.all(['tx/a', 'tx/b', 'tx/c'].map((k) => s.get(k)));
+        assert.deepEqual([ga?.value, gb?.value, gc?.value], ['"a1"', '"b1"', '"c1"']);
+        assert.ok(ga?.rev === won.rev && gb?.rev === won.rev && gc?.rev === won.rev, 'one revision for the whole transaction');
+        assert.equal(await s.get('tx/gone'), null);
+        await until('the watch sees the transaction', () => evs.length >= 4);
+        assert.deepEqual(evs.map((e) => [e.type, e.key]).sort(), [['delete', 'tx/gone'], ['put', 'tx/a'], ['put', 'tx/b'], ['put', 'tx/c']]);
+        stop();
+        const state = await State.open(s);
+        try {
+          const b = state.get<string>('tx/b');
+          assert.equal(await state.txn([{ key: 'tx/b', value: 'b2', ifRev: (b?.rev as number) - 1 }, { key: 'tx/d', value: 'd' }]), false);
+          assert.equal(state.value('tx/d'), null);
+          assert.equal(await state.txn([{ key: 'tx/b', value: 'b2', ifRev: b?.rev as number }, { key: 'tx/c', value: null }]), true);
+          assert.equal(state.value('tx/b'), 'b2');
+          assert.equal(state.value('tx/c'), null);
+        } finally {
+          state.close();
+        }
+      } finally {
+        await s.close();
+      }
+    });
+
     test('putMany writes every entry; list pages through more than one page', async () => {
       const s = await open();
       try {
@@ -205,6 +244,19 @@ describe('file store durability', () => {
     assert.equal((await r.get('k/199'))?.value, 'v199');
     const next = await r.put('k/new', 'x');
     assert.ok(next.ok && next.rev > 200, 'revisions continue after reopen');
+    await r.close();
+  });
+
+  test('a transaction is replayed whole, and a torn one not at all', async () => {
+    const d = join(dir, 'durable-txn');
+    const s = await FileStateStore.open(d);
+    await s.put('t/x', 'x0');
+    assert.ok((await s.txn([{ key: 't/a', value: 'a' }, { key: 't/x', value: null }, { key: 't/b', value: 'b' }])).ok);
+    await s.close();
+    // A second transaction torn mid-line: it never was acknowledged.
+    appendFileSync(join(d, 'state.jsonl'), '{"r":50,"t":[{"k":"t/c","v":"c"},{"k":"t/a","d":1}');
+    const r = await FileStateStore.open(d);
+    assert.deepEqual((await r.list('t/')).items.map((i) => [i.key, i.value]), [['t/a', 'a'], ['t/b', 'b']]);
     await r.close();
   });
 });
