@@ -18,6 +18,9 @@ peers=(
   "git:git"
   "openssl:openssl"
   "rsyslogd:rsyslog"
+  "s3cmd:s3cmd"
+  "curl:curl"
+  "flock:util-linux"
 )
 need=()
 for p in "${peers[@]}"; do
