@@ -196,3 +196,22 @@ test('file_sd: targets come from a file, re-read when it changes; a removed targ
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('two scraped series that the rules make identical: the second is dropped, and takes over once the first is gone', async () => {
+  const { sink, got } = setup({ filter: { label_deny: ['pod'] } });
+  const l = loop(sink, {});
+  answers.set('/metrics', { body: 'm{pod="a"} 1\nm{pod="b"} 2\nother 3\n' });
+  let r = await l.scrape();
+  assert.equal(r.kept, 2);
+  assert.deepEqual(byName(got[0]!, 'm').map((s) => s.value), [1], 'one m: the first');
+  assert.equal(got[0]!.result.dropped.get('duplicate_series'), 1);
+  // Pod a goes away: its series is marked stale, and b is admitted from the next scrape on.
+  answers.set('/metrics', { body: 'm{pod="b"} 20\nother 30\n' });
+  r = await l.scrape();
+  assert.ok(byName(got[1]!, 'm').every((s) => isStaleNaN(s.value)), 'only the stale marker for a');
+  answers.set('/metrics', { body: 'm{pod="b"} 21\nother 31\n' });
+  r = await l.scrape();
+  assert.deepEqual(byName(got[2]!, 'm').map((s) => s.value), [21]);
+  assert.equal(got[2]!.result.dropped.get('duplicate_series'), undefined);
+  assert.equal(r.kept, 2);
+});

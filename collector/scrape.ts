@@ -17,13 +17,14 @@
 // encoded labels come from that cache entry. Only a new series is parsed
 // into labels and run through the rules.
 import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import type { Logger } from 'pino';
 import { type Labels, LabelsBuilder } from '../relabel/index.js';
 import { ExpositionParser, RemoteWriteBatch, STALE_NAN, WireError, formatFromContentType } from '../wire/index.js';
 import type { IntakeOutcome } from './intake.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { Identity, PushPipeline, PushResult } from './pipeline.js';
-import { SERIES_LIMIT } from './pipeline.js';
+import { DUPLICATE_SERIES, SERIES_LIMIT } from './pipeline.js';
 import type { ScrapeTarget } from './targets.js';
 
 /** Prometheus 2.42's Accept header for scrapes. */
@@ -50,6 +51,8 @@ interface Entry {
   seen: number;
   /** Its last sample carried a timestamp: no staleness marker for it. */
   explicit: boolean;
+  /** Out of the cache (a duplicate let go so that it is admitted again): the positional guess must not use it. */
+  gone?: boolean;
 }
 
 const REPORT_NAMES = ['up', 'scrape_duration_seconds', 'scrape_samples_scraped', 'scrape_samples_post_metric_relabeling', 'scrape_series_added'] as const;
@@ -67,6 +70,8 @@ const fresh = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
 
 export class ScrapeLoop {
   private readonly cache = new Map<string, Entry>();
+  /** The kept entries by their output labels: what tells a duplicate. */
+  private readonly outputs = new OutputIndex();
   private prev: Entry[] = [];
   private cur: Entry[] = [];
   private seq = 0;
@@ -132,6 +137,7 @@ export class ScrapeLoop {
     if (this.reported) for (const l of this.report) this.batch.add(l, STALE_NAN, now);
     pipeline.releaseScraped(this.target.identity, this.admittedInCache());
     this.cache.clear();
+    this.outputs.clear();
     this.prev = [];
     await this.hand({ samplesIn: 0, kept: 0, dropped: new Map() });
   }
@@ -167,10 +173,17 @@ export class ScrapeLoop {
         scraped++;
         const key = p.seriesKey();
         const guess = prev[cur.length];
-        let e = guess !== undefined && guess.key === key ? guess : this.cache.get(key);
+        let e = guess !== undefined && guess.gone !== true && guess.key === key ? guess : this.cache.get(key);
         if (e === undefined) {
-          const out = pipeline.admitScraped(t.identity, this.merge(p.labels()), start);
+          let out = pipeline.admitScraped(t.identity, this.merge(p.labels()), start);
+          if (out.labels !== null && this.outputs.has(out.labels)) {
+            // Another series of this target already has these output labels: sending both would
+            // make the receiver refuse the whole request. The first one stays.
+            pipeline.releaseScraped(t.identity, 1);
+            out = { labels: null, reason: DUPLICATE_SERIES, aggregate: false, forward: false, lastSeen: start };
+          }
           e = { key: fresh(key), labels: out.labels, reason: out.reason, aggregate: out.aggregate, forward: out.forward, seen: 0, explicit: false };
+          if (e.labels !== null && out.reason !== SERIES_LIMIT) this.outputs.add(e);
           // Over the limit: not remembered, so the series is admitted once room frees up.
           if (out.reason !== SERIES_LIMIT) {
             this.cache.set(e.key, e);
@@ -200,6 +213,7 @@ export class ScrapeLoop {
       let admitted = 0;
       for (const e of added) {
         this.cache.delete(e.key);
+        this.outputs.delete(e);
         if (e.labels !== null) admitted++;
       }
       pipeline.releaseScraped(t.identity, admitted);
@@ -208,15 +222,25 @@ export class ScrapeLoop {
     }
     // What the previous scrape had and this one has not is gone: a stale marker, and out of the cache.
     let released = 0;
+    let keptGone = false;
     for (const e of prev) {
       if (e.seen === seq) continue;
       if (e.labels !== null) {
         if (e.forward && !e.explicit) this.batch.add(e.labels, STALE_NAN, start);
         released++;
+        keptGone = this.outputs.delete(e) || keptGone;
       }
       this.cache.delete(e.key);
     }
     pipeline.releaseScraped(t.identity, released);
+    // A series that duplicated one now gone is evaluated again from the next scrape on.
+    if (keptGone) {
+      for (const e of this.cache.values()) {
+        if (e.reason !== DUPLICATE_SERIES) continue;
+        e.gone = true;
+        this.cache.delete(e.key);
+      }
+    }
     this.prev = cur;
     this.cur = prev;
     const seriesAdded = added.reduce((n, e) => n + (e.labels === null ? 0 : 1), 0);
@@ -276,6 +300,7 @@ export class ScrapeLoop {
     for (const e of this.prev) if (e.labels !== null && e.forward && !e.explicit) this.batch.add(e.labels, STALE_NAN, start);
     pipeline.releaseScraped(t.identity, this.admittedInCache());
     this.cache.clear();
+    this.outputs.clear();
     this.prev = [];
     this.addReport(report, start);
     await this.hand({ samplesIn: 0, kept: 0, dropped: new Map() });
@@ -290,6 +315,7 @@ export class ScrapeLoop {
     for (const e of this.prev) if (e.labels !== null && e.forward && !e.explicit) this.batch.add(e.labels, STALE_NAN, now);
     // The old pipeline's counts went with it.
     this.cache.clear();
+    this.outputs.clear();
     this.prev = [];
     this.pipelineRef = pipeline;
     this.report = REPORT_NAMES.map((name) => {
@@ -351,3 +377,36 @@ export class ScrapeLoop {
     }
   }
 }
+
+/** Entries by the CRC-32 of their output labels, each candidate compared byte for byte. */
+class OutputIndex {
+  private readonly byHash = new Map<number, Entry[]>();
+
+  has(labels: Buffer): boolean {
+    return this.byHash.get(crc32(labels))?.some((e) => (e.labels as Buffer).equals(labels)) ?? false;
+  }
+
+  add(e: Entry): void {
+    const h = crc32(e.labels as Buffer);
+    const list = this.byHash.get(h);
+    if (list === undefined) this.byHash.set(h, [e]);
+    else list.push(e);
+  }
+
+  /** Whether it was there. */
+  delete(e: Entry): boolean {
+    if (e.labels === null) return false;
+    const h = crc32(e.labels);
+    const list = this.byHash.get(h);
+    const i = list?.indexOf(e) ?? -1;
+    if (list === undefined || i < 0) return false;
+    if (list.length === 1) this.byHash.delete(h);
+    else list.splice(i, 1);
+    return true;
+  }
+
+  clear(): void {
+    this.byHash.clear();
+  }
+}
+
