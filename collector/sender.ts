@@ -169,8 +169,8 @@ export class RemoteWriteSender {
     this.wakeUp = null;
   }
 
-  /** Sends a snappy-compressed WriteRequest until delivered or refused for good; false only when stopping. */
-  private async deliver(tenant: string, compressed: Buffer, samples: number): Promise<boolean> {
+  /** Sends a snappy-compressed WriteRequest (in pieces) until delivered or refused for good; false only when stopping. */
+  private async deliver(tenant: string, compressed: readonly Buffer[], samples: number): Promise<boolean> {
     const signal = this.stopping.signal;
     const headers: Record<string, string> = { ...REMOTE_WRITE_HEADERS, 'X-Scope-OrgID': tenant };
     if (this.target.basic_auth) headers.Authorization = `Basic ${Buffer.from(`${this.target.basic_auth.username}:${this.target.basic_auth.password}`).toString('base64')}`;
@@ -240,8 +240,12 @@ function addPart(g: SendGroup, body: Buffer, snappy: boolean): void {
   g.rawBytes += raw;
 }
 
-/** The group's parts as one snappy block: the total length, then every part's elements. */
-function snappyBlock(g: SendGroup): Buffer {
+/**
+ * The group's parts as one snappy block: the total length, then every
+ * part's elements, as pieces written one after another (a joined copy of a
+ * few MB per send was the sender's largest allocation).
+ */
+function snappyBlock(g: SendGroup): Buffer[] {
   const header = Buffer.allocUnsafe(5);
   let v = g.rawBytes;
   let n = 0;
@@ -250,7 +254,7 @@ function snappyBlock(g: SendGroup): Buffer {
     v = Math.floor(v / 128);
   }
   header[n++] = v;
-  return Buffer.concat([header.subarray(0, n), ...g.parts]);
+  return [header.subarray(0, n), ...g.parts];
 }
 
 /** FNV-1a of the shard key, modulo the shard count. */
