@@ -20,7 +20,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_SITE, generateSite } from '../bench/index.js';
@@ -114,6 +114,7 @@ async function main(): Promise<void> {
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const pid = child.pid as number;
+  const load0 = loadavg()[0] ?? 0;
   let started = Date.now();
   let upgradeMs: number | undefined;
   if (control !== null) {
@@ -182,6 +183,7 @@ async function main(): Promise<void> {
         date: result.date,
         command: `BENCH_AGENT_UPGRADE=1${upgradeClient !== 'builtin' ? ` BENCH_AGENT_UPGRADE_CLIENT=${upgradeClient}` : ''} node dist/agent/agent.bench.js ${seconds}`,
         workload: `one upgrade first (upgrades.client: ${upgradeClient}; a release of Namespace, ConfigMap and a Deployment waited for until available, its image pre-pulled by the DaemonSet, applied to the in-test API server: ${applied} server-side applies, healthy after ${((upgradeMs ?? 0) / 1000).toFixed(1)} s), then ${result.workload}`,
+        load_1m_start_end: [Number(load0.toFixed(2)), Number((loadavg()[0] ?? 0).toFixed(2))],
         peak_rss_mb: result['fleetscope.peak_rss_mb'],
         cpu_percent_of_core: result['fleetscope.cpu_percent_of_core'],
         detail: result.detail,
