@@ -412,6 +412,10 @@ describe(`${client} client`, () => {
       assert.notEqual(control.registrations[1]!.csr, control.registrations[0]!.csr, 'a new key and CSR');
       assert.notEqual(await readFile(join(state, 'key.pem'), 'utf8'), keyPem);
       assert.ok((await readdir(state)).includes('identity.json'));
+      // The daemon's applies went through the client asked for (upgrades.client), not the other.
+      const ours = kube.requests.filter((r) => r.method === 'PATCH' && r.query.fieldManager === FIELD_MANAGER);
+      assert.ok(ours.length > 10, `${ours.length} applies`);
+      assert.deepEqual([...new Set(ours.map((r) => /^fleetscope-agent\//.test(r.userAgent ?? '')))], [client === 'builtin'], JSON.stringify([...new Set(ours.map((r) => r.userAgent))]));
     } finally {
       await agent.stop();
     }
