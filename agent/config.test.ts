@@ -10,6 +10,7 @@ test('defaults fill a minimal config', () => {
   assert.equal(c.config.scrape.interval, 15_000);
   assert.equal(c.config.buffer.max_bytes, 512 * 1024 * 1024);
   assert.equal(c.config.upgrades.poll_interval, 300_000);
+  assert.equal(c.config.upgrades.client, 'builtin');
   assert.equal(c.bufferDir, '/var/lib/fleetscope-agent/buffer');
   assert.ok(Object.isFrozen(c.config));
 });
@@ -24,6 +25,7 @@ test('an invalid config is rejected whole with file, path and reason', () => {
     [{ remote_write: { url: 'http://c/w' }, filter: { allow: { regexes: ['(?<=x)'] } } }, /a\.yml: filter: /],
     [{ remote_write: { url: 'http://c/w' }, metric_relabel_configs: [{ action: 'bogus' }] }, /metric_relabel_configs: /],
     [{ remote_write: { url: 'http://c/w' }, upgrades: { enabled: true } }, /upgrades\.enabled: upgrades need a registration section/],
+    [{ remote_write: { url: 'http://c/w' }, upgrades: { client: 'kubectl' } }, /upgrades\.client: /],
     [{ remote_write: { url: 'http://c/w' }, surprise: 1 }, /a\.yml: \(root\): /],
     [{ remote_write: { url: 'http://c/w', bearer_token: 'a', bearer_token_file: '/f' } }, /bearer_token_file: give bearer_token or bearer_token_file, not both/],
   ];

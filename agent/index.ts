@@ -9,7 +9,8 @@ export { type SiteEndpoints, type SiteIdentity, type SiteInfo, loadIdentity, wip
 export { SegmentBuffer, type BufferOptions, type BufferStats } from './buffer.js';
 export { TargetScraper, type ScrapeResult, type TargetOptions, httpSource } from './scrape.js';
 export { ANN_APPLY_MODE, ANN_CHECKSUM, ANN_PREPULL, ANN_VERSION, MANAGED_LABEL, type KubeObject, checksumCandidates, parseRelease, stampChecksum } from './manifests.js';
-export { FIELD_MANAGER, type KubeApi, classifyApiError, kubeApi, kubeApiFrom, loadKubeClient } from './kube.js';
+export { FIELD_MANAGER, type KubeApi, type KubeApiOptions, type KubeClientKind, applyBody, classifyApiError, kubeApi, kubeApiFrom, loadKubeClient } from './kube.js';
+export { type HttpKubeApi, KubeHttpError, httpKubeApi } from './kube-api-http.js';
 export { Applier, type ApplyResult } from './apply.js';
 export { type ImagePuller, KubernetesPrePuller, type PullOutcome } from './prepull.js';
 export { Upgrader, type UpgradeState, type UpgradeStep } from './upgrade.js';

@@ -1,11 +1,14 @@
-// What the agent uses of the Kubernetes API, through @kubernetes/client-node:
-// server-side apply (PATCH, Content-Type application/apply-patch+yaml, one
+// What the agent uses of the Kubernetes API: server-side apply (PATCH, Content-Type application/apply-patch+yaml, one
 // fixed fieldManager, force), GET and DELETE. Errors are classified once:
 // 429, 5xx and network errors are transient (an API server outage is normal
 // at the edge, e.g. during a control-plane node's own upgrade) and retried;
 // other 4xx are not.
-// Types only: the client (and undici, ~10 MB of heap) is loaded on first use,
-// so an agent without upgrades never carries it.
+// Two clients: the built-in one on node:https (kube-api-http.ts, the
+// default) and @kubernetes/client-node (`upgrades.client: client-node`, or a
+// kubeconfig needing an exec / auth-provider plugin), which costs ~85 MB of
+// resident memory once loaded. Types only here: the official client (and
+// undici) is loaded on first use, so an agent that never needs it never
+// carries it.
 import type * as KubeClient from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type KubeObject, MANAGED_LABEL, MANAGED_VALUE, type ObjectRef } from './manifests.js';
@@ -26,13 +29,13 @@ export interface KubeApi {
 
 export type ApiOutcome = { readonly kind: 'transient'; readonly reason: string } | { readonly kind: 'permanent'; readonly reason: string };
 
-/** Whether an error from the client is worth retrying. */
-/** The client's ApiException, by shape (the class lives in the lazily loaded module). */
+/** An answer of the API server, by shape: the official client's ApiException, or the built-in client's KubeHttpError ({code, body}). */
 function apiException(err: unknown): { code: number; body: unknown } | null {
   if (err instanceof Error && typeof (err as { code?: unknown }).code === 'number' && 'body' in err) return err as unknown as { code: number; body: unknown };
   return null;
 }
 
+/** Whether an error from either client is worth retrying. */
 export function classifyApiError(err: unknown): ApiOutcome {
   const ex = apiException(err);
   if (ex !== null) {
@@ -61,8 +64,38 @@ export function loadKubeClient(): Promise<ClientModule> {
   return clientModule;
 }
 
-/** A KubeApi over a kubeconfig file, or the in-cluster service account when none is given. */
-export async function kubeApi(kubeconfig?: string): Promise<KubeApi> {
+export type KubeClientKind = 'builtin' | 'client-node';
+
+export interface KubeApiOptions {
+  /** `builtin` (default): node:https, unless the kubeconfig needs a plugin; `client-node`: @kubernetes/client-node. */
+  readonly client?: KubeClientKind;
+  /** For the in-cluster lookup (KUBERNETES_SERVICE_HOST) and KUBECONFIG; default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** What an apply sends: the managed label, no managedFields, resourceVersion only as the caller's precondition. */
+export function applyBody(o: KubeObject, resourceVersion: string | undefined): KubeObject {
+  const spec = structuredClone(o);
+  spec.metadata.labels = { ...(spec.metadata.labels ?? {}), [MANAGED_LABEL]: MANAGED_VALUE };
+  // managedFields must not be sent in an apply; a resourceVersion turns it into a precondition.
+  delete spec.metadata.managedFields;
+  delete spec.metadata.resourceVersion;
+  if (resourceVersion !== undefined) spec.metadata.resourceVersion = resourceVersion;
+  return spec;
+}
+
+/**
+ * A KubeApi over a kubeconfig file; without one, the in-cluster service
+ * account in a pod (KUBERNETES_SERVICE_HOST set), else KUBECONFIG /
+ * ~/.kube/config for the built-in client (the official one: in-cluster only).
+ */
+export async function kubeApi(kubeconfig?: string, opts: KubeApiOptions = {}): Promise<KubeApi> {
+  if ((opts.client ?? 'builtin') === 'builtin') {
+    const [{ loadClusterAccess }, { httpKubeApi }] = await Promise.all([import('./kube-sd-http.js'), import('./kube-api-http.js')]);
+    const access = loadClusterAccess(kubeconfig, opts.env ?? process.env);
+    if (access !== null) return httpKubeApi(access, { prepare: applyBody, fieldManager: FIELD_MANAGER });
+    // Exec / auth-provider plugins or basic auth: only the official client can authenticate.
+  }
   const k = await loadKubeClient();
   const kc = new k.KubeConfig();
   if (kubeconfig !== undefined) kc.loadFromFile(kubeconfig);
@@ -75,12 +108,7 @@ export function kubeApiFrom(k: ClientModule, kc: KubeConfig): KubeApi {
   const { PatchStrategy } = k;
   const header = (ref: ObjectRef): KubeObject => ({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: ref.namespace === undefined ? { name: ref.name } : { name: ref.name, namespace: ref.namespace } });
   const applyWith: KubeApi['applyWith'] = async (o, opts) => {
-    const spec = structuredClone(o);
-    spec.metadata.labels = { ...(spec.metadata.labels ?? {}), [MANAGED_LABEL]: MANAGED_VALUE };
-    // managedFields must not be sent in an apply; a resourceVersion turns it into a precondition.
-    delete spec.metadata.managedFields;
-    delete spec.metadata.resourceVersion;
-    if (opts.resourceVersion !== undefined) spec.metadata.resourceVersion = opts.resourceVersion;
+    const spec = applyBody(o, opts.resourceVersion);
     return (await client.patch(spec, undefined, undefined, opts.fieldManager, opts.force, PatchStrategy.ServerSideApply)) as unknown as KubeObject;
   };
   return {

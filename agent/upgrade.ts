@@ -145,7 +145,7 @@ export class Upgrader {
   }
 
   private async api(): Promise<KubeApi> {
-    this.kube ??= await kubeApi(this.opts.config.kubeconfig);
+    this.kube ??= await kubeApi(this.opts.config.kubeconfig, { client: this.opts.config.client, ...(this.opts.env ? { env: this.opts.env } : {}) });
     return this.kube;
   }
 

@@ -20,8 +20,9 @@ if (kubeconfig === undefined || kubeconfig === '') {
     t.diagnostic('set KUBECONFIG to run the apply path and service discovery against a real cluster');
   });
 } else {
-  test(`real cluster (${kubeconfig}): server-side apply, readiness, prune`, async (t) => {
-    const api = await kubeApi(kubeconfig);
+  for (const client of ['builtin', 'client-node'] as const)
+  test(`real cluster (${kubeconfig}), ${client} client: server-side apply, readiness, prune`, async (t) => {
+    const api = await kubeApi(kubeconfig, { client });
     try {
       await api.read({ apiVersion: 'v1', kind: 'Namespace', name: 'default' });
     } catch (err) {

@@ -67,6 +67,8 @@ export interface KubeRequest {
   readonly contentType: string | undefined;
   readonly query: Readonly<Record<string, string>>;
   readonly status: number;
+  /** The client's User-Agent (which client sent it). */
+  readonly userAgent: string | undefined;
 }
 
 export interface FakeKubeOptions {
@@ -637,7 +639,7 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     handle(req, res).then(
-      (code) => requests.push({ method: req.method ?? '', path: url.pathname, contentType: req.headers['content-type'], query: Object.fromEntries(url.searchParams), status: code }),
+      (code) => requests.push({ method: req.method ?? '', path: url.pathname, contentType: req.headers['content-type'], query: Object.fromEntries(url.searchParams), status: code, userAgent: req.headers['user-agent'] }),
       (err: Error) => {
         if (!res.headersSent) send(res, 500, status(500, 'InternalError', err.message));
       },
