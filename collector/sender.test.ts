@@ -151,3 +151,42 @@ test('queued snappy blocks and uncompressed bodies go out joined in one snappy b
   const got = decodeWriteRequest(ours).timeseries.map((ts) => `${ts.labels.join(',')}=${ts.samples[0]?.value}`);
   assert.deepEqual(got, expected);
 });
+
+test('a queued record flagged snappy that is not a snappy block is dropped and counted, and does not stop the queue', { timeout: 30_000 }, async () => {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { DurableQueue } = await import('./queue.js');
+  const { RemoteWriteSnappyBatch, decodeWriteRequest, encodeLabels, snappyUncompress } = await import('../wire/index.js');
+  const bodies: Buffer[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      bodies.push(Buffer.concat(chunks));
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const dir = await mkdtemp(join(tmpdir(), 'fleetscope-corrupt-'));
+  const queue = await DurableQueue.open({ dir, fsync: false });
+  // A length header that never ends: ten bytes with the continuation bit.
+  await queue.append(encodeQueuedWrite({ tenant: 't', samples: 3, body: Buffer.alloc(10, 0xff), shardKey: 's', snappy: true }));
+  const b = new RemoteWriteSnappyBatch();
+  b.add(encodeLabels(['__name__', 'after_the_bad_one']), 7, 1000);
+  await queue.append(encodeQueuedWrite({ tenant: 't', samples: 1, body: Buffer.from(b.finish()), shardKey: 's', snappy: true }));
+  const metrics = new CollectorMetrics();
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/write`;
+  const sender = new RemoteWriteSender({ url, timeout: 5000, min_backoff: 10, max_backoff: 100, max_records_per_send: 10, max_samples_per_send: 1000, batch_send_deadline: 0, min_shards: 1, max_shards: 1 }, queue, metrics, pino({ level: 'silent' }));
+  sender.start();
+  for (const end = Date.now() + 20_000; (bodies.length === 0 || queue.stats.pending > 0) && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+  await sender.stop();
+  const pending = queue.stats.pending;
+  await queue.close();
+  await new Promise((r) => server.close(r));
+  await rm(dir, { recursive: true, force: true });
+  assert.equal(bodies.length, 1);
+  assert.deepEqual(decodeWriteRequest(snappyUncompress(bodies[0] as Buffer)).timeseries.map((ts) => ts.labels[1]), ['after_the_bad_one']);
+  assert.equal(pending, 0, 'committed past the bad record');
+  assert.match(await metrics.registry.metrics(), /fleetscope_collector_samples_failed_total\{remote="[^"]+",reason="corrupt_record"\} 3/);
+});

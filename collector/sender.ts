@@ -95,6 +95,14 @@ export class RemoteWriteSender {
     for (const rec of records) {
       const w = decodeQueuedWrite(rec);
       total += w.samples;
+      const part = toPart(w.body, w.snappy);
+      if (part === null) {
+        // Not a snappy block after all (it never is when our pipeline wrote it): sending it would
+        // only get the whole request refused, and retrying it would stop the queue for good.
+        this.metrics.samplesFailed.inc({ remote: this.remote, reason: 'corrupt_record' }, w.samples);
+        this.log.error({ remote: this.remote, tenant: w.tenant, samples: w.samples }, 'queued record is not a valid snappy block; dropped');
+        continue;
+      }
       // One site's records always go to the same shard: its series stay in order.
       const shard = shards === 1 ? 0 : shardOf(w.shardKey, shards);
       const key = `${shard}\u0000${w.tenant}`;
@@ -108,7 +116,8 @@ export class RemoteWriteSender {
         g = { tenant: w.tenant, shard, parts: [], rawBytes: 0, samples: 0 };
         list.push(g);
       }
-      addPart(g, w.body, w.snappy);
+      g.parts.push(part.elements);
+      g.rawBytes += part.rawBytes;
       g.samples += w.samples;
     }
     // A small batch waits for more, up to the deadline: fewer, fuller requests.
@@ -226,18 +235,22 @@ interface SendGroup {
 }
 
 /**
- * Adds a queued body to a request: a snappy block's elements as they are
- * (their copies reach back only into what they wrote themselves, so they
+ * A queued body as a piece of a request: a snappy block's elements as they
+ * are (their copies reach back only into what they wrote themselves, so they
  * stay right after any other block's elements), an uncompressed body once
- * compressed.
+ * compressed. Null when a body flagged snappy has no valid length header.
  */
-function addPart(g: SendGroup, body: Buffer, snappy: boolean): void {
+function toPart(body: Buffer, snappy: boolean): { elements: Buffer; rawBytes: number } | null {
   const block = snappy ? body : snappyCompress(body);
-  const raw = snappyDeclaredLength(block);
+  let rawBytes: number;
+  try {
+    rawBytes = snappyDeclaredLength(block);
+  } catch {
+    return null;
+  }
   let header = 1;
   while ((block[header - 1] as number) >= 0x80) header++;
-  g.parts.push(block.subarray(header));
-  g.rawBytes += raw;
+  return { elements: block.subarray(header), rawBytes };
 }
 
 /**
