@@ -85,8 +85,8 @@ export class DurableQueue {
   private cursor: QueuePosition = { segment: 0, offset: 0, index: 0 };
   private pendingWrites: { header: Buffer; payload: Uint8Array; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private readonly memoryBytes: number;
-  /** The newest records, in queue order, oldest first (from memoryStart on). */
-  private memory: MemoryRecord[] = [];
+  /** The newest records, in queue order, oldest first (from memoryStart on; the slots before it are emptied). */
+  private memory: (MemoryRecord | undefined)[] = [];
   private memoryStart = 0;
   private memoryUsed = 0;
   private flushing: Promise<void> | null = null;
@@ -110,7 +110,8 @@ export class DurableQueue {
 
   /** Appends a copy of a record (the caller may reuse `record` as soon as this returns); resolves once it is durable. */
   append(record: Uint8Array): Promise<void> {
-    const copy = new Uint8Array(record.length);
+    // allocUnsafe: every byte is overwritten at once, no need to zero it first.
+    const copy = Buffer.allocUnsafe(record.length);
     copy.set(record);
     return this.appendOwned(copy);
   }
@@ -250,6 +251,7 @@ export class DurableQueue {
     let i = this.memoryStart;
     while (i < mem.length && before((mem[i] as MemoryRecord).at, pos)) {
       this.memoryUsed -= (mem[i] as MemoryRecord).payload.length;
+      mem[i] = undefined; // let go of the record now, not when the array is next compacted
       i++;
     }
     this.memoryStart = i;
@@ -263,13 +265,14 @@ export class DurableQueue {
     // Over the bound, the oldest go first: a consumer that far behind reads the disk anyway.
     while (this.memoryUsed > this.memoryBytes && this.memoryStart < this.memory.length) {
       this.memoryUsed -= (this.memory[this.memoryStart] as MemoryRecord).payload.length;
+      this.memory[this.memoryStart] = undefined;
       this.memoryStart++;
     }
     this.compactMemory();
   }
 
   private compactMemory(): void {
-    if (this.memoryStart > 1024 && this.memoryStart * 2 > this.memory.length) {
+    if (this.memoryStart > 64 && this.memoryStart * 2 > this.memory.length) {
       this.memory = this.memory.slice(this.memoryStart);
       this.memoryStart = 0;
     }

@@ -42,7 +42,8 @@ export class LogsService {
     const log = deps.logger.child({ part: 'logs' });
     const metrics = new LogsMetrics(deps.registry);
     const pipeline = new LogPipeline(config, deps.re);
-    const buffer = config.elasticsearch ? await DurableQueue.open({ dir: config.buffer.dir, maxBytes: config.buffer.max_bytes, segmentBytes: config.buffer.segment_bytes }) : null;
+    // Log records come a MB or more a frame: the newest 64 MiB stay in memory, so an egress that keeps up does not read them back from disk.
+    const buffer = config.elasticsearch ? await DurableQueue.open({ dir: config.buffer.dir, maxBytes: config.buffer.max_bytes, segmentBytes: config.buffer.segment_bytes, memoryBytes: 64 * 1024 ** 2 }) : null;
     const egress = config.elasticsearch && buffer ? new ElasticsearchEgress(config.elasticsearch, buffer, metrics, log) : null;
     const ingest = new LogIngest(pipeline, buffer, metrics, log, () => egress?.wake());
     registerLogRoutes(deps.app, ingest, deps.authenticate, config.http, metrics);
