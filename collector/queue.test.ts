@@ -172,3 +172,22 @@ test('records kept in memory read exactly as from disk: same records, same posit
   assert.deepEqual(after.next, before.next);
   await Promise.all([disk.close(), mixed.close(), reopened.close()]);
 });
+
+test('the in-memory tail holds no more than its bound: records it lets go of are not kept referenced', async () => {
+  const q = await DurableQueue.open({ dir: fresh(), segmentBytes: 1 << 20, memoryBytes: 10_000 });
+  // 300 records of 1,000 bytes, none committed: only the newest ~10 may stay in memory.
+  for (let i = 0; i < 300; i++) await q.append(Buffer.alloc(1000, i % 256));
+  const held = (q as unknown as { memory: (unknown | undefined)[] }).memory.filter((r) => r !== undefined).length;
+  assert.ok(held <= 10, `${held} records still referenced for a 10,000-byte bound`);
+  // And everything is still there, from disk.
+  let n = 0;
+  for (;;) {
+    const { records, next } = await q.read(64);
+    if (records.length === 0) break;
+    n += records.length;
+    await q.commit(next);
+  }
+  assert.equal(n, 300);
+  assert.equal((q as unknown as { memory: (unknown | undefined)[] }).memory.filter((r) => r !== undefined).length, 0, 'nothing held once committed');
+  await q.close();
+});
