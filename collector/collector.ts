@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { type Logger, pino } from 'pino';
-import { RemoteWriteReader, type RemoteWriteLimits, WireError, snappyDeclaredLength, snappyUncompress } from '../wire/index.js';
+import { RemoteWriteReader, type RemoteWriteLimits, type SnappyScratch, WireError, snappyUncompress } from '../wire/index.js';
 import { SiteAuthenticator, certificateNames } from './auth.js';
 import { type CollectorConfig, type LoadedConfig, loadCollectorConfig } from './config.js';
 import { CollectorError } from './errors.js';
 import { CollectorMetrics } from './metrics.js';
 import { registerFaroRoutes, toFaroOptions } from './faro/index.js';
 import { LogsService } from './logs/index.js';
-import { PushPipeline, type PushResult } from './pipeline.js';
+import { type PushPipeline, type PushResult, pushPipelineOf, readerLimitsOf } from './pipeline.js';
 import { PushWorkers } from './push-workers.js';
 import { DurableQueue } from './queue.js';
 import { Aggregator } from './aggregator.js';
@@ -41,23 +41,11 @@ interface Live {
 
 function buildLive(loaded: LoadedConfig): Live {
   const { config } = loaded;
-  const l = config.limits;
   return {
     config,
     auth: new SiteAuthenticator(config.sites, loaded.siteTokenKeys, new Set(Object.keys(config.tenants)), config.tls?.identity_from_certificate ?? false),
-    // A new pipeline starts with empty series caches: cached outputs were made by the old rules.
-    pipeline: new PushPipeline(
-      loaded.pipelines,
-      config.ha ? { ...config.external_labels, cluster: config.ha.cluster, __replica__: config.ha.replica } : config.external_labels,
-      config.series_idle_timeout,
-    ),
-    readerLimits: {
-      maxSeries: l.max_series_per_request,
-      maxLabelsPerSeries: l.max_labels_per_series,
-      maxLabelNameLength: l.max_label_name_length,
-      maxLabelValueLength: l.max_label_value_length,
-      maxSamplesPerSeries: l.max_samples_per_series,
-    },
+    pipeline: pushPipelineOf(loaded),
+    readerLimits: readerLimitsOf(config),
   };
 }
 
@@ -122,7 +110,7 @@ export class Collector {
     });
 
     // One buffer for every request's decompressed body: the pipeline is done with it before the next request.
-    const decompressed = new Scratch(1024 * 1024);
+    const decompressed: SnappyScratch = { bytes: new Uint8Array(1024 * 1024) };
     // Pushes on worker threads when configured; the scrape path stays on this thread.
     const workers = config.push_workers > 0 ? new PushWorkers(config.push_workers, loaded.source, log, metrics) : null;
     app.post('/api/v1/write', async (req, reply) => {
@@ -146,7 +134,7 @@ export class Collector {
         result = done.result;
       } else {
         try {
-          const raw = snappyUncompress(req.body as Buffer, live.config.limits.max_decompressed_bytes, decompressed.room(req.body as Buffer, live.config.limits.max_decompressed_bytes));
+          const raw = snappyUncompress(req.body as Buffer, live.config.limits.max_decompressed_bytes, decompressed);
           // An empty label value is taken as no label (Prometheus's meaning) rather than refusing the whole request.
           result = live.pipeline.process(id, new RemoteWriteReader(raw, live.readerLimits, { allowEmptyValues: true }), Date.now());
         } catch (err) {
@@ -274,25 +262,3 @@ export class Collector {
     await Promise.all(this.queues.map((q) => q.close()));
   }
 }
-
-/** A reused output buffer for decompression, grown to the largest body seen (which the limit bounds). */
-class Scratch {
-  private buf: Uint8Array;
-  constructor(initial: number) {
-    this.buf = new Uint8Array(initial);
-  }
-
-  /** A buffer large enough for what `block` declares, or undefined when that is over `max` or nonsense (the decoder then says which). */
-  room(block: Uint8Array, max: number): Uint8Array | undefined {
-    let declared: number;
-    try {
-      declared = snappyDeclaredLength(block);
-    } catch {
-      return undefined;
-    }
-    if (declared > max) return undefined;
-    if (declared > this.buf.length) this.buf = new Uint8Array(Math.min(max, Math.max(declared, this.buf.length * 2)));
-    return this.buf;
-  }
-}
-

@@ -15,8 +15,9 @@
 // (RemoteWriteSnappyBatch): the sender forwards it without compressing again.
 import { crc32 } from 'node:zlib';
 import { DropReason, LabelsBuilder, type Labels, getLabel } from '../relabel/index.js';
-import { RemoteWriteBatch, type RemoteWriteReader, RemoteWriteSnappyBatch, encodeLabels } from '../wire/index.js';
-import type { CompiledPipeline } from './config.js';
+import { OutputIndex } from './output-index.js';
+import { RemoteWriteBatch, type RemoteWriteLimits, type RemoteWriteReader, RemoteWriteSnappyBatch, encodeLabels } from '../wire/index.js';
+import type { CollectorConfig, CompiledPipeline, LoadedConfig } from './config.js';
 
 export interface Identity {
   readonly tenant: string;
@@ -56,10 +57,6 @@ class KnownSeries implements Entry {
   next: KnownSeries | null = null;
   /** Swept: no longer in the site's index (a stale position may still point at it). */
   gone = false;
-  /** Another series whose output labels have the same CRC-32 (kept series only). */
-  nextOut: KnownSeries | null = null;
-  /** CRC-32 of the output labels (kept series only). */
-  outputHash = 0;
   /** The input is these spans of `source` (the output labels), or all of `source` when spans is 0. */
   private readonly source: Buffer;
   private readonly inputLength: number;
@@ -173,21 +170,10 @@ function insert(index: SeriesIndex, e: KnownSeries): void {
   index.set(e.hash, e);
 }
 
-/** Kept series by the CRC-32 of their output labels, chained through nextOut. */
-function lookupOutput(outputs: SeriesIndex, hash: number, labels: Buffer): KnownSeries | undefined {
-  for (let e = outputs.get(hash) ?? null; e !== null; e = e.nextOut) if (!e.gone && (e.labels as Buffer).equals(labels)) return e;
-  return undefined;
-}
-
-function insertOutput(outputs: SeriesIndex, e: KnownSeries): void {
-  e.nextOut = outputs.get(e.outputHash) ?? null;
-  outputs.set(e.outputHash, e);
-}
-
 interface SiteState {
   readonly index: SeriesIndex;
   /** The kept series by their output labels: what tells a duplicate. */
-  readonly outputs: SeriesIndex;
+  readonly outputs: OutputIndex<KnownSeries>;
   /** Series remembered (kept or dropped). */
   size: number;
   active: number;
@@ -243,7 +229,7 @@ export class PushPipeline {
     const dropped = new Map<string, number>();
     // Series first seen in this request join the site's cache only once the whole request is read.
     const fresh: SeriesIndex = new Map();
-    const freshOutputs: SeriesIndex = new Map();
+    const freshOutputs = new OutputIndex<KnownSeries>();
     let freshCount = 0;
     const order = site.order;
     const nextOrder = this.nextOrder;
@@ -269,12 +255,8 @@ export class PushPipeline {
         entry = lookup(site.index, hash, buf, start, end) ?? lookup(fresh, hash, buf, start, end);
         if (entry === undefined) {
           let e = this.evaluate(id, pipeline, reader.labels(), now);
-          let outputHash = 0;
-          if (e.labels !== null) {
-            outputHash = crc32(e.labels);
-            if (lookupOutput(site.outputs, outputHash, e.labels) ?? lookupOutput(freshOutputs, outputHash, e.labels)) {
-              e = { labels: null, reason: DUPLICATE_SERIES, aggregate: false, forward: false, lastSeen: now };
-            }
+          if (e.labels !== null && (site.outputs.has(e.labels) || freshOutputs.has(e.labels))) {
+            e = { labels: null, reason: DUPLICATE_SERIES, aggregate: false, forward: false, lastSeen: now };
           }
           if (e.labels !== null && site.active + admitted >= pipeline.seriesLimit) {
             // Over the limit: not remembered, so the series is admitted once room frees up.
@@ -289,10 +271,7 @@ export class PushPipeline {
           if (e.labels !== null || site.size + freshCount < pipeline.seriesLimit * 4) {
             insert(fresh, entry);
             freshCount++;
-            if (e.labels !== null) {
-              entry.outputHash = outputHash;
-              insertOutput(freshOutputs, entry);
-            }
+            if (e.labels !== null) freshOutputs.add(entry);
           }
         } else {
           entry.lastSeen = now;
@@ -313,7 +292,7 @@ export class PushPipeline {
       for (let e: KnownSeries | null = head; e !== null;) {
         const following: KnownSeries | null = e.next;
         insert(site.index, e);
-        if (e.labels !== null) insertOutput(site.outputs, e);
+        if (e.labels !== null) site.outputs.add(e);
         e = following;
       }
     }
@@ -340,7 +319,7 @@ export class PushPipeline {
     const siteKey = `${id.tenant}\u0000${id.site}`;
     let site = this.sites.get(siteKey);
     if (!site) {
-      site = { index: new Map(), outputs: new Map(), size: 0, active: 0, order: [] };
+      site = { index: new Map(), outputs: new OutputIndex(), size: 0, active: 0, order: [] };
       this.sites.set(siteKey, site);
     }
     return site;
@@ -381,61 +360,30 @@ export class PushPipeline {
     let removed = 0;
     for (const site of this.sites.values()) {
       let keptGone = false;
-      for (const [hash, head] of site.index) {
-        let keep: KnownSeries | null = null;
-        for (let e: KnownSeries | null = head; e !== null;) {
-          const following: KnownSeries | null = e.next;
-          if (now - e.lastSeen <= this.idleMs) {
-            e.next = keep;
-            keep = e;
-          } else {
-            e.gone = true;
-            e.next = null;
-            site.size--;
-            if (e.labels !== null) {
-              site.active--;
-              keptGone = true;
-            }
-            removed++;
-          }
-          e = following;
-        }
-        if (keep === null) site.index.delete(hash);
-        else site.index.set(hash, keep);
+      for (const e of this.forget(site, (x) => now - x.lastSeen > this.idleMs)) {
+        removed++;
+        if (e.labels === null) continue;
+        site.active--;
+        site.outputs.delete(e);
+        keptGone = true;
       }
-      if (keptGone) removed += this.forgetGone(site);
+      // The series dropped as duplicates are evaluated again by the next push: one of them may now be the only one.
+      if (keptGone) removed += this.forget(site, (x) => x.reason === DUPLICATE_SERIES).length;
     }
     return removed;
   }
 
-  /**
-   * After kept series went idle: drops them from the output index, and
-   * forgets the series dropped as their duplicates, so that the next push
-   * evaluates those again (one of them may now be the only one).
-   */
-  private forgetGone(site: SiteState): number {
-    for (const [hash, head] of site.outputs) {
-      let keep: KnownSeries | null = null;
-      for (let e: KnownSeries | null = head; e !== null;) {
-        const following: KnownSeries | null = e.nextOut;
-        if (!e.gone) {
-          e.nextOut = keep;
-          keep = e;
-        }
-        e = following;
-      }
-      if (keep === null) site.outputs.delete(hash);
-      else site.outputs.set(hash, keep);
-    }
-    let removed = 0;
+  /** Takes the series `leaves` picks out of the site's index, marked gone (a stale position may still point at one); returns them. */
+  private forget(site: SiteState, leaves: (e: KnownSeries) => boolean): KnownSeries[] {
+    const out: KnownSeries[] = [];
     for (const [hash, head] of site.index) {
       let keep: KnownSeries | null = null;
       for (let e: KnownSeries | null = head; e !== null;) {
         const following: KnownSeries | null = e.next;
-        if (e.reason === DUPLICATE_SERIES) {
+        if (leaves(e)) {
           e.gone = true;
-          site.size--;
-          removed++;
+          e.next = null;
+          out.push(e);
         } else {
           e.next = keep;
           keep = e;
@@ -445,7 +393,8 @@ export class PushPipeline {
       if (keep === null) site.index.delete(hash);
       else site.index.set(hash, keep);
     }
-    return removed;
+    site.size -= out.length;
+    return out;
   }
 
   /** Series (kept or dropped) remembered for a site. */
@@ -484,3 +433,26 @@ export class PushPipeline {
     return { labels: encodeLabels(b.labels()), reason: '', aggregate, forward, lastSeen: now };
   }
 }
+
+/**
+ * The push pipeline a loaded config describes (external labels, with the HA
+ * ones when set); new, so its series caches start empty: cached outputs were
+ * made by whatever rules came before.
+ */
+export function pushPipelineOf(loaded: LoadedConfig): PushPipeline {
+  const c = loaded.config;
+  return new PushPipeline(loaded.pipelines, c.ha ? { ...c.external_labels, cluster: c.ha.cluster, __replica__: c.ha.replica } : c.external_labels, c.series_idle_timeout);
+}
+
+/** The request limits a push is read with. */
+export function readerLimitsOf(config: CollectorConfig): Partial<RemoteWriteLimits> {
+  const l = config.limits;
+  return {
+    maxSeries: l.max_series_per_request,
+    maxLabelsPerSeries: l.max_labels_per_series,
+    maxLabelNameLength: l.max_label_name_length,
+    maxLabelValueLength: l.max_label_value_length,
+    maxSamplesPerSeries: l.max_samples_per_series,
+  };
+}
+

@@ -8,9 +8,9 @@
 // Out: {kind: 'result', seq, result}  or  {kind: 'failed', seq, status, message}
 //      {kind: 'active', series: [site key, count][]}  {kind: 'log', message}
 import { parentPort } from 'node:worker_threads';
-import { RemoteWriteReader, type RemoteWriteLimits, WireError, snappyDeclaredLength, snappyUncompress } from '../wire/index.js';
+import { RemoteWriteReader, type RemoteWriteLimits, type SnappyScratch, WireError, snappyUncompress } from '../wire/index.js';
 import { validateCollectorConfig } from './config.js';
-import { type Identity, PushPipeline, type PushResult } from './pipeline.js';
+import { type Identity, type PushPipeline, type PushResult, pushPipelineOf, readerLimitsOf } from './pipeline.js';
 import type { WorkerRequest, WorkerResult } from './push-workers.js';
 
 interface State {
@@ -20,7 +20,7 @@ interface State {
 }
 
 let state: State | null = null;
-let scratch = new Uint8Array(1024 * 1024);
+const scratch: SnappyScratch = { bytes: new Uint8Array(1024 * 1024) };
 
 /** An owned copy (its own ArrayBuffer) that can be transferred to the main thread. */
 function owned(b: Buffer): Uint8Array {
@@ -31,29 +31,10 @@ function owned(b: Buffer): Uint8Array {
 
 function configure(doc: unknown, file: string): void {
   const loaded = validateCollectorConfig(doc, file);
-  const c = loaded.config;
-  const l = c.limits;
-  state = {
-    pipeline: new PushPipeline(loaded.pipelines, c.ha ? { ...c.external_labels, cluster: c.ha.cluster, __replica__: c.ha.replica } : c.external_labels, c.series_idle_timeout),
-    limits: {
-      maxSeries: l.max_series_per_request,
-      maxLabelsPerSeries: l.max_labels_per_series,
-      maxLabelNameLength: l.max_label_name_length,
-      maxLabelValueLength: l.max_label_value_length,
-      maxSamplesPerSeries: l.max_samples_per_series,
-    },
-    maxDecompressed: l.max_decompressed_bytes,
-  };
+  state = { pipeline: pushPipelineOf(loaded), limits: readerLimitsOf(loaded.config), maxDecompressed: loaded.config.limits.max_decompressed_bytes };
 }
 
 function push(s: State, id: Identity, body: Uint8Array): { result: WorkerResult; transfer: ArrayBuffer[] } {
-  let declared = 0;
-  try {
-    declared = snappyDeclaredLength(body);
-  } catch {
-    // snappyUncompress says what is wrong with it.
-  }
-  if (declared > scratch.length && declared <= s.maxDecompressed) scratch = new Uint8Array(Math.min(s.maxDecompressed, Math.max(declared, scratch.length * 2)));
   const raw = snappyUncompress(body, s.maxDecompressed, scratch);
   const r: PushResult = s.pipeline.process(id, new RemoteWriteReader(raw, s.limits, { allowEmptyValues: true }), Date.now());
   const out = owned(r.body);

@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { CollectorMetrics } from './metrics.js';
 import type { Identity, PushResult } from './pipeline.js';
+import { fnv1a32 } from './shard.js';
 
 export type WorkerRequest =
   | { readonly kind: 'config'; readonly doc: unknown; readonly file: string }
@@ -165,9 +166,5 @@ export class PushWorkers {
 
 /** FNV-1a of tenant and site, modulo the worker count. */
 function workerOf(id: Identity, n: number): number {
-  if (n === 1) return 0;
-  let h = 0x811c9dc5;
-  const key = `${id.tenant}\u0000${id.site}`;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % n;
+  return n === 1 ? 0 : fnv1a32(`${id.tenant}\u0000${id.site}`) % n;
 }

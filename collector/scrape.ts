@@ -17,11 +17,11 @@
 // encoded labels come from that cache entry. Only a new series is parsed
 // into labels and run through the rules.
 import { createHash } from 'node:crypto';
-import { crc32 } from 'node:zlib';
 import type { Logger } from 'pino';
 import { type Labels, LabelsBuilder } from '../relabel/index.js';
 import { ExpositionParser, RemoteWriteBatch, STALE_NAN, WireError, formatFromContentType } from '../wire/index.js';
 import type { IntakeOutcome } from './intake.js';
+import { OutputIndex } from './output-index.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { Identity, PushPipeline, PushResult } from './pipeline.js';
 import { DUPLICATE_SERIES, SERIES_LIMIT } from './pipeline.js';
@@ -71,7 +71,7 @@ const fresh = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
 export class ScrapeLoop {
   private readonly cache = new Map<string, Entry>();
   /** The kept entries by their output labels: what tells a duplicate. */
-  private readonly outputs = new OutputIndex();
+  private readonly outputs = new OutputIndex<Entry>();
   private prev: Entry[] = [];
   private cur: Entry[] = [];
   private seq = 0;
@@ -377,36 +377,3 @@ export class ScrapeLoop {
     }
   }
 }
-
-/** Entries by the CRC-32 of their output labels, each candidate compared byte for byte. */
-class OutputIndex {
-  private readonly byHash = new Map<number, Entry[]>();
-
-  has(labels: Buffer): boolean {
-    return this.byHash.get(crc32(labels))?.some((e) => (e.labels as Buffer).equals(labels)) ?? false;
-  }
-
-  add(e: Entry): void {
-    const h = crc32(e.labels as Buffer);
-    const list = this.byHash.get(h);
-    if (list === undefined) this.byHash.set(h, [e]);
-    else list.push(e);
-  }
-
-  /** Whether it was there. */
-  delete(e: Entry): boolean {
-    if (e.labels === null) return false;
-    const h = crc32(e.labels);
-    const list = this.byHash.get(h);
-    const i = list?.indexOf(e) ?? -1;
-    if (list === undefined || i < 0) return false;
-    if (list.length === 1) this.byHash.delete(h);
-    else list.splice(i, 1);
-    return true;
-  }
-
-  clear(): void {
-    this.byHash.clear();
-  }
-}
-

@@ -11,6 +11,7 @@ import type { DurableQueue } from './queue.js';
 import { decodeQueuedWrite } from './record.js';
 import { HttpPoster } from './http-post.js';
 import { classifySend } from './retry.js';
+import { fnv1a32 } from './shard.js';
 
 export class RemoteWriteSender {
   private stopping = new AbortController();
@@ -272,9 +273,7 @@ function snappyBlock(g: SendGroup): Buffer[] {
 
 /** FNV-1a of the shard key, modulo the shard count. */
 function shardOf(key: string, shards: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % shards;
+  return fnv1a32(key) % shards;
 }
 
 /** Waits `ms`, or less if `signal` aborts; leaves no listener behind either way. */

@@ -30,3 +30,11 @@ export function targetsForSite(site: string, targets: readonly ShardableTarget[]
   for (const b of best.values()) out.push(b.index);
   return out.sort((a, b) => a - b);
 }
+
+/** FNV-1a (32-bit) of a string's UTF-16 code units: a fast, stable spread of sites over send shards and push workers. */
+export function fnv1a32(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+

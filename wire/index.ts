@@ -40,6 +40,6 @@ export {
 export { decodeWriteRequestReference, encodeWriteRequestReference } from './remote-write-reference.js';
 export { RemoteWriteSnappyBatch, type RemoteWriteSnappyOptions } from './remote-write-snappy.js';
 export { assertValidForSend } from './remote-write-validate.js';
-export { DEFAULT_MAX_DECOMPRESSED_BYTES, snappyCompress, snappyDeclaredLength, snappyUncompress } from './snappy.js';
+export { DEFAULT_MAX_DECOMPRESSED_BYTES, type SnappyScratch, snappyCompress, snappyDeclaredLength, snappyUncompress } from './snappy.js';
 export { WireError, type WireErrorCode, wireErrors } from './errors.js';
 export { MAX_TOKEN_LENGTH, TOKEN_PREFIX, type TokenCheck, type TokenClaims, type TokenKind, generateTokenKeys, signToken, tokenPrivateKey, tokenPublicKey, verifyToken } from './token.js';

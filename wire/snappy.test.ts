@@ -118,3 +118,15 @@ test('fuzz: 20,000 mutated blocks decode to their declared length or fail with a
   }
   assert.ok(decoded > 1000 && rejected > 1000, `decoded ${decoded}, rejected ${rejected}`);
 });
+
+test('a scratch buffer is reused while large enough, grown (never past the limit) when not, and the output is the same', () => {
+  const small = snappyCompress(Buffer.from('a'.repeat(100)));
+  const big = snappyCompress(Buffer.from('b'.repeat(5000)));
+  const scratch = { bytes: new Uint8Array(1000) };
+  const first = scratch.bytes;
+  assert.equal(snappyUncompress(small, 10_000, scratch).toString(), 'a'.repeat(100));
+  assert.equal(scratch.bytes, first, 'large enough: the same buffer');
+  assert.equal(snappyUncompress(big, 10_000, scratch).toString(), 'b'.repeat(5000));
+  assert.ok(scratch.bytes.length >= 5000 && scratch.bytes.length <= 10_000, `grown to ${scratch.bytes.length}`);
+  assert.throws(() => snappyUncompress(big, 4000, { bytes: new Uint8Array(10) }), /FS_WIRE_SNAPPY_TOO_LARGE|declares/);
+});

@@ -11,6 +11,11 @@ import { WireError } from './errors.js';
 
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 32 * 1024 * 1024;
 
+/** A reusable output buffer for snappyUncompress, grown as needed. */
+export interface SnappyScratch {
+  bytes: Uint8Array;
+}
+
 // Messages are built here, not at the call sites: template literals inside
 // the decode loop made V8 compile it 60% slower.
 function corrupt(reason: string, at = -1, label = '', n = 0): never {
@@ -51,17 +56,23 @@ export function snappyCompress(data: Uint8Array): Buffer {
  * block declares more than `maxBytes` (before allocating) and
  * FS_WIRE_SNAPPY_CORRUPT for anything that is not a valid block.
  *
- * With `scratch`, the output goes into it when it is large enough, and the
- * result is a view of it, valid until the scratch is used again: a receiver
- * that is done with a body before it takes the next one allocates nothing
- * per request (a fresh buffer per request is external memory, which makes
- * V8 run full collections over everything a receiver caches).
+ * With `scratch`, the output goes into scratch.bytes, which is replaced by
+ * a larger buffer (up to `maxBytes`) when it is too small, and the result is
+ * a view of it, valid until the scratch is used again: a receiver that is
+ * done with a body before it takes the next one allocates nothing per
+ * request (a fresh buffer per request is external memory, which makes V8
+ * run full collections over everything a receiver caches).
  */
-export function snappyUncompress(block: Uint8Array, maxBytes = DEFAULT_MAX_DECOMPRESSED_BYTES, scratch?: Uint8Array): Buffer {
+export function snappyUncompress(block: Uint8Array, maxBytes = DEFAULT_MAX_DECOMPRESSED_BYTES, scratch?: SnappyScratch): Buffer {
   const declared = snappyDeclaredLength(block);
   if (declared > maxBytes) throw new WireError('FS_WIRE_SNAPPY_TOO_LARGE', [declared, maxBytes]);
   // A plain Uint8Array: V8 runs the copy loops below faster on it than on a Buffer.
-  const out = scratch !== undefined && scratch.length >= declared ? scratch : new Uint8Array(declared);
+  let out: Uint8Array;
+  if (scratch === undefined) out = new Uint8Array(declared);
+  else {
+    if (scratch.bytes.length < declared) scratch.bytes = new Uint8Array(Math.min(maxBytes, Math.max(declared, scratch.bytes.length * 2)));
+    out = scratch.bytes;
+  }
   const n = block.length;
   let ip = headerLength(block);
   let op = 0;
