@@ -535,6 +535,21 @@ export class RemoteWriteReader {
     return this.labelStarts[0] as number;
   }
 
+  /** How many Label fields the current series has. */
+  labelCount(): number {
+    return this.nLabels;
+  }
+
+  /** Where Label field `i` of the current series starts in buffer (at its tag). */
+  labelFieldStart(i: number): number {
+    return this.labelStarts[i] as number;
+  }
+
+  /** Where Label field `i` of the current series ends in buffer. */
+  labelFieldEnd(i: number): number {
+    return this.labelEnds[i] as number;
+  }
+
   /** The end of the span labelsStart() starts. */
   labelsEnd(): number {
     return this.nLabels === 0 ? -1 : (this.labelEnds[this.nLabels - 1] as number);
