@@ -4,20 +4,19 @@
 // identity labels set from the sender, never from the payload, and the
 // site's active-series limit enforced. Every drop is counted by reason.
 //
-// What does not change between sends is cached per site, keyed by the
-// series' raw label bytes: the relabeled, encoded output labels, or the
-// decision to drop. Agents send the same series in the same order every
-// time, so each series is first compared (memcmp, no hashing) with the one
-// at its position in the site's previous request; only when that differs is
-// it looked up by a CRC-32 of its label bytes, and every candidate is
-// compared byte for byte, so a hash collision never mixes two series up.
-// The kept series are written straight into a snappy block
-// (RemoteWriteSnappyBatch): the sender forwards it without compressing again.
-import { crc32 } from 'node:zlib';
+// What does not change between sends is remembered per site (series-table.ts):
+// per series a 64-bit hash of its label bytes, the decision, and its output
+// as ids plus a shared shape, with no label bytes. Agents send the same
+// series in the same order every time, so each series is first checked
+// against the one at its position in the site's previous request, and
+// looked up by its hash only when that differs. The kept series are written
+// straight into a snappy block (RemoteWriteSnappyBatch) from the request's
+// own bytes and the site's constant fields: the sender forwards it without
+// compressing again.
 import { DropReason, LabelsBuilder, type Labels, getLabel } from '../relabel/index.js';
-import { OutputIndex } from './output-index.js';
-import { RemoteWriteBatch, type RemoteWriteLimits, type RemoteWriteReader, RemoteWriteSnappyBatch, encodeLabels } from '../wire/index.js';
+import { RemoteWriteBatch, type RemoteWriteLimits, type RemoteWriteReader, RemoteWriteSnappyBatch, SeriesFields, encodeLabels, labelFieldEnd } from '../wire/index.js';
 import type { CollectorConfig, CompiledPipeline, LoadedConfig } from './config.js';
+import { AGGREGATE, FORWARD, KEPT, type Recipe, SiteSeries, hashHigh, hashLabels, reasonNumber, reasonOf, seenSecond } from './series-table.js';
 
 export interface Identity {
   readonly tenant: string;
@@ -45,142 +44,6 @@ export interface Entry {
   lastSeen: number;
 }
 
-/**
- * A pushed series the site's cache knows: its input label bytes, what they
- * became, its CRC chain. Most pipelines only add labels (external, tenant,
- * site) or drop some: then the input's Label fields are all in the output,
- * in order, and the input is kept as up to three spans of the output rather
- * than as a copy, which halves what a series costs in memory.
- */
-class KnownSeries implements Entry {
-  /** Another series whose label bytes have the same CRC-32. */
-  next: KnownSeries | null = null;
-  /** Swept: no longer in the site's index (a stale position may still point at it). */
-  gone = false;
-  /** The input is these spans of `source` (the output labels), or all of `source` when spans is 0. */
-  private readonly source: Buffer;
-  private readonly inputLength: number;
-  private readonly spans: number;
-  private readonly s0: number;
-  private readonly e0: number;
-  private readonly s1: number;
-  private readonly e1: number;
-  private readonly s2: number;
-  private readonly e2: number;
-
-  constructor(
-    input: Buffer,
-    readonly hash: number,
-    readonly labels: Buffer | null,
-    readonly reason: string,
-    readonly aggregate: boolean,
-    readonly forward: boolean,
-    public lastSeen: number,
-  ) {
-    const spans = labels === null ? null : spansIn(input, labels);
-    this.inputLength = input.length;
-    if (spans === null || labels === null) {
-      this.source = Buffer.from(input);
-      this.spans = 0;
-      this.s0 = this.e0 = this.s1 = this.e1 = this.s2 = this.e2 = 0;
-    } else {
-      this.source = labels;
-      this.spans = spans.length / 2;
-      this.s0 = spans[0] ?? 0;
-      this.e0 = spans[1] ?? 0;
-      this.s1 = spans[2] ?? 0;
-      this.e1 = spans[3] ?? 0;
-      this.s2 = spans[4] ?? 0;
-      this.e2 = spans[5] ?? 0;
-    }
-  }
-
-  /** Whether these are its label bytes. */
-  is(buf: Buffer, start: number, end: number): boolean {
-    const len = end - start;
-    if (this.inputLength !== len) return false;
-    const src = this.source;
-    if (this.spans === 0) return buf.compare(src, 0, len, start, end) === 0;
-    let at = start + this.e0 - this.s0;
-    if (buf.compare(src, this.s0, this.e0, start, at) !== 0) return false;
-    if (this.spans === 1) return true;
-    const next = at + this.e1 - this.s1;
-    if (buf.compare(src, this.s1, this.e1, at, next) !== 0) return false;
-    if (this.spans === 2) return true;
-    at = next;
-    return buf.compare(src, this.s2, this.e2, at, end) === 0;
-  }
-}
-
-/** The end of the Label field (tag 0x0a, length, message) at `p`, or -1 when there is none. */
-function fieldEnd(b: Buffer, p: number, end: number): number {
-  if (p >= end || b[p] !== 0x0a) return -1;
-  let len = 0;
-  let mul = 1;
-  for (let i = p + 1; i < end && i < p + 6; i++) {
-    const x = b[i] as number;
-    len += (x & 0x7f) * mul;
-    if (x < 0x80) return i + 1 + len <= end ? i + 1 + len : -1;
-    mul *= 128;
-  }
-  return -1;
-}
-
-/**
- * Where the input's Label fields are in the output, as [start, end) spans
- * of it (at most three), when every input field is there, in order; null
- * otherwise (a rule changed or removed one, or they are scattered).
- */
-function spansIn(input: Buffer, output: Buffer): number[] | null {
-  const spans: number[] = [];
-  let ip = 0;
-  let op = 0;
-  while (ip < input.length) {
-    const ie = fieldEnd(input, ip, input.length);
-    if (ie < 0) return null;
-    const n = ie - ip;
-    // The next output field with the same bytes.
-    for (;;) {
-      const oe = fieldEnd(output, op, output.length);
-      if (oe < 0) return null;
-      if (oe - op === n && input.compare(output, op, oe, ip, ie) === 0) break;
-      op = oe;
-    }
-    if (spans.length > 0 && spans[spans.length - 1] === op) spans[spans.length - 1] = op + n;
-    else {
-      if (spans.length === 6) return null;
-      spans.push(op, op + n);
-    }
-    op += n;
-    ip = ie;
-  }
-  return spans.length === 0 ? null : spans;
-}
-
-/** Series by the CRC-32 of their label bytes, chained on collision. */
-type SeriesIndex = Map<number, KnownSeries>;
-
-function lookup(index: SeriesIndex, hash: number, buf: Buffer, start: number, end: number): KnownSeries | undefined {
-  for (let e = index.get(hash) ?? null; e !== null; e = e.next) if (e.is(buf, start, end)) return e;
-  return undefined;
-}
-
-function insert(index: SeriesIndex, e: KnownSeries): void {
-  e.next = index.get(e.hash) ?? null;
-  index.set(e.hash, e);
-}
-
-interface SiteState {
-  readonly index: SeriesIndex;
-  /** The kept series by their output labels: what tells a duplicate. */
-  readonly outputs: OutputIndex<KnownSeries>;
-  /** Series remembered (kept or dropped). */
-  size: number;
-  active: number;
-  /** The series of the site's last request, by position (undefined where one was not remembered). */
-  order: (KnownSeries | undefined)[];
-}
-
 export interface PushResult {
   /** The tenant's WriteRequest body; empty when nothing survived. A snappy block when `snappy`, else uncompressed. */
   readonly body: Buffer;
@@ -196,15 +59,33 @@ export interface PushResult {
 }
 
 const EMPTY = Buffer.alloc(0);
+const NOT_REMEMBERED = -1;
+
+/** The Label fields of encoded label bytes, as [start, end) pairs. */
+function fieldSpans(labels: Uint8Array): number[] {
+  const spans: number[] = [];
+  for (let p = 0; p < labels.length;) {
+    const end = labelFieldEnd(labels, p, labels.length);
+    if (end < 0) throw new Error('encodeLabels wrote something that is not Label fields');
+    spans.push(p, end);
+    p = end;
+  }
+  return spans;
+}
 
 export class PushPipeline {
-  private readonly sites = new Map<string, SiteState>();
+  private readonly sites = new Map<string, SiteSeries>();
   private readonly builder = new LabelsBuilder();
   private readonly batch = new RemoteWriteSnappyBatch({ initialBytes: 256 * 1024 });
   private readonly aggBatch = new RemoteWriteBatch();
   private readonly external: readonly [string, string][];
+  private readonly fields = new SeriesFields();
   /** The positions being filled by the request in progress; swapped with the site's when it is done. */
-  private nextOrder: (KnownSeries | undefined)[] = [];
+  private nextOrder = new Int32Array(0);
+  /** Entries added by the request in progress: taken back if it fails. */
+  private readonly added: number[] = [];
+  /** Label fields that are not written together, joined to be hashed; and a series' output labels, joined for aggregation. */
+  private joined = new Uint8Array(4096);
 
   constructor(
     private readonly pipelines: ReadonlyMap<string, CompiledPipeline>,
@@ -222,90 +103,149 @@ export class PushPipeline {
   process(id: Identity, reader: RemoteWriteReader, now: number): PushResult {
     const pipeline = this.pipelineFor(id);
     const site = this.siteFor(id);
+    const added = this.added;
+    added.length = 0;
+    const activeBefore = site.active;
+    try {
+      return this.run(id, pipeline, site, reader, now);
+    } catch (err) {
+      for (let i = added.length - 1; i >= 0; i--) site.remove(added[i] as number);
+      site.active = activeBefore;
+      throw err;
+    } finally {
+      added.length = 0;
+    }
+  }
+
+  private run(id: Identity, pipeline: CompiledPipeline, site: SiteSeries, reader: RemoteWriteReader, now: number): PushResult {
     const batch = this.batch;
     batch.reset();
     const agg = this.aggBatch;
     agg.reset();
+    const body = reader.buffer;
+    const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    batch.setSource(0, body);
+    batch.setSource(1, site.constants());
     const dropped = new Map<string, number>();
-    // Series first seen in this request join the site's cache only once the whole request is read.
-    const fresh: SeriesIndex = new Map();
-    const freshOutputs = new OutputIndex<KnownSeries>();
-    let freshCount = 0;
+    const seen = seenSecond(now);
     const order = site.order;
-    const nextOrder = this.nextOrder;
+    const orderLength = site.orderLength;
+    let nextOrder = this.nextOrder;
+    const fields = this.fields;
     let position = 0;
     let samplesIn = 0;
-    let admitted = 0;
-    const body = reader.buffer;
+    let fresh = 0;
     while (reader.next()) {
       const n = reader.sampleCount();
       samplesIn += n;
-      let buf = body;
-      let start = reader.labelsStart();
-      let end = reader.labelsEnd();
-      if (start < 0) {
-        // No labels, or fields between them: the label fields, joined.
-        buf = end < 0 ? EMPTY : Buffer.from(reader.labelsKey(), 'latin1');
-        start = 0;
-        end = buf.length;
-      }
-      let entry = order[position];
-      if (entry === undefined || entry.gone || !entry.is(buf, start, end)) {
-        const hash = crc32(buf.subarray(start, end));
-        entry = lookup(site.index, hash, buf, start, end) ?? lookup(fresh, hash, buf, start, end);
-        if (entry === undefined) {
-          let e = this.evaluate(id, pipeline, reader.labels(), now);
-          if (e.labels !== null && (site.outputs.has(e.labels) || freshOutputs.has(e.labels))) {
-            e = { labels: null, reason: DUPLICATE_SERIES, aggregate: false, forward: false, lastSeen: now };
-          }
-          if (e.labels !== null && site.active + admitted >= pipeline.seriesLimit) {
-            // Over the limit: not remembered, so the series is admitted once room frees up.
-            dropped.set(SERIES_LIMIT, (dropped.get(SERIES_LIMIT) ?? 0) + n);
-            nextOrder[position++] = undefined;
-            continue;
-          }
-          if (e.labels !== null) admitted++;
-          entry = new KnownSeries(buf.subarray(start, end), hash, e.labels, e.reason, e.aggregate, e.forward, now);
-          // Dropped series are remembered too, but within a bound: a site cannot grow memory
-          // without limit by sending endless distinct names that the filter drops anyway.
-          if (e.labels !== null || site.size + freshCount < pipeline.seriesLimit * 4) {
-            insert(fresh, entry);
-            freshCount++;
-            if (e.labels !== null) freshOutputs.add(entry);
-          }
-        } else {
-          entry.lastSeen = now;
-        }
+      let h1: number;
+      let len: number;
+      const start = reader.labelsStart();
+      if (start >= 0) {
+        len = reader.labelsEnd() - start;
+        h1 = hashLabels(body, view, start, start + len);
       } else {
-        entry.lastSeen = now;
+        len = this.joinInput(reader);
+        h1 = hashLabels(this.joined, new DataView(this.joined.buffer, 0, len), 0, len);
       }
-      nextOrder[position++] = entry;
-      if (entry.labels === null) {
-        dropped.set(entry.reason, (dropped.get(entry.reason) ?? 0) + n);
+      const h2 = hashHigh();
+      let e = position < orderLength ? (order[position] as number) : NOT_REMEMBERED;
+      if (e === NOT_REMEMBERED || !site.is(e, h1, h2, len)) {
+        e = site.find(h1, h2, len);
+        if (e < 0) {
+          e = this.remember(id, pipeline, site, reader, h1, h2, len, n, now, dropped);
+          if (e >= 0) fresh++;
+          // The constants may have grown.
+          batch.setSource(1, site.constants());
+        }
+      }
+      if (position >= nextOrder.length) {
+        const bigger = new Int32Array(Math.max(64, nextOrder.length * 2));
+        bigger.set(nextOrder);
+        nextOrder = bigger;
+      }
+      nextOrder[position++] = e;
+      if (e < 0) continue; // dropped and not remembered: counted by remember()
+      site.touch(e, seen);
+      const flags = site.flags(e);
+      if ((flags & KEPT) === 0) {
+        const reason = reasonOf(flags);
+        dropped.set(reason, (dropped.get(reason) ?? 0) + n);
         continue;
       }
       if (n === 0) continue;
-      if (entry.forward) batch.addFromReader(entry.labels, reader);
-      if (entry.aggregate) agg.addFromReader(entry.labels, reader);
+      if ((flags & (FORWARD | AGGREGATE)) !== 0) site.fieldsOf(e, reader, fields);
+      if ((flags & FORWARD) !== 0) batch.addFields(fields, reader);
+      if ((flags & AGGREGATE) !== 0) agg.addFromReader(this.joinFields(body, site.constants(), fields), reader);
     }
-    for (const head of fresh.values()) {
-      for (let e: KnownSeries | null = head; e !== null;) {
-        const following: KnownSeries | null = e.next;
-        insert(site.index, e);
-        if (e.labels !== null) site.outputs.add(e);
-        e = following;
-      }
-    }
-    site.size += freshCount;
-    site.active += admitted;
+    site.orderLength = position;
     // This request's positions become the site's; the old array is reused for the next request.
-    nextOrder.length = position;
     site.order = nextOrder;
-    order.length = 0;
     this.nextOrder = order;
     const aggregate = agg.sampleCount > 0 ? { pipelineKey: pipeline.key, body: Buffer.from(agg.finish()), samples: agg.sampleCount } : undefined;
     const samplesOut = batch.sampleCount;
-    return { body: samplesOut === 0 ? EMPTY : Buffer.from(batch.finish()), snappy: true, samplesIn, samplesOut, dropped, newSeries: freshCount, ...(aggregate ? { aggregate } : {}) };
+    return { body: samplesOut === 0 ? EMPTY : Buffer.from(batch.finish()), snappy: true, samplesIn, samplesOut, dropped, newSeries: fresh, ...(aggregate ? { aggregate } : {}) };
+  }
+
+  /**
+   * A series the site's table does not know: evaluated, and remembered
+   * unless it is over the series limit (then counted here) or a dropped
+   * series past the bound on those. Returns its entry, or -1.
+   */
+  private remember(id: Identity, pipeline: CompiledPipeline, site: SiteSeries, reader: RemoteWriteReader, h1: number, h2: number, len: number, n: number, now: number, dropped: Map<string, number>): number {
+    let e = this.evaluate(id, pipeline, reader.labels(), now);
+    let oh1 = 0;
+    let oh2 = 0;
+    if (e.labels !== null) {
+      const out = e.labels;
+      oh1 = hashLabels(out, new DataView(out.buffer, out.byteOffset, out.byteLength), 0, out.length);
+      oh2 = hashHigh();
+      if (site.hasOutput(oh1, oh2)) e = { labels: null, reason: DUPLICATE_SERIES, aggregate: false, forward: false, lastSeen: now };
+    }
+    if (e.labels !== null && site.active >= pipeline.seriesLimit) {
+      // Over the limit: not remembered, so the series is admitted once room frees up.
+      dropped.set(SERIES_LIMIT, (dropped.get(SERIES_LIMIT) ?? 0) + n);
+      return NOT_REMEMBERED;
+    }
+    // Dropped series are remembered too, but within a bound: a site cannot grow memory
+    // without limit by sending endless distinct names that the filter drops anyway.
+    if (e.labels === null && site.size >= pipeline.seriesLimit * 4) {
+      dropped.set(e.reason, (dropped.get(e.reason) ?? 0) + n);
+      return NOT_REMEMBERED;
+    }
+    const flags = e.labels === null ? reasonNumber(e.reason) << 3 : KEPT | (e.aggregate ? AGGREGATE : 0) | (e.forward ? FORWARD : 0);
+    const recipe: Recipe | null = e.labels === null ? null : { labels: e.labels, fields: fieldSpans(e.labels) };
+    const entry = site.add(h1, h2, len, flags, seenSecond(now), reader, recipe, oh1, oh2);
+    if (e.labels !== null) site.active++;
+    this.added.push(entry);
+    return entry;
+  }
+
+  /** The current series' Label fields, joined into this.joined; their length. */
+  private joinInput(reader: RemoteWriteReader): number {
+    const body = reader.buffer;
+    let len = 0;
+    for (let i = 0; i < reader.labelCount(); i++) len += reader.labelFieldEnd(i) - reader.labelFieldStart(i);
+    if (len > this.joined.length) this.joined = new Uint8Array(len * 2);
+    let p = 0;
+    for (let i = 0; i < reader.labelCount(); i++) {
+      this.joined.set(body.subarray(reader.labelFieldStart(i), reader.labelFieldEnd(i)), p);
+      p += reader.labelFieldEnd(i) - reader.labelFieldStart(i);
+    }
+    return len;
+  }
+
+  /** A series' output labels, joined from its fields (source 0: the request, 1: the constants): a view valid until the next call. */
+  private joinFields(body: Uint8Array, constants: Uint8Array, fields: SeriesFields): Uint8Array {
+    if (fields.bytes > this.joined.length) this.joined = new Uint8Array(fields.bytes * 2);
+    let p = 0;
+    for (let k = 0; k < fields.count; k++) {
+      const at = fields.at[k] as number;
+      const len = fields.len[k] as number;
+      this.joined.set((fields.src[k] === 0 ? body : constants).subarray(at, at + len), p);
+      p += len;
+    }
+    return this.joined.subarray(0, p);
   }
 
   /** The compiled pipeline of an identity: its group's, else its tenant's. */
@@ -315,11 +255,11 @@ export class PushPipeline {
     return pipeline;
   }
 
-  private siteFor(id: Identity): SiteState {
+  private siteFor(id: Identity): SiteSeries {
     const siteKey = `${id.tenant}\u0000${id.site}`;
     let site = this.sites.get(siteKey);
     if (!site) {
-      site = { index: new Map(), outputs: new OutputIndex(), size: 0, active: 0, order: [] };
+      site = new SiteSeries();
       this.sites.set(siteKey, site);
     }
     return site;
@@ -355,46 +295,28 @@ export class PushPipeline {
     return encodeLabels(b.labels());
   }
 
-  /** Forgets series not seen for the idle timeout, so they stop counting against the limit. */
+  /**
+   * Forgets series not seen for the idle timeout (to the second), so they
+   * stop counting against the limit. A site none of whose series can be
+   * idle yet is skipped without a look at its series.
+   */
   sweep(now: number): number {
     let removed = 0;
+    const idleBefore = seenSecond(now) - Math.ceil(this.idleMs / 1000);
     for (const site of this.sites.values()) {
+      if (site.oldestSeen >= idleBefore) continue;
       let keptGone = false;
-      for (const e of this.forget(site, (x) => now - x.lastSeen > this.idleMs)) {
+      for (const flags of site.forget((_flags, seen) => seen < idleBefore)) {
         removed++;
-        if (e.labels === null) continue;
+        if ((flags & KEPT) === 0) continue;
         site.active--;
-        site.outputs.delete(e);
         keptGone = true;
       }
       // The series dropped as duplicates are evaluated again by the next push: one of them may now be the only one.
-      if (keptGone) removed += this.forget(site, (x) => x.reason === DUPLICATE_SERIES).length;
+      const duplicate = reasonNumber(DUPLICATE_SERIES) << 3;
+      if (keptGone) removed += site.forget((flags) => (flags & KEPT) === 0 && (flags & ~7) === duplicate).length;
     }
     return removed;
-  }
-
-  /** Takes the series `leaves` picks out of the site's index, marked gone (a stale position may still point at one); returns them. */
-  private forget(site: SiteState, leaves: (e: KnownSeries) => boolean): KnownSeries[] {
-    const out: KnownSeries[] = [];
-    for (const [hash, head] of site.index) {
-      let keep: KnownSeries | null = null;
-      for (let e: KnownSeries | null = head; e !== null;) {
-        const following: KnownSeries | null = e.next;
-        if (leaves(e)) {
-          e.gone = true;
-          e.next = null;
-          out.push(e);
-        } else {
-          e.next = keep;
-          keep = e;
-        }
-        e = following;
-      }
-      if (keep === null) site.index.delete(hash);
-      else site.index.set(hash, keep);
-    }
-    site.size -= out.length;
-    return out;
   }
 
   /** Series (kept or dropped) remembered for a site. */

@@ -38,7 +38,7 @@ export {
   validateTimeSeries,
 } from './remote-write.js';
 export { decodeWriteRequestReference, encodeWriteRequestReference } from './remote-write-reference.js';
-export { RemoteWriteSnappyBatch, type RemoteWriteSnappyOptions } from './remote-write-snappy.js';
+export { RemoteWriteSnappyBatch, type RemoteWriteSnappyOptions, SeriesFields, internLabelField, labelFieldEnd } from './remote-write-snappy.js';
 export { assertValidForSend } from './remote-write-validate.js';
 export { DEFAULT_MAX_DECOMPRESSED_BYTES, type SnappyScratch, snappyCompress, snappyDeclaredLength, snappyUncompress } from './snappy.js';
 export { WireError, type WireErrorCode, wireErrors } from './errors.js';

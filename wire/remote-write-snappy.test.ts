@@ -4,7 +4,7 @@ import { uncompress as snappyjsUncompress } from 'snappyjs';
 import { WireError } from './errors.js';
 import { RemoteWriteBatch, RemoteWriteReader, STALE_NAN, encodeLabels, type MetricMetadata, type Sample, type TimeSeries } from './remote-write.js';
 import { decodeWriteRequestReference } from './remote-write-reference.js';
-import { RemoteWriteSnappyBatch } from './remote-write-snappy.js';
+import { RemoteWriteSnappyBatch, SeriesFields, internLabelField } from './remote-write-snappy.js';
 import { snappyUncompress } from './snappy.js';
 
 // mulberry32 with a fixed seed: every run sees the same inputs.
@@ -250,4 +250,50 @@ test('past the field table bound it starts over and stays exact: more distinct f
     snappy.add(labelBytes[i] as Buffer, i, 2000);
   }
   assert.ok(snappyUncompress(snappy.finish()).equals(plain.finish()));
+});
+
+test('fields from two sources, given by id, decompress to the series joined (copies and diffs across sources included)', () => {
+  for (const diffNewValues of [true, false]) {
+    const snappy = new RemoteWriteSnappyBatch({ initialBytes: 64, diffNewValues });
+    const plain = new RemoteWriteBatch(64);
+    for (let round = 0; round < 100; round++) {
+      snappy.reset();
+      plain.reset();
+      // A request of series (source 0) and a table of constant fields (source 1), each at an offset in a larger buffer.
+      const series = Array.from({ length: 1 + rand(60) }, randomLabels);
+      const source = new RemoteWriteBatch();
+      for (const labels of series) source.add(encodeLabels(labels), rand(100), 1_700_000_000_000 + rand(1000));
+      const request = Buffer.concat([Buffer.alloc(1 + rand(7)), source.finish()]).subarray(0);
+      const body = request.subarray(request.length - source.byteLength);
+      const constants = [encodeLabels(['site', `ce-${rand(3)}`]), encodeLabels(['tenant', 'acme']), encodeLabels(['zz', randomValue()])];
+      const constBytes = Buffer.concat([Buffer.alloc(3), ...constants]).subarray(3);
+      const reader = new RemoteWriteReader(body);
+      snappy.setSource(0, body);
+      snappy.setSource(1, constBytes);
+      const fields = new SeriesFields();
+      while (reader.next()) {
+        fields.clear();
+        const out: Buffer[] = [];
+        for (let i = 0; i < reader.labelCount(); i++) {
+          const s = reader.labelFieldStart(i);
+          const e = reader.labelFieldEnd(i);
+          fields.push(internLabelField(body, s, e), 0, s, e - s);
+          out.push(body.subarray(s, e));
+        }
+        let at = 0;
+        for (const c of constants.slice(0, rand(4))) {
+          fields.push(internLabelField(c, 0, c.length), 1, at, c.length);
+          out.push(Buffer.from(c));
+          at += c.length;
+        }
+        snappy.addFields(fields, reader);
+        plain.addFromReader(Buffer.concat(out), reader);
+      }
+      const want = Buffer.from(plain.finish());
+      const block = snappy.finish();
+      assert.equal(snappy.seriesCount, series.length);
+      assert.deepEqual(snappyUncompress(block), want);
+      assert.deepEqual(Buffer.from(snappyjsUncompress(Buffer.from(block))), want, 'snappyjs reads it too');
+    }
+  }
 });

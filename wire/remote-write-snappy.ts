@@ -25,33 +25,67 @@ import { encodeWriteRequest, isStaleNaN, type MetricMetadata, type RemoteWriteRe
 
 const FIELDS = Symbol('fleetscope.remoteWrite.labelFields');
 
-// Per Label field, in LabelFields.ids: its id, its length, a hash of its name
-// part, and where (from the field's start) the name part, the value's length
-// varint and the value begin.
-const STRIDE = 6;
-const F_ID = 0;
-const F_LEN = 1;
-const F_NAME_ID = 2;
-const F_NAME_AT = 3;
-const F_VLEN_AT = 4;
-const F_VALUE_AT = 5;
+/**
+ * One series' Label fields as the batch writes them (addFields): for each,
+ * its interned id (internLabelField; -1: never a copy source), which source
+ * its bytes are in (setSource) and where. The caller fills it per series and
+ * reuses it: the label bytes themselves stay wherever they already are (the
+ * request being forwarded, a table of constant fields), so a cache of series
+ * need keep only their ids.
+ */
+export class SeriesFields {
+  count = 0;
+  /** Sum of the fields' lengths: the label bytes of the series. */
+  bytes = 0;
+  ids = new Int32Array(32);
+  src = new Uint8Array(32);
+  at = new Int32Array(32);
+  len = new Int32Array(32);
 
-/** What the batch keeps with a series' cached label bytes, made on first use. */
-interface LabelFields {
-  readonly ids: Int32Array;
-  /**
-   * The whole ArrayBuffer the label bytes are in, as bytes and as a DataView
-   * (to copy them four at a time), shared by every series in it; the label
-   * bytes start at `base`. Views per series would cost each series a few
-   * hundred bytes, and a receiver caches hundreds of thousands of them.
-   */
-  readonly bytes: Uint8Array;
-  readonly view: DataView;
-  readonly base: number;
+  clear(): void {
+    this.count = 0;
+    this.bytes = 0;
+  }
+
+  push(id: number, src: number, at: number, len: number): void {
+    const i = this.count;
+    if (i === this.ids.length) this.grow();
+    this.ids[i] = id;
+    this.src[i] = src;
+    this.at[i] = at;
+    this.len[i] = len;
+    this.count = i + 1;
+    this.bytes += len;
+  }
+
+  private grow(): void {
+    const n = this.ids.length * 2;
+    const ids = new Int32Array(n);
+    ids.set(this.ids);
+    this.ids = ids;
+    const src = new Uint8Array(n);
+    src.set(this.src);
+    this.src = src;
+    const at = new Int32Array(n);
+    at.set(this.at);
+    this.at = at;
+    const len = new Int32Array(n);
+    len.set(this.len);
+    this.len = len;
+  }
 }
+
+/** The sources addFields reads from; source 2 is the label bytes of add/addSamples/addFromReader. */
+export const SOURCES = 3;
+const OWN_SOURCE = 2;
 
 const sharedViews = new WeakMap<ArrayBufferLike, { bytes: Uint8Array; view: DataView }>();
 
+/**
+ * The whole ArrayBuffer, as bytes and as a DataView (to copy four bytes at a
+ * time), shared by every view of it: views per series would cost each
+ * series a few hundred bytes, and a receiver caches hundreds of thousands.
+ */
 function viewsOf(buffer: ArrayBufferLike): { bytes: Uint8Array; view: DataView } {
   let v = sharedViews.get(buffer);
   if (v === undefined) {
@@ -61,9 +95,10 @@ function viewsOf(buffer: ArrayBufferLike): { bytes: Uint8Array; view: DataView }
   return v;
 }
 
-// Field ids come out of shared slabs, not an ArrayBuffer per series: the
-// garbage collector tracks every ArrayBuffer, and hundreds of thousands of
-// small ones made it the receiver's biggest cost.
+// Per cached label buffer (add and friends): [id, length] per Label field,
+// from shared slabs, not an ArrayBuffer per series: the garbage collector
+// tracks every ArrayBuffer, and hundreds of thousands of small ones made it a
+// receiver's biggest cost.
 const SLAB_INTS = 1 << 16;
 let slab = new Int32Array(SLAB_INTS);
 let slabUsed = 0;
@@ -81,17 +116,15 @@ function idsFrom(values: readonly number[]): Int32Array {
 }
 
 interface TaggedLabelBytes extends Uint8Array {
-  [FIELDS]?: LabelFields;
+  [FIELDS]?: Int32Array;
 }
 
 // Label field bytes → id. An id names exactly one byte string for the life
 // of the process (ids are never reused), so equal ids mean equal bytes and a
 // copy is always right. The table is bounded: when full it starts over, and
-// fields seen before that get new ids when next tagged (fewer matches, never
-// a wrong one). It is an open-addressing table of [hash, id, where the bytes
-// are] over one arena of the fields' bytes: no string per field, which a
-// receiver that tags hundreds of thousands of new series paid for in time
-// and garbage.
+// fields seen before that get new ids when next interned (fewer matches,
+// never a wrong one). It is an open-addressing table of [hash, id, where the
+// bytes are] over one arena of the fields' bytes: no string per field.
 const MAX_INTERNED = 1 << 18;
 const MAX_ARENA_BYTES = 16 * 1024 * 1024;
 // Both start small and double as needed, so that an agent with a few thousand
@@ -125,7 +158,11 @@ function growTable(): void {
   }
 }
 
-function intern(bytes: Uint8Array, start: number, end: number): number {
+/**
+ * The id of the Label field bytes[start, end): equal ids are equal bytes,
+ * for the life of the process. -1 for a field too long to be worth a copy.
+ */
+export function internLabelField(bytes: Uint8Array, start: number, end: number): number {
   const len = end - start;
   // A field this long is never a copy source (nor worth an arena).
   if (len + 2 > MAX_ARENA_BYTES >> 4 || nextId >= 0x7fffffff) return -1;
@@ -137,11 +174,11 @@ function intern(bytes: Uint8Array, start: number, end: number): number {
     if (sh === 0) {
       if (internedCount >= MAX_INTERNED || arenaUsed + len + 2 > MAX_ARENA_BYTES) {
         startOver();
-        return intern(bytes, start, end);
+        return internLabelField(bytes, start, end);
       }
       if ((internedCount + 1) * 2 > slots) {
         growTable();
-        return intern(bytes, start, end);
+        return internLabelField(bytes, start, end);
       }
       if (arenaUsed + len + 2 > arena.length) {
         const bigger = new Uint8Array(Math.min(MAX_ARENA_BYTES, Math.max(arena.length * 2, arenaUsed + len + 2)));
@@ -190,48 +227,66 @@ function varintValue(bytes: Uint8Array, p: number): number {
 }
 
 /**
- * Splits label bytes into their Label fields (tag 0x0a, length, message).
- * Bytes that are not such a sequence become one chunk with id -1, which is
- * always written as a literal; a field whose message is not exactly
- * (name = 1, value = 2) gets name hash -1 and is never diffed.
+ * The end of the Label field (tag 0x0a, length, message) at `pos`, or -1
+ * when the bytes there are not one that ends within `end`.
  */
-function tagLabelBytes(tagged: TaggedLabelBytes): LabelFields {
-  const bytes = new Uint8Array(tagged.buffer, tagged.byteOffset, tagged.byteLength);
+export function labelFieldEnd(bytes: Uint8Array, pos: number, end: number): number {
+  const inner = bytes[pos] === 0x0a ? varintEnd(bytes, pos + 1, end) : -1;
+  const fieldEnd = inner < 0 ? -1 : inner + varintValue(bytes, pos + 1);
+  return fieldEnd < 0 || fieldEnd > end ? -1 : fieldEnd;
+}
+
+// Where, from a field's start, its name part, the value's length varint and
+// the value begin: what parseField leaves in `parsed`.
+const P_NAME_AT = 0;
+const P_VLEN_AT = 1;
+const P_VALUE_AT = 2;
+
+/**
+ * Splits the Label field bytes[pos, pos + len) into name part and value:
+ * returns a hash of the name part (the name field and the value's tag) and
+ * leaves the offsets in `parsed`; -1 when the message is not exactly
+ * (name = 1, value = 2), and such a field is never diffed. The hash only
+ * keys a table: a collision is caught where it is used.
+ */
+function parseField(bytes: Uint8Array, pos: number, len: number, parsed: Int32Array): number {
+  const end = pos + len;
+  const inner = varintEnd(bytes, pos + 1, end);
+  if (inner < 0) return -1;
+  const nameEnd = bytes[inner] === 0x0a ? varintEnd(bytes, inner + 1, end) : -1;
+  if (nameEnd < 0) return -1;
+  const tagAt = nameEnd + varintValue(bytes, inner + 1);
+  if (tagAt >= end || bytes[tagAt] !== 0x12) return -1;
+  const valueStart = varintEnd(bytes, tagAt + 1, end);
+  if (valueStart < 0 || valueStart + varintValue(bytes, tagAt + 1) !== end) return -1;
+  parsed[P_NAME_AT] = inner - pos;
+  parsed[P_VLEN_AT] = tagAt + 1 - pos;
+  parsed[P_VALUE_AT] = valueStart - pos;
+  return hashBytes(bytes, inner, tagAt + 1);
+}
+
+/**
+ * [id, length] per Label field of label bytes from encodeLabels. Bytes that
+ * are not such a sequence become one chunk with id -1, always a literal.
+ */
+function tagLabelBytes(tagged: TaggedLabelBytes): Int32Array {
+  const bytes = tagged;
   const out: number[] = [];
   const n = bytes.length;
   let pos = 0;
   while (pos < n) {
-    const inner = bytes[pos] === 0x0a ? varintEnd(bytes, pos + 1, n) : -1;
-    const end = inner < 0 ? -1 : inner + varintValue(bytes, pos + 1);
-    if (end < 0 || end > n) {
+    const end = labelFieldEnd(bytes, pos, n);
+    if (end < 0) {
       out.length = 0;
-      out.push(-1, n, -1, 0, 0, 0);
+      out.push(-1, n);
       break;
     }
-    let nameId = -1;
-    let vlenAt = 0;
-    let valueAt = 0;
-    const nameEnd = bytes[inner] === 0x0a ? varintEnd(bytes, inner + 1, end) : -1;
-    if (nameEnd > 0) {
-      const tagAt = nameEnd + varintValue(bytes, inner + 1);
-      if (tagAt < end && bytes[tagAt] === 0x12) {
-        const valueStart = varintEnd(bytes, tagAt + 1, end);
-        if (valueStart > 0 && valueStart + varintValue(bytes, tagAt + 1) === end) {
-          // The name part (the name field and the value's tag) is keyed by a
-          // hash, not interned: a collision is caught where it is used.
-          nameId = hashBytes(bytes, inner, tagAt + 1);
-          vlenAt = tagAt + 1 - pos;
-          valueAt = valueStart - pos;
-        }
-      }
-    }
-    out.push(intern(bytes, pos, end), end - pos, nameId, inner - pos, vlenAt, valueAt);
+    out.push(internLabelField(bytes, pos, end), end - pos);
     pos = end;
   }
-  const shared = viewsOf(tagged.buffer);
-  const fields: LabelFields = { ids: idsFrom(out), bytes: shared.bytes, view: shared.view, base: tagged.byteOffset };
-  tagged[FIELDS] = fields;
-  return fields;
+  const ids = idsFrom(out);
+  tagged[FIELDS] = ids;
+  return ids;
 }
 
 function bytesEqual(a: Uint8Array, ai: number, b: Uint8Array, bi: number, n: number): boolean {
@@ -248,6 +303,7 @@ const STALE_HI = 0x7ff00000;
 const FIELD_BITS = 16;
 const FIELD_MASK = (1 << FIELD_BITS) - 1;
 const NAME_BITS = 10;
+const NAME_STRIDE = 8;
 const NAME_MASK = (1 << NAME_BITS) - 1;
 const HEADER_ROOM = 5; // the block's uncompressed-length varint, written last
 
@@ -269,9 +325,10 @@ export interface RemoteWriteSnappyOptions {
  * change them afterwards). The first time a label buffer is added it is
  * split into fields and tagged (~15 µs on the bench machine, so label bytes
  * encoded afresh for every sample are better served by RemoteWriteBatch and
- * snappyCompress); from then on, and once the output buffer has grown to the
- * batch size, nothing is allocated. finish() returns the compressed body to
- * POST with REMOTE_WRITE_HEADERS.
+ * snappyCompress). addFields() takes the fields from wherever the caller has
+ * them instead (setSource), with ids the caller keeps. Once the output buffer
+ * has grown to the batch size, nothing is allocated. finish() returns the
+ * compressed body to POST with REMOTE_WRITE_HEADERS.
  */
 export class RemoteWriteSnappyBatch {
   private out: Uint8Array;
@@ -290,10 +347,18 @@ export class RemoteWriteSnappyBatch {
   // generation makes reset() O(1).
   private readonly fieldTable = new Int32Array(3 << FIELD_BITS);
   // The last field written as new, per name hash: [name hash, generation,
-  // position, offset in its label bytes, index in its LabelFields], and the
-  // LabelFields themselves.
-  private readonly nameTable = new Int32Array(5 << NAME_BITS);
-  private readonly nameFields: (LabelFields | undefined)[] = new Array<LabelFields | undefined>(1 << NAME_BITS).fill(undefined);
+  // position, its offset in its source, its length, name, value length and
+  // value offsets], and the source's bytes and view.
+  private readonly nameTable = new Int32Array(NAME_STRIDE << NAME_BITS);
+  private readonly nameBytes: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(1 << NAME_BITS).fill(undefined);
+  private readonly nameViews: (DataView | undefined)[] = new Array<DataView | undefined>(1 << NAME_BITS).fill(undefined);
+  private readonly parsed = new Int32Array(3);
+  // Per source: the whole ArrayBuffer its bytes are in, and where they start.
+  private readonly sources: Uint8Array[] = [];
+  private readonly sourceViews: DataView[] = [];
+  private readonly sourceBases = new Int32Array(SOURCES);
+  /** The fields of the label bytes add() and friends were given. */
+  private readonly own = new SeriesFields();
   private gen = 1;
   private tsValue = NaN;
   private tsLength = 0;
@@ -307,12 +372,27 @@ export class RemoteWriteSnappyBatch {
     this.out = new Uint8Array(Math.max(options.initialBytes ?? 64 * 1024, 64));
     this.view = new DataView(this.out.buffer);
     this.diffNewValues = options.diffNewValues ?? true;
+    const none = viewsOf(new ArrayBuffer(0));
+    for (let i = 0; i < SOURCES; i++) {
+      this.sources.push(none.bytes);
+      this.sourceViews.push(none.view);
+    }
+  }
+
+  /**
+   * Where addFields() finds the bytes of fields from source `i` (0 or 1),
+   * their `at` counting from the start of `bytes`, until the next reset();
+   * the bytes must stay unchanged until finish().
+   */
+  setSource(i: number, bytes: Uint8Array): void {
+    if (i < 0 || i >= OWN_SOURCE) throw new RangeError(`source ${i} is not 0 or 1`);
+    this.setSourceBytes(i, bytes);
   }
 
   /** One series with one sample. */
   add(labelBytes: Uint8Array, value: number, timestamp: number): void {
     const sampleLen = 12 + this.encodeTimestamp(timestamp);
-    this.beginSeries(labelBytes, labelBytes.length + sampleLen, sampleLen);
+    this.writeFields(this.ownFields(labelBytes), labelBytes.length + sampleLen, sampleLen);
     this.writeSample(value, sampleLen);
     this.samples++;
   }
@@ -321,7 +401,7 @@ export class RemoteWriteSnappyBatch {
   addSamples(labelBytes: Uint8Array, samples: readonly Sample[]): void {
     let len = labelBytes.length;
     for (let i = 0; i < samples.length; i++) len += 12 + this.encodeTimestamp((samples[i] as Sample).timestamp);
-    this.beginSeries(labelBytes, len, len - labelBytes.length);
+    this.writeFields(this.ownFields(labelBytes), len, len - labelBytes.length);
     for (let i = 0; i < samples.length; i++) {
       const s = samples[i] as Sample;
       this.writeSample(s.value, 12 + this.encodeTimestamp(s.timestamp));
@@ -331,10 +411,18 @@ export class RemoteWriteSnappyBatch {
 
   /** One series carrying the current series' samples of a reader (a receiver forwarding), without allocating. */
   addFromReader(labelBytes: Uint8Array, reader: RemoteWriteReader): void {
+    this.addFields(this.ownFields(labelBytes), reader);
+  }
+
+  /**
+   * One series whose Label fields are `fields` (in their sources, set with
+   * setSource), carrying the current series' samples of a reader.
+   */
+  addFields(fields: SeriesFields, reader: RemoteWriteReader): void {
     const n = reader.sampleCount();
-    let len = labelBytes.length;
+    let len = fields.bytes;
     for (let i = 0; i < n; i++) len += 12 + this.encodeTimestamp(reader.sampleTimestamp(i));
-    this.beginSeries(labelBytes, len, len - labelBytes.length);
+    this.writeFields(fields, len, len - fields.bytes);
     for (let i = 0; i < n; i++) this.writeSample(reader.sampleValue(i), 12 + this.encodeTimestamp(reader.sampleTimestamp(i)));
     this.samples += n;
   }
@@ -393,23 +481,54 @@ export class RemoteWriteSnappyBatch {
       this.nameTable.fill(0);
       this.gen = 1;
     }
-    this.nameFields.fill(undefined); // let go of label bytes the caller has dropped
+    // Let go of bytes the caller has dropped.
+    this.nameBytes.fill(undefined);
+    this.nameViews.fill(undefined);
+    const none = viewsOf(new ArrayBuffer(0));
+    for (let i = 0; i < SOURCES; i++) {
+      this.sources[i] = none.bytes;
+      this.sourceViews[i] = none.view;
+    }
   }
 
-  private beginSeries(labelBytes: Uint8Array, seriesLen: number, sampleBytes: number): void {
+  private setSourceBytes(i: number, bytes: Uint8Array): void {
+    const v = viewsOf(bytes.buffer);
+    this.sources[i] = v.bytes;
+    this.sourceViews[i] = v.view;
+    this.sourceBases[i] = bytes.byteOffset;
+  }
+
+  /** The fields of cached label bytes, in source 2 (the whole ArrayBuffer they are in). */
+  private ownFields(labelBytes: Uint8Array): SeriesFields {
     const tagged = labelBytes as TaggedLabelBytes;
-    const fields = tagged[FIELDS] ?? tagLabelBytes(tagged);
+    const tags = tagged[FIELDS] ?? tagLabelBytes(tagged);
+    const f = this.own;
+    f.clear();
+    let at = 0;
+    for (let i = 0; i < tags.length; i += 2) {
+      const len = tags[i + 1] as number;
+      f.push(tags[i] as number, OWN_SOURCE, at, len);
+      at += len;
+    }
+    this.setSourceBytes(OWN_SOURCE, labelBytes);
+    return f;
+  }
+
+  private writeFields(fields: SeriesFields, seriesLen: number, sampleBytes: number): void {
+    const count = fields.count;
     const ids = fields.ids;
-    const src = fields.view;
-    const bytes = fields.bytes;
+    const srcs = fields.src;
+    const ats = fields.at;
+    const lens = fields.len;
     // Room for the worst case (every field a literal or a copy, each with its
     // header), so that nothing below reallocates the buffer.
-    this.ensure(2 * labelBytes.length + sampleBytes + 64 + this.copyLen / 12);
+    this.ensure(2 * fields.bytes + 8 * count + sampleBytes + 64 + this.copyLen / 12);
     const out = this.out;
     const dst = this.view;
     const fieldTable = this.fieldTable;
-    const nameTable = this.nameTable;
     const gen = this.gen;
+    const sources = this.sources;
+    const views = this.sourceViews;
     // The open literal and copy live in locals for the loop: no calls per field.
     let op = this.op;
     let raw = this.raw;
@@ -432,10 +551,9 @@ export class RemoteWriteSnappyBatch {
     }
     out[op++] = v;
     raw++;
-    let from = fields.base;
-    for (let i = 0; i < ids.length; i += STRIDE) {
-      const id = ids[i + F_ID] as number;
-      const len = ids[i + F_LEN] as number;
+    for (let i = 0; i < count; i++) {
+      const id = ids[i] as number;
+      const len = lens[i] as number;
       const slot = 3 * (id & FIELD_MASK);
       if (id >= 0 && fieldTable[slot] === id && fieldTable[slot + 1] === gen) {
         const at = fieldTable[slot + 2] as number;
@@ -453,16 +571,20 @@ export class RemoteWriteSnappyBatch {
           copyLen = len;
         }
       } else {
-        const nameId = ids[i + F_NAME_ID] as number;
-        const nslot = 5 * (nameId & NAME_MASK);
-        if (nameId >= 0 && nameTable[nslot] === nameId && nameTable[nslot + 1] === gen && this.diffNewValues) {
+        const s = srcs[i] as number;
+        const bytes = sources[s] as Uint8Array;
+        const src = views[s] as DataView;
+        const from = (ats[i] as number) + (this.sourceBases[s] as number);
+        const nameId = this.diffNewValues && id >= 0 ? parseField(bytes, from, len, this.parsed) : -1;
+        const nslot = NAME_STRIDE * (nameId & NAME_MASK);
+        if (nameId >= 0 && this.nameTable[nslot] === nameId && this.nameTable[nslot + 1] === gen) {
           // New field, known name: diff against the last new field of that name.
           this.op = op;
           this.raw = raw;
           this.litStart = litStart;
           this.copyFrom = copyFrom;
           this.copyLen = copyLen;
-          this.diffField(fields, from, i, nslot);
+          this.diffField(bytes, src, from, len, nslot);
           op = this.op;
           litStart = this.litStart;
           copyFrom = this.copyFrom;
@@ -491,16 +613,21 @@ export class RemoteWriteSnappyBatch {
           fieldTable[slot + 2] = raw;
         }
         if (nameId >= 0) {
+          const nameTable = this.nameTable;
+          const parsed = this.parsed;
           nameTable[nslot] = nameId;
           nameTable[nslot + 1] = gen;
           nameTable[nslot + 2] = raw;
           nameTable[nslot + 3] = from;
-          nameTable[nslot + 4] = i;
-          this.nameFields[nslot / 5] = fields;
+          nameTable[nslot + 4] = len;
+          nameTable[nslot + 5] = parsed[P_NAME_AT] as number;
+          nameTable[nslot + 6] = parsed[P_VLEN_AT] as number;
+          nameTable[nslot + 7] = parsed[P_VALUE_AT] as number;
+          this.nameBytes[nslot / NAME_STRIDE] = bytes;
+          this.nameViews[nslot / NAME_STRIDE] = src;
         }
       }
       raw += len;
-      from += len;
     }
     this.op = op;
     this.raw = raw;
@@ -511,29 +638,26 @@ export class RemoteWriteSnappyBatch {
   }
 
   /**
-   * Writes field `i` of `cur` (at `from` in its bytes) as a diff against the
-   * field in name-table slot `nslot`: the name part is a copy; the field's
-   * header and the value's length too when their bytes are equal; then the
-   * value's common prefix and suffix. Leaves this.raw at the field's end.
+   * Writes the field c[from, from + cLen) (just parsed into this.parsed) as a
+   * diff against the field in name-table slot `nslot`: the name part is a
+   * copy; the field's header and the value's length too when their bytes are
+   * equal; then the value's common prefix and suffix. Leaves this.raw at the
+   * field's end.
    */
-  private diffField(cur: LabelFields, from: number, i: number, nslot: number): void {
+  private diffField(c: Uint8Array, cView: DataView, from: number, cLen: number, nslot: number): void {
     const nameTable = this.nameTable;
-    const base = this.nameFields[nslot / 5] as LabelFields;
+    const b = this.nameBytes[nslot / NAME_STRIDE] as Uint8Array;
+    const bView = this.nameViews[nslot / NAME_STRIDE] as DataView;
     const baseRaw = nameTable[nslot + 2] as number;
     const baseFrom = nameTable[nslot + 3] as number;
-    const bi = nameTable[nslot + 4] as number;
-    const c = cur.bytes;
-    const b = base.bytes;
-    const ci = cur.ids;
-    const bids = base.ids;
-    const cLen = ci[i + F_LEN] as number;
-    const bLen = bids[bi + F_LEN] as number;
-    const cName = ci[i + F_NAME_AT] as number;
-    const bName = bids[bi + F_NAME_AT] as number;
-    const cVlen = ci[i + F_VLEN_AT] as number;
-    const bVlen = bids[bi + F_VLEN_AT] as number;
-    const cValue = ci[i + F_VALUE_AT] as number;
-    const bValue = bids[bi + F_VALUE_AT] as number;
+    const bLen = nameTable[nslot + 4] as number;
+    const bName = nameTable[nslot + 5] as number;
+    const bVlen = nameTable[nslot + 6] as number;
+    const bValue = nameTable[nslot + 7] as number;
+    const parsed = this.parsed;
+    const cName = parsed[P_NAME_AT] as number;
+    const cVlen = parsed[P_VLEN_AT] as number;
+    const cValue = parsed[P_VALUE_AT] as number;
     const cv = cLen - cValue;
     const bv = bLen - bValue;
     const nameLen = cVlen - cName;
@@ -553,8 +677,6 @@ export class RemoteWriteSnappyBatch {
     // The common prefix, four bytes at a time while it lasts.
     const cs = from + cValue;
     const bs = baseFrom + bValue;
-    const cView = cur.view;
-    const bView = base.view;
     let prefix = 0;
     while (prefix + 4 <= max && cView.getUint32(cs + prefix) === bView.getUint32(bs + prefix)) prefix += 4;
     while (prefix < max && c[cs + prefix] === b[bs + prefix]) prefix++;

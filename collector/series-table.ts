@@ -1,0 +1,434 @@
+// What the push path remembers of one site's series, in typed arrays and
+// without label bytes: a regional collector carries millions of series, and
+// both what it holds per series and how many objects the garbage collector
+// has to walk decide whether it fits (3,000 sites × 2,000 series in < 2 GB).
+//
+// Per series (an entry): a 64-bit hash and the length of its input label
+// bytes, what became of it (kept, dropped and why, aggregated), when it was
+// last seen, and, when kept, its output as a recipe: the interned id of
+// every output Label field (what the snappy batch needs to find repeats)
+// and a shape shared by the site's series: which input field, or which
+// constant field (external and identity labels, values a rule set), each
+// output field is. The output bytes are then the input's own bytes, in the
+// request being forwarded, plus the site's constants: nothing per series.
+//
+// A series is known by its hash: two lanes over the label bytes, 64 bits.
+// The table is per site (the identity labels every output carries come from
+// the sender, so sites never mix), and two distinct label sets of one site
+// of 2,000 series share a hash with a chance of about 1e-13. A site that
+// forges a collision on purpose only mislabels its own series.
+import { type RemoteWriteReader, type SeriesFields, internLabelField } from '../wire/index.js';
+
+export const KEPT = 1;
+export const AGGREGATE = 2;
+export const FORWARD = 4;
+const FLAG_BITS = 3;
+
+// An entry's ints in `meta`.
+const H1 = 0;
+const H2 = 1;
+const LEN = 2;
+const NEXT = 3; // the next entry in its input-hash chain, or the next free entry; -1 ends
+const IDS = 4; // where its output field ids start in `ids`
+const COUNT = 5; // how many output fields (0 when dropped)
+const SHAPE = 6; // where its shape starts in `shapes`
+const FLAGS = 7; // KEPT | AGGREGATE | FORWARD, and the drop reason's number above FLAG_BITS
+const SEEN = 8; // last seen, seconds since SEEN_BASE
+const OH1 = 9; // output labels' hash (kept series): what tells a duplicate
+const OH2 = 10;
+const ONEXT = 11; // the next kept entry in its output-hash chain
+const STRIDE = 12;
+
+const SEEN_BASE = 1_700_000_000;
+export const seenSecond = (now: number): number => Math.floor(now / 1000) - SEEN_BASE;
+
+/** Drop reasons by number: flags keep a number, not a string. */
+const reasons: string[] = [''];
+const reasonNumbers = new Map<string, number>([['', 0]]);
+
+export function reasonNumber(reason: string): number {
+  let n = reasonNumbers.get(reason);
+  if (n === undefined) {
+    n = reasons.length;
+    reasons.push(reason);
+    reasonNumbers.set(reason, n);
+  }
+  return n;
+}
+
+export const reasonOf = (flags: number): string => reasons[flags >>> FLAG_BITS] as string;
+
+/** Where hashLabels leaves the second lane. */
+let high = 0;
+
+/**
+ * A 64-bit hash of bytes[start, end) (`view` over the same ArrayBuffer as
+ * `bytes`, offsets the same): the first lane is returned, the second is
+ * left in hashHigh(). Four bytes a step: the label bytes of a series are
+ * read once per push, so this is on the hot path.
+ */
+export function hashLabels(bytes: Uint8Array, view: DataView, start: number, end: number): number {
+  let h1 = 0x9747b28c ^ (end - start);
+  let h2 = 0x3c6ef372 + (end - start);
+  let p = start;
+  for (; p + 4 <= end; p += 4) {
+    const w = view.getInt32(p, true);
+    let k = Math.imul(w, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    h1 ^= Math.imul(k, 0x1b873593);
+    h1 = (h1 << 13) | (h1 >>> 19);
+    h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
+    h2 = Math.imul(h2 ^ w, 0x2545f491);
+    h2 ^= h2 >>> 15;
+  }
+  for (; p < end; p++) {
+    const b = bytes[p] as number;
+    h1 = Math.imul(h1 ^ b, 0x01000193);
+    h2 = Math.imul(h2 + b, 0x5bd1e995);
+    h2 ^= h2 >>> 13;
+  }
+  h1 ^= h1 >>> 16;
+  h1 = Math.imul(h1, 0x85ebca6b);
+  h1 ^= h1 >>> 13;
+  h1 = Math.imul(h1, 0xc2b2ae35);
+  h1 ^= h1 >>> 16;
+  h2 ^= h2 >>> 16;
+  h2 = Math.imul(h2, 0x7feb352d);
+  h2 ^= h2 >>> 15;
+  h2 = Math.imul(h2, 0x846ca68b);
+  h2 ^= h2 >>> 16;
+  high = h2;
+  return h1;
+}
+
+export const hashHigh = (): number => high;
+
+function grown(a: Int32Array, need: number): Int32Array<ArrayBuffer> {
+  let n = a.length || 16;
+  while (n < need) n *= 2;
+  const b = new Int32Array(n);
+  b.set(a);
+  return b;
+}
+
+/** The output of a series being remembered: its encoded output labels, split into fields, and where they come from. */
+export interface Recipe {
+  /** The encoded output labels. */
+  readonly labels: Uint8Array;
+  /** [start, end) of each output Label field in labels. */
+  readonly fields: readonly number[];
+}
+
+export class SiteSeries {
+  /** Series remembered (kept or dropped). */
+  size = 0;
+  /** Kept series, and scraped ones admitted through admitScraped: what the limit counts. */
+  active = 0;
+  /** The entries of the site's last request, by position (-1: not remembered). */
+  order = new Int32Array(0);
+  orderLength = 0;
+  /** The oldest SEEN of any entry at the last sweep (or since): sweeps skip the site until it is idle. */
+  oldestSeen = Number.MAX_SAFE_INTEGER;
+
+  private meta = new Int32Array(0);
+  private entries = 0;
+  private free = -1;
+  private heads = new Int32Array(16).fill(-1);
+  private oheads = new Int32Array(16).fill(-1);
+  private ids = new Int32Array(0);
+  private idsUsed = 0;
+  private idsGarbage = 0;
+  private shapes = new Int32Array(0);
+  private shapesUsed = 0;
+  private readonly shapeAt = new Map<string, number>();
+  /** Constant fields: bytes, and per constant [start, length, id]. */
+  private constBytes = new Uint8Array(256);
+  private constUsed = 0;
+  private consts = new Int32Array(0);
+  private constCount = 0;
+  private readonly constAt = new Map<string, number>();
+
+  /** The entry with this input hash and length, or -1. */
+  find(h1: number, h2: number, len: number): number {
+    const meta = this.meta;
+    for (let e = this.heads[h1 & (this.heads.length - 1)] as number; e >= 0; e = meta[e * STRIDE + NEXT] as number) {
+      const m = e * STRIDE;
+      if (meta[m + H1] === h1 && meta[m + H2] === h2 && meta[m + LEN] === len) return e;
+    }
+    return -1;
+  }
+
+  /** Whether entry `e` is a live entry with this input hash and length (a position's check). */
+  is(e: number, h1: number, h2: number, len: number): boolean {
+    const m = e * STRIDE;
+    return e < this.entries && this.meta[m + H1] === h1 && this.meta[m + H2] === h2 && this.meta[m + LEN] === len && (this.meta[m + FLAGS] as number) >= 0;
+  }
+
+  flags(e: number): number {
+    return this.meta[e * STRIDE + FLAGS] as number;
+  }
+
+  touch(e: number, seen: number): void {
+    this.meta[e * STRIDE + SEEN] = seen;
+  }
+
+  /** Whether a kept series of the site has output labels with this hash. */
+  hasOutput(oh1: number, oh2: number): boolean {
+    const meta = this.meta;
+    for (let e = this.oheads[oh1 & (this.oheads.length - 1)] as number; e >= 0; e = meta[e * STRIDE + ONEXT] as number) {
+      if (meta[e * STRIDE + OH1] === oh1 && meta[e * STRIDE + OH2] === oh2) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Remembers a series. `recipe` is its output when kept (flags has KEPT),
+   * `input` the request's reader positioned at it (its Label fields are what
+   * output fields are matched against). Returns the entry.
+   */
+  add(h1: number, h2: number, len: number, flags: number, seen: number, reader: RemoteWriteReader, recipe: Recipe | null, oh1: number, oh2: number): number {
+    let e = this.free;
+    if (e >= 0) this.free = this.meta[e * STRIDE + NEXT] as number;
+    else {
+      e = this.entries++;
+      if (this.entries * STRIDE > this.meta.length) this.meta = grown(this.meta, this.entries * STRIDE);
+    }
+    const m = e * STRIDE;
+    const meta = this.meta;
+    meta[m + H1] = h1;
+    meta[m + H2] = h2;
+    meta[m + LEN] = len;
+    meta[m + FLAGS] = flags;
+    meta[m + SEEN] = seen;
+    meta[m + COUNT] = 0;
+    meta[m + IDS] = 0;
+    meta[m + SHAPE] = 0;
+    meta[m + ONEXT] = -1;
+    if (recipe !== null) this.setRecipe(e, reader, recipe, oh1, oh2);
+    this.size++;
+    if (seen < this.oldestSeen) this.oldestSeen = seen;
+    if (this.size * 2 > this.heads.length) this.rehash();
+    else this.link(e);
+    return e;
+  }
+
+  /** Fills `out` with entry e's output fields, for a request whose reader is at the series. */
+  fieldsOf(e: number, reader: RemoteWriteReader, out: SeriesFields): void {
+    const m = e * STRIDE;
+    const meta = this.meta;
+    const count = meta[m + COUNT] as number;
+    const idsAt = meta[m + IDS] as number;
+    const shapeAt = meta[m + SHAPE] as number;
+    const ids = this.ids;
+    const shapes = this.shapes;
+    const consts = this.consts;
+    out.clear();
+    for (let k = 0; k < count; k++) {
+      const code = shapes[shapeAt + k] as number;
+      if (code >= 0) {
+        const start = reader.labelFieldStart(code);
+        out.push(ids[idsAt + k] as number, 0, start, reader.labelFieldEnd(code) - start);
+      } else {
+        const c = 3 * ~code;
+        out.push(consts[c + 2] as number, 1, consts[c] as number, consts[c + 1] as number);
+      }
+    }
+  }
+
+  /** The constant fields' bytes: source 1 of the batch. Valid until a series is added. */
+  constants(): Uint8Array {
+    return this.constBytes.subarray(0, this.constUsed);
+  }
+
+  /** Forgets the entries `leaves` picks (given flags and seen); returns their flags. */
+  forget(leaves: (flags: number, seen: number) => boolean): number[] {
+    const meta = this.meta;
+    const gone: number[] = [];
+    let oldest = Number.MAX_SAFE_INTEGER;
+    for (let e = 0; e < this.entries; e++) {
+      const m = e * STRIDE;
+      const flags = meta[m + FLAGS] as number;
+      if (flags < 0) continue; // free
+      const seen = meta[m + SEEN] as number;
+      if (leaves(flags, seen)) {
+        gone.push(flags);
+        this.unlink(e);
+        this.idsGarbage += meta[m + COUNT] as number;
+        meta[m + FLAGS] = -1;
+        meta[m + H1] = meta[m + H2] = meta[m + LEN] = 0;
+        meta[m + NEXT] = this.free;
+        this.free = e;
+        this.size--;
+      } else if (seen < oldest) oldest = seen;
+    }
+    this.oldestSeen = oldest;
+    if (this.idsGarbage > 4096 && this.idsGarbage * 2 > this.idsUsed) this.compactIds();
+    return gone;
+  }
+
+  /** Takes back an entry added by the request in progress (which failed). */
+  remove(e: number): void {
+    const m = e * STRIDE;
+    this.unlink(e);
+    this.idsGarbage += this.meta[m + COUNT] as number;
+    this.meta[m + FLAGS] = -1;
+    this.meta[m + H1] = this.meta[m + H2] = this.meta[m + LEN] = 0;
+    this.meta[m + NEXT] = this.free;
+    this.free = e;
+    this.size--;
+  }
+
+  /** Bytes held in typed arrays (for tests and the bench). */
+  byteSize(): number {
+    return this.meta.byteLength + this.heads.byteLength + this.oheads.byteLength + this.ids.byteLength + this.shapes.byteLength + this.constBytes.byteLength + this.consts.byteLength + this.order.byteLength;
+  }
+
+  private setRecipe(e: number, reader: RemoteWriteReader, recipe: Recipe, oh1: number, oh2: number): void {
+    const body = reader.buffer;
+    const out = recipe.labels;
+    const fields = recipe.fields;
+    const count = fields.length / 2;
+    const codes: number[] = [];
+    const fieldIds: number[] = [];
+    const inputs = reader.labelCount();
+    let from = 0;
+    for (let k = 0; k < fields.length; k += 2) {
+      const s = fields[k] as number;
+      const len = (fields[k + 1] as number) - s;
+      // The next input field with these bytes (rules keep the order of the fields they keep).
+      let j = -1;
+      for (let i = from; i < inputs; i++) {
+        const is = reader.labelFieldStart(i);
+        if (reader.labelFieldEnd(i) - is === len && body.compare(out, s, s + len, is, is + len) === 0) {
+          j = i;
+          break;
+        }
+      }
+      if (j >= 0) {
+        codes.push(j);
+        fieldIds.push(internLabelField(body, reader.labelFieldStart(j), reader.labelFieldEnd(j)));
+        from = j + 1;
+      } else {
+        const c = this.constant(out, s, s + len);
+        codes.push(~c);
+        fieldIds.push(this.consts[3 * c + 2] as number);
+      }
+    }
+    const m = e * STRIDE;
+    const meta = this.meta;
+    if (this.idsUsed + count > this.ids.length) this.ids = grown(this.ids, this.idsUsed + count);
+    this.ids.set(fieldIds, this.idsUsed);
+    meta[m + IDS] = this.idsUsed;
+    meta[m + COUNT] = count;
+    this.idsUsed += count;
+    meta[m + SHAPE] = this.shape(codes);
+    meta[m + OH1] = oh1;
+    meta[m + OH2] = oh2;
+    const slot = oh1 & (this.oheads.length - 1);
+    meta[m + ONEXT] = this.oheads[slot] as number;
+    this.oheads[slot] = e;
+  }
+
+  private shape(codes: number[]): number {
+    const key = codes.join(',');
+    let at = this.shapeAt.get(key);
+    if (at === undefined) {
+      at = this.shapesUsed;
+      if (at + codes.length > this.shapes.length) this.shapes = grown(this.shapes, at + codes.length);
+      this.shapes.set(codes, at);
+      this.shapesUsed += codes.length;
+      this.shapeAt.set(key, at);
+    }
+    return at;
+  }
+
+  /** The number of the constant field bytes[start, end), added when new. */
+  private constant(bytes: Uint8Array, start: number, end: number): number {
+    const key = Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
+    let c = this.constAt.get(key);
+    if (c === undefined) {
+      c = this.constCount++;
+      const len = end - start;
+      if (this.constUsed + len > this.constBytes.length) {
+        let n = this.constBytes.length * 2;
+        while (n < this.constUsed + len) n *= 2;
+        const b = new Uint8Array(n);
+        b.set(this.constBytes.subarray(0, this.constUsed));
+        this.constBytes = b;
+      }
+      this.constBytes.set(bytes.subarray(start, end), this.constUsed);
+      if (3 * this.constCount > this.consts.length) this.consts = grown(this.consts, 3 * this.constCount);
+      this.consts[3 * c] = this.constUsed;
+      this.consts[3 * c + 1] = len;
+      this.consts[3 * c + 2] = internLabelField(this.constBytes, this.constUsed, this.constUsed + len);
+      this.constUsed += len;
+      this.constAt.set(key, c);
+    }
+    return c;
+  }
+
+  private link(e: number): void {
+    const m = e * STRIDE;
+    const slot = (this.meta[m + H1] as number) & (this.heads.length - 1);
+    this.meta[m + NEXT] = this.heads[slot] as number;
+    this.heads[slot] = e;
+  }
+
+  private unlink(e: number): void {
+    const meta = this.meta;
+    const m = e * STRIDE;
+    const unchain = (heads: Int32Array, hash: number, next: number): void => {
+      const slot = hash & (heads.length - 1);
+      if (heads[slot] === e) {
+        heads[slot] = meta[m + next] as number;
+        return;
+      }
+      for (let p = heads[slot] as number; p >= 0; p = meta[p * STRIDE + next] as number) {
+        if (meta[p * STRIDE + next] === e) {
+          meta[p * STRIDE + next] = meta[m + next] as number;
+          return;
+        }
+      }
+    };
+    unchain(this.heads, meta[m + H1] as number, NEXT);
+    if (((meta[m + FLAGS] as number) & KEPT) !== 0) unchain(this.oheads, meta[m + OH1] as number, ONEXT);
+  }
+
+  /** Twice the buckets (both chains), every live entry linked again. */
+  private rehash(): void {
+    const n = this.heads.length * 2;
+    this.heads = new Int32Array(n).fill(-1);
+    this.oheads = new Int32Array(n).fill(-1);
+    const meta = this.meta;
+    for (let e = 0; e < this.entries; e++) {
+      const m = e * STRIDE;
+      const flags = meta[m + FLAGS] as number;
+      if (flags < 0) continue;
+      this.link(e);
+      if ((flags & KEPT) !== 0) {
+        const slot = (meta[m + OH1] as number) & (n - 1);
+        meta[m + ONEXT] = this.oheads[slot] as number;
+        this.oheads[slot] = e;
+      }
+    }
+  }
+
+  /** Moves the live entries' output ids together, when more than half of the pool is ids of forgotten series. */
+  private compactIds(): void {
+    const meta = this.meta;
+    const ids = new Int32Array(Math.max(16, this.idsUsed - this.idsGarbage));
+    let used = 0;
+    for (let e = 0; e < this.entries; e++) {
+      const m = e * STRIDE;
+      if ((meta[m + FLAGS] as number) < 0) continue;
+      const count = meta[m + COUNT] as number;
+      const at = meta[m + IDS] as number;
+      ids.set(this.ids.subarray(at, at + count), used);
+      meta[m + IDS] = used;
+      used += count;
+    }
+    this.ids = ids;
+    this.idsUsed = used;
+    this.idsGarbage = 0;
+  }
+}
