@@ -1,6 +1,7 @@
 // The collector's push path at regional scale, side by side with vmagent.
 //
 //   node dist/collector/push.bench.js [--sites 3000] [--series 2000] [--interval 15] [--rounds 4] [--workers 0]
+//     [--only-collector] [--profile DIR] [--node-arg FLAG]... [--collector-stdout FILE]
 //
 // Simulated sites push remote-write (one snappy body of `series` series per
 // site per interval, ~16 labels a series, built once: every round resends
@@ -16,7 +17,7 @@
 // The load generator shares the machine's cores with the process measured:
 // its own CPU is reported too.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, createServer, request } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
@@ -222,7 +223,11 @@ async function main(): Promise<void> {
     // --profile DIR: a V8 CPU profile of the collector, to see where its time goes.
     const pi = process.argv.indexOf('--profile');
     const prof = pi < 0 ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.argv[pi + 1]}`];
-    const collector = spawn(process.execPath, [...prof, BIN, 'collector', '--config', config, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // --node-arg FLAG (repeatable): V8/Node flags for the collector, e.g. --trace-gc (with --collector-stdout FILE).
+    const nodeArgs = process.argv.flatMap((a, i) => (a === '--node-arg' ? [process.argv[i + 1] as string] : []));
+    const si = process.argv.indexOf('--collector-stdout');
+    const stdout = si < 0 ? 'ignore' : openSync(process.argv[si + 1] as string, 'w');
+    const collector = spawn(process.execPath, [...prof, ...nodeArgs, BIN, 'collector', '--config', config, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', stdout, 'pipe'] });
     collector.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
     procs.push(collector);
     await waitReady(`http://127.0.0.1:${port}/-/ready`, collector, () => out);

@@ -95,6 +95,8 @@ function viewsOf(buffer: ArrayBufferLike): { bytes: Uint8Array; view: DataView }
   return v;
 }
 
+const NO_SOURCE = viewsOf(new ArrayBuffer(0));
+
 // Per cached label buffer (add and friends): [id, length] per Label field,
 // from shared slabs, not an ArrayBuffer per series: the garbage collector
 // tracks every ArrayBuffer, and hundreds of thousands of small ones made it a
@@ -372,10 +374,9 @@ export class RemoteWriteSnappyBatch {
     this.out = new Uint8Array(Math.max(options.initialBytes ?? 64 * 1024, 64));
     this.view = new DataView(this.out.buffer);
     this.diffNewValues = options.diffNewValues ?? true;
-    const none = viewsOf(new ArrayBuffer(0));
     for (let i = 0; i < SOURCES; i++) {
-      this.sources.push(none.bytes);
-      this.sourceViews.push(none.view);
+      this.sources.push(NO_SOURCE.bytes);
+      this.sourceViews.push(NO_SOURCE.view);
     }
   }
 
@@ -484,10 +485,9 @@ export class RemoteWriteSnappyBatch {
     // Let go of bytes the caller has dropped.
     this.nameBytes.fill(undefined);
     this.nameViews.fill(undefined);
-    const none = viewsOf(new ArrayBuffer(0));
     for (let i = 0; i < SOURCES; i++) {
-      this.sources[i] = none.bytes;
-      this.sourceViews[i] = none.view;
+      this.sources[i] = NO_SOURCE.bytes;
+      this.sourceViews[i] = NO_SOURCE.view;
     }
   }
 
