@@ -178,9 +178,11 @@ export class PushPipeline {
       if ((flags & FORWARD) !== 0) batch.addFields(fields, reader);
       if ((flags & AGGREGATE) !== 0) agg.addFromReader(this.joinFields(body, site.constants(), fields), reader);
     }
+    if (fresh > 0) site.trim();
     site.orderLength = position;
     // This request's positions become the site's; the old array is reused for the next request.
-    site.order = nextOrder;
+    // Not one sized for a much larger site: the spare goes from site to site.
+    site.order = nextOrder.length > 2 * position + 64 ? nextOrder.slice(0, position) : nextOrder;
     this.nextOrder = order;
     const aggregate = agg.sampleCount > 0 ? { pipelineKey: pipeline.key, body: Buffer.from(agg.finish()), samples: agg.sampleCount } : undefined;
     const samplesOut = batch.sampleCount;
