@@ -362,8 +362,12 @@ export class RemoteWriteSnappyBatch {
   /** The fields of the label bytes add() and friends were given. */
   private readonly own = new SeriesFields();
   private gen = 1;
-  private tsValue = NaN;
+  /** The last timestamp encoded (kept in a typed array: a double field would box every store), and its length (0: none). */
+  private readonly tsLast = new Float64Array(1);
   private tsLength = 0;
+  /** add() and addSamples() put their samples here, to be written as a reader's are. */
+  private values = new Float64Array(16);
+  private times = new Float64Array(16);
   private readonly tsBytes = new Uint8Array(10);
   private series = 0;
   private samples = 0;
@@ -392,22 +396,23 @@ export class RemoteWriteSnappyBatch {
 
   /** One series with one sample. */
   add(labelBytes: Uint8Array, value: number, timestamp: number): void {
-    const sampleLen = 12 + this.encodeTimestamp(timestamp);
-    this.writeFields(this.ownFields(labelBytes), labelBytes.length + sampleLen, sampleLen);
-    this.writeSample(value, sampleLen);
-    this.samples++;
+    this.values[0] = value;
+    this.times[0] = timestamp;
+    this.writeSeries(this.ownFields(labelBytes), this.values, this.times, 1);
   }
 
   /** One series with several samples, which must be in timestamp order. */
   addSamples(labelBytes: Uint8Array, samples: readonly Sample[]): void {
-    let len = labelBytes.length;
-    for (let i = 0; i < samples.length; i++) len += 12 + this.encodeTimestamp((samples[i] as Sample).timestamp);
-    this.writeFields(this.ownFields(labelBytes), len, len - labelBytes.length);
+    if (samples.length > this.values.length) {
+      this.values = new Float64Array(samples.length * 2);
+      this.times = new Float64Array(samples.length * 2);
+    }
     for (let i = 0; i < samples.length; i++) {
       const s = samples[i] as Sample;
-      this.writeSample(s.value, 12 + this.encodeTimestamp(s.timestamp));
+      this.values[i] = s.value;
+      this.times[i] = s.timestamp;
     }
-    this.samples += samples.length;
+    this.writeSeries(this.ownFields(labelBytes), this.values, this.times, samples.length);
   }
 
   /** One series carrying the current series' samples of a reader (a receiver forwarding), without allocating. */
@@ -420,11 +425,20 @@ export class RemoteWriteSnappyBatch {
    * setSource), carrying the current series' samples of a reader.
    */
   addFields(fields: SeriesFields, reader: RemoteWriteReader): void {
-    const n = reader.sampleCount();
+    this.writeSeries(fields, reader.sampleValues(), reader.sampleTimestamps(), reader.sampleCount());
+  }
+
+  /**
+   * One series: its fields, then samples [0, n) of values and times (in
+   * timestamp order). Samples are passed as arrays and an index, never as
+   * numbers: a double passed to a call or stored in a field is a heap
+   * allocation, and at one per sample that was most of the receiver's garbage.
+   */
+  private writeSeries(fields: SeriesFields, values: Float64Array, times: Float64Array, n: number): void {
     let len = fields.bytes;
-    for (let i = 0; i < n; i++) len += 12 + this.encodeTimestamp(reader.sampleTimestamp(i));
+    for (let i = 0; i < n; i++) len += 12 + this.encodeTimestamp(times, i);
     this.writeFields(fields, len, len - fields.bytes);
-    for (let i = 0; i < n; i++) this.writeSample(reader.sampleValue(i), 12 + this.encodeTimestamp(reader.sampleTimestamp(i)));
+    for (let i = 0; i < n; i++) this.writeSample(values, i, 12 + this.encodeTimestamp(times, i));
     this.samples += n;
   }
 
@@ -722,8 +736,9 @@ export class RemoteWriteSnappyBatch {
    * Encodes a timestamp as an int64 varint into tsBytes and returns its
    * length. Samples of one scrape share a timestamp: the last one is kept.
    */
-  private encodeTimestamp(timestamp: number): number {
-    if (timestamp === this.tsValue) return this.tsLength;
+  private encodeTimestamp(times: Float64Array, i: number): number {
+    const timestamp = times[i] as number;
+    if (this.tsLength !== 0 && timestamp === this.tsLast[0]) return this.tsLength;
     if (!Number.isSafeInteger(timestamp)) {
       throw new WireError('FS_WIRE_REMOTE_WRITE_INVALID', [this.series, `timestamp ${timestamp} is not a whole number of milliseconds`]);
     }
@@ -754,13 +769,14 @@ export class RemoteWriteSnappyBatch {
       }
       out[p++] = lo & 0x01;
     }
-    this.tsValue = timestamp;
+    this.tsLast[0] = timestamp;
     this.tsLength = p;
     return p;
   }
 
-  /** Writes a Sample field whose timestamp encodeTimestamp() has just encoded. */
-  private writeSample(value: number, sampleLen: number): void {
+  /** Writes sample `i` of values as a Sample field whose timestamp encodeTimestamp() has just encoded. */
+  private writeSample(values: Float64Array, i: number, sampleLen: number): void {
+    const value = values[i] as number;
     this.literalStart();
     const out = this.out;
     const p = this.op;
@@ -777,7 +793,7 @@ export class RemoteWriteSnappyBatch {
     out[p + 11] = 0x10;
     const ts = this.tsBytes;
     const n = this.tsLength;
-    for (let i = 0; i < n; i++) out[p + 12 + i] = ts[i] as number;
+    for (let k = 0; k < n; k++) out[p + 12 + k] = ts[k] as number;
     this.op = p + 12 + n;
     this.raw += sampleLen;
   }

@@ -550,6 +550,16 @@ export class RemoteWriteReader {
     return this.labelEnds[i] as number;
   }
 
+  /** The current series' sample values, in [0, sampleCount()): a view valid until next(). Reading them in place boxes no doubles. */
+  sampleValues(): Float64Array {
+    return this.values;
+  }
+
+  /** The current series' sample timestamps, as sampleValues(). */
+  sampleTimestamps(): Float64Array {
+    return this.times;
+  }
+
   /** The end of the span labelsStart() starts. */
   labelsEnd(): number {
     return this.nLabels === 0 ? -1 : (this.labelEnds[this.nLabels - 1] as number);
