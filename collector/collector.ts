@@ -4,6 +4,7 @@
 // what survived the pipeline is durable in every target's queue.
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
+import { setFlagsFromString } from 'node:v8';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { RemoteWriteReader, type RemoteWriteLimits, type SnappyScratch, WireError, snappyUncompress } from '../wire/index.js';
@@ -20,6 +21,24 @@ import { Aggregator } from './aggregator.js';
 import { Intake } from './intake.js';
 import { ScrapeManager } from './scrape-manager.js';
 import { RemoteWriteSender } from './sender.js';
+
+/**
+ * What V8 grows the old generation by between full collections, unless the
+ * process was started with its own --heap-growing-percent. The collector's
+ * state lives in typed arrays, so its JS heap is small (~30 MB at 300
+ * sites), and V8's default then runs a full collection for every ~1 MB
+ * promoted: about two a second under push load, 15-20% of the collector's
+ * CPU. Letting the heap grow 4x before collecting cut full collections from
+ * 61 to 11 in the same bench run and CPU per sample by ~20%, for ~40 MB more
+ * resident memory (collector/README, "Speed"). V8 reads the flag at every
+ * collection, so setting it once the process runs takes effect.
+ */
+export const HEAP_GROWING_PERCENT = 300;
+
+function tuneGarbageCollector(): void {
+  if (process.execArgv.some((a) => a.startsWith('--heap-growing-percent') || a.startsWith('--heap_growing_percent'))) return;
+  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+}
 
 export interface CollectorOptions {
   readonly logger?: Logger;
@@ -77,6 +96,7 @@ export class Collector {
   ) {}
 
   static async start(loaded: LoadedConfig, opts: CollectorOptions = {}): Promise<Collector> {
+    tuneGarbageCollector();
     const { config } = loaded;
     const log = opts.logger ?? pino({ name: 'fleetscope-collector' });
     const limits = config.limits;
