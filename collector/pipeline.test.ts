@@ -153,3 +153,61 @@ test('a series dropped as a duplicate takes over once the series it duplicated g
   assert.equal(after.dropped.get('duplicate_series'), undefined);
   assert.equal(p.activeSeries().get('t/s'), 1);
 });
+
+test('what a known series sends is what the rules make of it: values rewritten, fields written apart, empty values, aggregation', () => {
+  const { pipelines } = validateCollectorConfig({
+    sites: [{ token: 'pipeline-test-token-000', tenant: 't', site: 's' }],
+    tenants: {
+      t: {
+        pipeline: {
+          series_limit_per_site: 100,
+          // A value made per series (not in the input): the output's field is one of the site's constants.
+          relabel_configs: [{ source_labels: ['pod'], regex: '(.*)-[0-9]+', target_label: 'workload', replacement: 'w-$1', action: 'replace' }],
+          aggregate: [{ match: '^agg_.*', interval: '1m', without: ['pod'], outputs: ['sum'], keep_input: true }],
+        },
+      },
+    },
+  }, 'p.yml');
+  const p = new PushPipeline(pipelines, { re: 'x' }, 60_000);
+  const sample = (v: number): Buffer => {
+    const s = Buffer.alloc(17);
+    s[0] = 0x12;
+    s[1] = 15;
+    s[2] = 0x09;
+    s.writeDoubleLE(v, 3);
+    s[11] = 0x10;
+    s.set([0xe8, 0x07], 12); // 1000
+    return s.subarray(0, 14);
+  };
+  const series = (parts: Buffer[]): Buffer => {
+    const inner = Buffer.concat(parts);
+    return Buffer.concat([Buffer.from([0x0a, inner.length]), inner]);
+  };
+  const fix = (s: Buffer): Buffer => {
+    s[1] = 12; // the Sample message is 12 bytes: double tag + 8, timestamp tag + 2
+    return s;
+  };
+  const req = (v: number): Buffer => Buffer.concat([
+    series([encodeLabels(['__name__', 'm', 'pod', 'api-1']), fix(sample(v))]),
+    // Label fields with the sample between them: not one span.
+    series([encodeLabels(['__name__', 'split']), fix(sample(v + 1)), encodeLabels(['pod', 'db-2'])]),
+    // An empty value is no label.
+    series([encodeLabels(['__name__', 'e', 'empty', '', 'job', 'j']), fix(sample(v + 2))]),
+    series([encodeLabels(['__name__', 'agg_x', 'pod', 'api-3']), fix(sample(v + 3))]),
+  ]);
+  const want = (v: number): [string, number][] => [
+    ['__name__,m,pod,api-1,re,x,site,s,tenant,t,workload,w-api', v],
+    ['__name__,split,pod,db-2,re,x,site,s,tenant,t,workload,w-db', v + 1],
+    ['__name__,e,job,j,re,x,site,s,tenant,t', v + 2],
+    ['__name__,agg_x,pod,api-3,re,x,site,s,tenant,t,workload,w-api', v + 3],
+  ];
+  const read = (r: { body: Buffer }): [string, number][] => decodeWriteRequest(snappyUncompress(r.body)).timeseries.map((ts) => [ts.labels.join(','), ts.samples[0]?.value as number]);
+  for (const [round, v] of [[0, 10], [1, 20], [2, 30]] as const) {
+    const r = p.process(id, new RemoteWriteReader(req(v), {}, { allowEmptyValues: true }), round);
+    assert.equal(r.newSeries, round === 0 ? 4 : 0);
+    assert.deepEqual(read(r), want(v), `round ${round}`);
+    // The aggregated series goes to the aggregator with its output labels too.
+    assert.ok(r.aggregate);
+    assert.deepEqual(decodeWriteRequest(r.aggregate.body).timeseries.map((ts) => [ts.labels.join(','), ts.samples[0]?.value]), [want(v)[3]]);
+  }
+});
