@@ -483,8 +483,12 @@ export class RemoteWriteReader {
   private readonly seriesReader: ProtoReader;
   private readonly sampleReader: ProtoReader;
 
+  // The body as a DataView, made once: the fast sample path reads doubles through it.
+  private readonly view: DataView;
+
   constructor(body: Uint8Array, limits: Partial<RemoteWriteLimits> = {}, private readonly rules: LabelRules = {}) {
     const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.r = new ProtoReader(buf);
     this.scratch = new ProtoReader(buf);
     this.seriesReader = new ProtoReader(buf);
@@ -496,7 +500,8 @@ export class RemoteWriteReader {
   next(): boolean {
     const r = this.r;
     while (r.pos < r.end) {
-      const key = r.uvarint();
+      // 0x0a, field 1 as a one-byte key, is what every encoder writes: no varint to read.
+      const key = r.buf[r.pos] === 0x0a ? (r.pos++, 0x0a) : r.uvarint();
       const field = key >>> 3;
       const wire = key & 7;
       if (field === 1 && wire === WIRE_LEN) {
@@ -609,38 +614,111 @@ export class RemoteWriteReader {
     return out;
   }
 
+  /**
+   * Reads the series whose length comes next. The common shapes are read
+   * inline: a Label field with a one-byte length (its span only), and a
+   * Sample field with a one-byte length holding `0x09 <double>` and/or
+   * `0x10 <varint of up to 7 bytes>` in that order, ending exactly at the
+   * field's end. Anything else, valid or not, goes to readSeriesField, which
+   * reads and rejects exactly as the general decoder does, from the same byte.
+   */
   private readSeries(): void {
     const r = this.r;
     const end = r.lengthDelimitedEnd();
+    const buf = r.buf;
+    const view = this.view;
     const t = this.seriesReader.reset(r.pos, end);
+    const starts = this.labelStarts;
+    const ends = this.labelEnds;
+    const maxLabels = this.limits.maxLabelsPerSeries;
+    const maxSamples = this.limits.maxSamplesPerSeries;
     this.nLabels = 0;
     this.nSamples = 0;
     this.exemplarSpans.length = 0;
-    while (t.pos < end) {
-      const tagStart = t.pos;
-      const key = t.uvarint();
-      const field = key >>> 3;
-      const wire = key & 7;
-      if (field === 1 && wire === WIRE_LEN) {
-        if (this.nLabels >= this.limits.maxLabelsPerSeries) {
-          throw new WireError('FS_WIRE_REMOTE_WRITE_LIMIT', [`series ${this.index} has more than ${this.limits.maxLabelsPerSeries} labels`]);
+    let pos = r.pos;
+    let nLabels = 0;
+    while (pos < end) {
+      const tag = buf[pos] as number;
+      if (pos + 1 < end) {
+        const len = buf[pos + 1] as number;
+        const fieldEnd = pos + 2 + len;
+        if (len < 0x80 && fieldEnd <= end) {
+          if (tag === 0x0a) {
+            if (nLabels >= maxLabels) this.tooManyLabels();
+            starts[nLabels] = pos;
+            ends[nLabels++] = fieldEnd;
+            pos = fieldEnd;
+            continue;
+          }
+          if (tag === 0x12) {
+            let p = pos + 2;
+            let value = 0;
+            let timestamp = 0;
+            if (p + 9 <= fieldEnd && buf[p] === 0x09) {
+              value = view.getFloat64(p + 1, true);
+              p += 9;
+            }
+            if (p < fieldEnd && buf[p] === 0x10) {
+              // An int64 varint of up to 7 bytes (below 2^49, exact); longer ones, the general path.
+              let mul = 1;
+              let q = p + 1;
+              for (let k = 0; k < 7 && q < fieldEnd; k++) {
+                const b = buf[q++] as number;
+                timestamp += (b & 0x7f) * mul;
+                if (b < 0x80) {
+                  p = q;
+                  break;
+                }
+                mul *= 128;
+              }
+            }
+            if (p === fieldEnd) {
+              if (this.nSamples >= maxSamples) this.tooManySamples();
+              this.addSample(value, timestamp);
+              pos = fieldEnd;
+              continue;
+            }
+          }
         }
-        this.labelStarts[this.nLabels] = tagStart;
-        t.pos = t.lengthDelimitedEnd();
-        this.labelEnds[this.nLabels++] = t.pos;
-      } else if (field === 2 && wire === WIRE_LEN) {
-        if (this.nSamples >= this.limits.maxSamplesPerSeries) {
-          throw new WireError('FS_WIRE_REMOTE_WRITE_LIMIT', [`series ${this.index} has more than ${this.limits.maxSamplesPerSeries} samples`]);
-        }
-        this.readSample(t);
-      } else if (field === 3 && wire === WIRE_LEN) {
-        // From the exemplar's length to the end of its field, as readExemplar reads it.
-        const start = t.pos;
-        t.pos = t.lengthDelimitedEnd();
-        this.exemplarSpans.push(start, t.pos);
-      } else t.skipUnknown(field, wire, 0b1110); // histograms (field 4) and anything newer: not part of remote-write 1.0
+      }
+      t.pos = pos;
+      this.nLabels = nLabels;
+      this.readSeriesField(t);
+      nLabels = this.nLabels;
+      pos = t.pos;
     }
+    this.nLabels = nLabels;
     r.pos = end;
+  }
+
+  /** One field of a series at t.pos, any shape: the general path of readSeries. */
+  private readSeriesField(t: ProtoReader): void {
+    const tagStart = t.pos;
+    const key = t.uvarint();
+    const field = key >>> 3;
+    const wire = key & 7;
+    if (field === 1 && wire === WIRE_LEN) {
+      if (this.nLabels >= this.limits.maxLabelsPerSeries) this.tooManyLabels();
+      this.labelStarts[this.nLabels] = tagStart;
+      t.pos = t.lengthDelimitedEnd();
+      this.labelEnds[this.nLabels++] = t.pos;
+    } else if (field === 2 && wire === WIRE_LEN) {
+      if (this.nSamples >= this.limits.maxSamplesPerSeries) this.tooManySamples();
+      this.readSample(t);
+    } else if (field === 3 && wire === WIRE_LEN) {
+      // From the exemplar's length to the end of its field, as readExemplar reads it.
+      const start = t.pos;
+      t.pos = t.lengthDelimitedEnd();
+      this.exemplarSpans.push(start, t.pos);
+    } else t.skipUnknown(field, wire, 0b1110); // histograms (field 4) and anything newer: not part of remote-write 1.0
+  }
+
+  private tooManyLabels(): never {
+    throw new WireError('FS_WIRE_REMOTE_WRITE_LIMIT', [`series ${this.index} has more than ${this.limits.maxLabelsPerSeries} labels`]);
+  }
+
+  private tooManySamples(): never {
+    throw new WireError('FS_WIRE_REMOTE_WRITE_LIMIT', [`series ${this.index} has more than ${this.limits.maxSamplesPerSeries} samples`]);
   }
 
   private readSample(t: ProtoReader): void {
@@ -656,6 +734,10 @@ export class RemoteWriteReader {
       else s.skipUnknown(field, key & 7, 0b110);
     }
     t.pos = end;
+    this.addSample(value, timestamp);
+  }
+
+  private addSample(value: number, timestamp: number): void {
     const n = this.nSamples;
     if (n === this.values.length) {
       const v = new Float64Array(n * 2);
