@@ -474,6 +474,8 @@ export class RemoteWriteReader {
   private labelStarts: number[] = [];
   private labelEnds: number[] = [];
   private nLabels = 0;
+  // True when other fields come between the current series' Label fields (labelsStart() is then -1).
+  private labelsSplit = false;
   private values = new Float64Array(16);
   private times = new Float64Array(16);
   private nSamples = 0;
@@ -534,10 +536,7 @@ export class RemoteWriteReader {
    * other fields come between them. Equal spans mean equal label sets.
    */
   labelsStart(): number {
-    const n = this.nLabels;
-    if (n === 0) return -1;
-    for (let i = 1; i < n; i++) if (this.labelStarts[i] !== this.labelEnds[i - 1]) return -1;
-    return this.labelStarts[0] as number;
+    return this.nLabels === 0 || this.labelsSplit ? -1 : (this.labelStarts[0] as number);
   }
 
   /** How many Label fields the current series has. */
@@ -566,9 +565,7 @@ export class RemoteWriteReader {
     const n = this.nLabels;
     if (n === 0) return '';
     // Encoders write the labels together; then one slice covers them all.
-    let contiguous = true;
-    for (let i = 1; i < n && contiguous; i++) contiguous = this.labelStarts[i] === this.labelEnds[i - 1];
-    if (contiguous) return buf.toString('latin1', this.labelStarts[0], this.labelEnds[n - 1]);
+    if (!this.labelsSplit) return buf.toString('latin1', this.labelStarts[0], this.labelEnds[n - 1]);
     let key = '';
     for (let i = 0; i < n; i++) key += buf.toString('latin1', this.labelStarts[i], this.labelEnds[i]);
     return key;
@@ -634,9 +631,12 @@ export class RemoteWriteReader {
     const maxSamples = this.limits.maxSamplesPerSeries;
     this.nLabels = 0;
     this.nSamples = 0;
-    this.exemplarSpans.length = 0;
+    // Setting an array's length is a runtime call, even to the length it has: only when there is something to clear.
+    if (this.exemplarSpans.length !== 0) this.exemplarSpans.length = 0;
     let pos = r.pos;
     let nLabels = 0;
+    let lastLabelEnd = -1;
+    let split = false;
     while (pos < end) {
       const tag = buf[pos] as number;
       if (pos + 1 < end) {
@@ -645,9 +645,10 @@ export class RemoteWriteReader {
         if (len < 0x80 && fieldEnd <= end) {
           if (tag === 0x0a) {
             if (nLabels >= maxLabels) this.tooManyLabels();
+            if (nLabels !== 0 && pos !== lastLabelEnd) split = true;
             starts[nLabels] = pos;
             ends[nLabels++] = fieldEnd;
-            pos = fieldEnd;
+            pos = lastLabelEnd = fieldEnd;
             continue;
           }
           if (tag === 0x12) {
@@ -684,10 +685,15 @@ export class RemoteWriteReader {
       t.pos = pos;
       this.nLabels = nLabels;
       this.readSeriesField(t);
+      if (this.nLabels !== nLabels) {
+        if (nLabels !== 0 && pos !== lastLabelEnd) split = true;
+        lastLabelEnd = t.pos;
+      }
       nLabels = this.nLabels;
       pos = t.pos;
     }
     this.nLabels = nLabels;
+    this.labelsSplit = split;
     r.pos = end;
   }
 
