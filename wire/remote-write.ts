@@ -471,8 +471,10 @@ export class RemoteWriteReader {
   private readonly r: ProtoReader;
   private readonly limits: RemoteWriteLimits;
   private index = -1;
-  private labelStarts: number[] = [];
-  private labelEnds: number[] = [];
+  // Typed arrays: a store into a number[] checks its elements kind and was a third of next().
+  // Doubles, so that any offset of any Buffer is exact.
+  private labelStarts = new Float64Array(32);
+  private labelEnds = new Float64Array(32);
   private nLabels = 0;
   // True when other fields come between the current series' Label fields (labelsStart() is then -1).
   private labelsSplit = false;
@@ -625,9 +627,11 @@ export class RemoteWriteReader {
     const buf = r.buf;
     const view = this.view;
     const t = this.seriesReader.reset(r.pos, end);
-    const starts = this.labelStarts;
-    const ends = this.labelEnds;
+    let starts = this.labelStarts;
+    let ends = this.labelEnds;
     const maxLabels = this.limits.maxLabelsPerSeries;
+    // Labels that fit before the arrays must grow or the limit is reached: one check per label.
+    let room = Math.min(starts.length, maxLabels);
     const maxSamples = this.limits.maxSamplesPerSeries;
     this.nLabels = 0;
     this.nSamples = 0;
@@ -644,7 +648,13 @@ export class RemoteWriteReader {
         const fieldEnd = pos + 2 + len;
         if (len < 0x80 && fieldEnd <= end) {
           if (tag === 0x0a) {
-            if (nLabels >= maxLabels) this.tooManyLabels();
+            if (nLabels >= room) {
+              if (nLabels >= maxLabels) this.tooManyLabels();
+              this.growLabels();
+              starts = this.labelStarts;
+              ends = this.labelEnds;
+              room = Math.min(starts.length, maxLabels);
+            }
             if (nLabels !== 0 && pos !== lastLabelEnd) split = true;
             starts[nLabels] = pos;
             ends[nLabels++] = fieldEnd;
@@ -685,6 +695,9 @@ export class RemoteWriteReader {
       t.pos = pos;
       this.nLabels = nLabels;
       this.readSeriesField(t);
+      starts = this.labelStarts;
+      ends = this.labelEnds;
+      room = Math.min(starts.length, maxLabels);
       if (this.nLabels !== nLabels) {
         if (nLabels !== 0 && pos !== lastLabelEnd) split = true;
         lastLabelEnd = t.pos;
@@ -705,6 +718,7 @@ export class RemoteWriteReader {
     const wire = key & 7;
     if (field === 1 && wire === WIRE_LEN) {
       if (this.nLabels >= this.limits.maxLabelsPerSeries) this.tooManyLabels();
+      if (this.nLabels >= this.labelStarts.length) this.growLabels();
       this.labelStarts[this.nLabels] = tagStart;
       t.pos = t.lengthDelimitedEnd();
       this.labelEnds[this.nLabels++] = t.pos;
@@ -717,6 +731,15 @@ export class RemoteWriteReader {
       t.pos = t.lengthDelimitedEnd();
       this.exemplarSpans.push(start, t.pos);
     } else t.skipUnknown(field, wire, 0b1110); // histograms (field 4) and anything newer: not part of remote-write 1.0
+  }
+
+  private growLabels(): void {
+    const starts = new Float64Array(this.labelStarts.length * 2);
+    starts.set(this.labelStarts);
+    this.labelStarts = starts;
+    const ends = new Float64Array(this.labelEnds.length * 2);
+    ends.set(this.labelEnds);
+    this.labelEnds = ends;
   }
 
   private tooManyLabels(): never {
