@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { compress as snappyjsCompress, uncompress as snappyjsUncompress } from 'snappyjs';
 import { WireError } from './errors.js';
 import { RemoteWriteBatch, encodeLabels } from './remote-write.js';
@@ -293,4 +294,67 @@ test('oracle: remote-write bodies, compressed by snappyjs and by the label-aware
     agreesWithSnappyjs(plain.finishCompressed(), `${series} series, snappyjs`);
     agreesWithSnappyjs(labelAware.finish(), `${series} series, label-aware`);
   }
+});
+
+test('oracle: 8-byte words of every NaN class, -0 and denormals pass bit-exact, from the first call to optimized code', async () => {
+  // Literals and copies move 8 bytes as one float64: a NaN that came out
+  // quieted or canonicalized would change the bytes. Run enough times that
+  // the decoder goes through V8's interpreter, baseline and optimizing tiers.
+  const words = [0x7ff0000000000001n, 0x7ff4000000000000n, 0x7ff7ffffffffffffn, 0x7ff8000000000000n, 0x7ff0000000000002n, 0xfff0000000000001n, 0xfff8deadbeef0001n, 0xffffffffffffffffn, 0x8000000000000000n, 0x0000000000000001n, 0x000fffffffffffffn];
+  const elements: number[] = [];
+  let op = 0;
+  // Literals of 4 words each, each after 0..7 filler bytes (every alignment in the buffers);
+  // every word read of them is one of the words.
+  const wordAt: number[] = [];
+  for (let shift = 0; shift < 8; shift++) {
+    if (shift > 0) {
+      elements.push(...literal(Array.from({ length: shift }, (_, i) => i), 0));
+      op += shift;
+    }
+    const lit = Buffer.alloc(8 * 4);
+    for (let w = 0; w < 4; w++) {
+      lit.writeBigUInt64LE(words[(shift + w) % words.length] as bigint, 8 * w);
+      wordAt.push(op + 8 * w);
+    }
+    elements.push(...literal([...lit], 0));
+    op += lit.length;
+  }
+  // Copies that start on a word, so that their first reads are the words too.
+  for (let c = 0; c < 40; c++) {
+    const from = wordAt[c % wordAt.length] as number;
+    const len = 8 * (1 + (c % 8));
+    elements.push(...copy(2, len, op - from));
+    op += len;
+  }
+  elements.push(...literal([1, 2, 3, 4, 5, 6, 7, 8, 9], 0)); // room after the last copy, so that it moves words
+  op += 9;
+  const block = Buffer.from([...header(op), ...elements]);
+  const want = Buffer.from(snappyjsUncompress(block));
+  for (const w of words) {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(w);
+    assert.ok(want.includes(b), `the block holds ${w.toString(16)}`);
+  }
+  // In a fresh worker: in this process the decoder is optimized by now, and the lower tiers would go untested.
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    import(workerData.module).then(({ snappyUncompress }) => {
+      const want = Buffer.from(workerData.want);
+      const scratch = { bytes: new Uint8Array(want.length + 64) };
+      for (let i = 0; i < 5000; i++) {
+        const got = snappyUncompress(Buffer.from(workerData.block), undefined, scratch);
+        if (!got.equals(want)) return parentPort.postMessage('call ' + i + ': ' + got.toString('hex') + ' != ' + want.toString('hex'));
+      }
+      parentPort.postMessage('same');
+    }, (err) => parentPort.postMessage(String(err)));`;
+  const result = await new Promise<unknown>((resolve, reject) => {
+    const w = new Worker(code, { eval: true, workerData: { module: new URL('./snappy.js', import.meta.url).href, block, want } });
+    w.once('message', (m: unknown) => {
+      resolve(m);
+      void w.terminate();
+    });
+    w.once('error', reject);
+  });
+  assert.equal(result, 'same');
+  assert.ok(snappyUncompress(block).equals(want), 'and in this process, optimized');
 });
