@@ -471,9 +471,13 @@ export class RemoteWriteReader {
   private readonly r: ProtoReader;
   private readonly limits: RemoteWriteLimits;
   private index = -1;
-  private labelStarts: number[] = [];
-  private labelEnds: number[] = [];
+  // Typed arrays: a store into a number[] checks its elements kind and was a third of next().
+  // Doubles, so that any offset of any Buffer is exact.
+  private labelStarts = new Float64Array(32);
+  private labelEnds = new Float64Array(32);
   private nLabels = 0;
+  // True when other fields come between the current series' Label fields (labelsStart() is then -1).
+  private labelsSplit = false;
   private values = new Float64Array(16);
   private times = new Float64Array(16);
   private nSamples = 0;
@@ -483,8 +487,12 @@ export class RemoteWriteReader {
   private readonly seriesReader: ProtoReader;
   private readonly sampleReader: ProtoReader;
 
+  // The body as a DataView, made once: the fast sample path reads doubles through it.
+  private readonly view: DataView;
+
   constructor(body: Uint8Array, limits: Partial<RemoteWriteLimits> = {}, private readonly rules: LabelRules = {}) {
     const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.r = new ProtoReader(buf);
     this.scratch = new ProtoReader(buf);
     this.seriesReader = new ProtoReader(buf);
@@ -496,7 +504,8 @@ export class RemoteWriteReader {
   next(): boolean {
     const r = this.r;
     while (r.pos < r.end) {
-      const key = r.uvarint();
+      // 0x0a, field 1 as a one-byte key, is what every encoder writes: no varint to read.
+      const key = r.buf[r.pos] === 0x0a ? (r.pos++, 0x0a) : r.uvarint();
       const field = key >>> 3;
       const wire = key & 7;
       if (field === 1 && wire === WIRE_LEN) {
@@ -529,10 +538,7 @@ export class RemoteWriteReader {
    * other fields come between them. Equal spans mean equal label sets.
    */
   labelsStart(): number {
-    const n = this.nLabels;
-    if (n === 0) return -1;
-    for (let i = 1; i < n; i++) if (this.labelStarts[i] !== this.labelEnds[i - 1]) return -1;
-    return this.labelStarts[0] as number;
+    return this.nLabels === 0 || this.labelsSplit ? -1 : (this.labelStarts[0] as number);
   }
 
   /** How many Label fields the current series has. */
@@ -571,9 +577,7 @@ export class RemoteWriteReader {
     const n = this.nLabels;
     if (n === 0) return '';
     // Encoders write the labels together; then one slice covers them all.
-    let contiguous = true;
-    for (let i = 1; i < n && contiguous; i++) contiguous = this.labelStarts[i] === this.labelEnds[i - 1];
-    if (contiguous) return buf.toString('latin1', this.labelStarts[0], this.labelEnds[n - 1]);
+    if (!this.labelsSplit) return buf.toString('latin1', this.labelStarts[0], this.labelEnds[n - 1]);
     let key = '';
     for (let i = 0; i < n; i++) key += buf.toString('latin1', this.labelStarts[i], this.labelEnds[i]);
     return key;
@@ -619,38 +623,141 @@ export class RemoteWriteReader {
     return out;
   }
 
+  /**
+   * Reads the series whose length comes next. The common shapes are read
+   * inline: a Label field with a one-byte length (its span only), and a
+   * Sample field with a one-byte length holding `0x09 <double>` and/or
+   * `0x10 <varint of up to 7 bytes>` in that order, ending exactly at the
+   * field's end. Anything else, valid or not, goes to readSeriesField, which
+   * reads and rejects exactly as the general decoder does, from the same byte.
+   */
   private readSeries(): void {
     const r = this.r;
     const end = r.lengthDelimitedEnd();
+    const buf = r.buf;
+    const view = this.view;
     const t = this.seriesReader.reset(r.pos, end);
+    let starts = this.labelStarts;
+    let ends = this.labelEnds;
+    const maxLabels = this.limits.maxLabelsPerSeries;
+    // Labels that fit before the arrays must grow or the limit is reached: one check per label.
+    let room = Math.min(starts.length, maxLabels);
+    const maxSamples = this.limits.maxSamplesPerSeries;
     this.nLabels = 0;
     this.nSamples = 0;
-    this.exemplarSpans.length = 0;
-    while (t.pos < end) {
-      const tagStart = t.pos;
-      const key = t.uvarint();
-      const field = key >>> 3;
-      const wire = key & 7;
-      if (field === 1 && wire === WIRE_LEN) {
-        if (this.nLabels >= this.limits.maxLabelsPerSeries) {
-          throw new WireError('FS_WIRE_REMOTE_WRITE_LIMIT', [`series ${this.index} has more than ${this.limits.maxLabelsPerSeries} labels`]);
+    // Setting an array's length is a runtime call, even to the length it has: only when there is something to clear.
+    if (this.exemplarSpans.length !== 0) this.exemplarSpans.length = 0;
+    let pos = r.pos;
+    let nLabels = 0;
+    let lastLabelEnd = -1;
+    let split = false;
+    while (pos < end) {
+      const tag = buf[pos] as number;
+      if (pos + 1 < end) {
+        const len = buf[pos + 1] as number;
+        const fieldEnd = pos + 2 + len;
+        if (len < 0x80 && fieldEnd <= end) {
+          if (tag === 0x0a) {
+            if (nLabels >= room) {
+              if (nLabels >= maxLabels) this.tooManyLabels();
+              this.growLabels();
+              starts = this.labelStarts;
+              ends = this.labelEnds;
+              room = Math.min(starts.length, maxLabels);
+            }
+            if (nLabels !== 0 && pos !== lastLabelEnd) split = true;
+            starts[nLabels] = pos;
+            ends[nLabels++] = fieldEnd;
+            pos = lastLabelEnd = fieldEnd;
+            continue;
+          }
+          if (tag === 0x12) {
+            let p = pos + 2;
+            let value = 0;
+            let timestamp = 0;
+            if (p + 9 <= fieldEnd && buf[p] === 0x09) {
+              value = view.getFloat64(p + 1, true);
+              p += 9;
+            }
+            if (p < fieldEnd && buf[p] === 0x10) {
+              // An int64 varint of up to 7 bytes (below 2^49, exact); longer ones, the general path.
+              let mul = 1;
+              let q = p + 1;
+              for (let k = 0; k < 7 && q < fieldEnd; k++) {
+                const b = buf[q++] as number;
+                timestamp += (b & 0x7f) * mul;
+                if (b < 0x80) {
+                  p = q;
+                  break;
+                }
+                mul *= 128;
+              }
+            }
+            if (p === fieldEnd) {
+              if (this.nSamples >= maxSamples) this.tooManySamples();
+              this.addSample(value, timestamp);
+              pos = fieldEnd;
+              continue;
+            }
+          }
         }
-        this.labelStarts[this.nLabels] = tagStart;
-        t.pos = t.lengthDelimitedEnd();
-        this.labelEnds[this.nLabels++] = t.pos;
-      } else if (field === 2 && wire === WIRE_LEN) {
-        if (this.nSamples >= this.limits.maxSamplesPerSeries) {
-          throw new WireError('FS_WIRE_REMOTE_WRITE_LIMIT', [`series ${this.index} has more than ${this.limits.maxSamplesPerSeries} samples`]);
-        }
-        this.readSample(t);
-      } else if (field === 3 && wire === WIRE_LEN) {
-        // From the exemplar's length to the end of its field, as readExemplar reads it.
-        const start = t.pos;
-        t.pos = t.lengthDelimitedEnd();
-        this.exemplarSpans.push(start, t.pos);
-      } else t.skipUnknown(field, wire, 0b1110); // histograms (field 4) and anything newer: not part of remote-write 1.0
+      }
+      t.pos = pos;
+      this.nLabels = nLabels;
+      this.readSeriesField(t);
+      starts = this.labelStarts;
+      ends = this.labelEnds;
+      room = Math.min(starts.length, maxLabels);
+      if (this.nLabels !== nLabels) {
+        if (nLabels !== 0 && pos !== lastLabelEnd) split = true;
+        lastLabelEnd = t.pos;
+      }
+      nLabels = this.nLabels;
+      pos = t.pos;
     }
+    this.nLabels = nLabels;
+    this.labelsSplit = split;
     r.pos = end;
+  }
+
+  /** One field of a series at t.pos, any shape: the general path of readSeries. */
+  private readSeriesField(t: ProtoReader): void {
+    const tagStart = t.pos;
+    const key = t.uvarint();
+    const field = key >>> 3;
+    const wire = key & 7;
+    if (field === 1 && wire === WIRE_LEN) {
+      if (this.nLabels >= this.limits.maxLabelsPerSeries) this.tooManyLabels();
+      if (this.nLabels >= this.labelStarts.length) this.growLabels();
+      this.labelStarts[this.nLabels] = tagStart;
+      t.pos = t.lengthDelimitedEnd();
+      this.labelEnds[this.nLabels++] = t.pos;
+    } else if (field === 2 && wire === WIRE_LEN) {
+      if (this.nSamples >= this.limits.maxSamplesPerSeries) this.tooManySamples();
+      this.readSample(t);
+    } else if (field === 3 && wire === WIRE_LEN) {
+      // From the exemplar's length to the end of its field, as readExemplar reads it.
+      const start = t.pos;
+      t.pos = t.lengthDelimitedEnd();
+      this.exemplarSpans.push(start, t.pos);
+    } else t.skipUnknown(field, wire, 0b1110); // histograms (field 4) and anything newer: not part of remote-write 1.0
+  }
+
+  private growLabels(): void {
+    const starts = new Float64Array(this.labelStarts.length * 2);
+    starts.set(this.labelStarts);
+    this.labelStarts = starts;
+    const ends = new Float64Array(this.labelEnds.length * 2);
+    ends.set(this.labelEnds);
+    this.labelEnds = ends;
+  }
+
+  private tooManyLabels(): never {
+    throw new WireError('FS_WIRE_REMOTE_WRITE_LIMIT', [`series ${this.index} has more than ${this.limits.maxLabelsPerSeries} labels`]);
+  }
+
+  private tooManySamples(): never {
+    throw new WireError('FS_WIRE_REMOTE_WRITE_LIMIT', [`series ${this.index} has more than ${this.limits.maxSamplesPerSeries} samples`]);
   }
 
   private readSample(t: ProtoReader): void {
@@ -666,6 +773,10 @@ export class RemoteWriteReader {
       else s.skipUnknown(field, key & 7, 0b110);
     }
     t.pos = end;
+    this.addSample(value, timestamp);
+  }
+
+  private addSample(value: number, timestamp: number): void {
     const n = this.nSamples;
     if (n === this.values.length) {
       const v = new Float64Array(n * 2);

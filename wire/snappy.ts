@@ -74,6 +74,19 @@ export function snappyUncompress(block: Uint8Array, maxBytes = DEFAULT_MAX_DECOM
     out = scratch.bytes;
   }
   const n = block.length;
+  // Short literals and copies move 8 bytes at a time, as one float64 through
+  // DataViews: 1.6x (snappyjs's blocks) to 2.6x (RemoteWriteSnappyBatch's) as
+  // fast as bytes or copyWithin on remote-write bodies
+  // (bench/micro/wire-decode.bench.ts), and a float64 read and written back
+  // keeps its bits, NaN payloads and signalling NaNs included, in every V8
+  // tier (snappy.test.ts checks). The last word may run up to 7 bytes past
+  // the element: past its end in the output that is bytes a later element
+  // overwrites (the output must be filled exactly), so words are used only
+  // while 8 bytes of room remain in both buffers; near the end, bytes.
+  const inView = new DataView(block.buffer, block.byteOffset, block.byteLength);
+  const outView = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  const inWordEnd = n - 8;
+  const outWordEnd = out.length - 8;
   let ip = headerLength(block);
   let op = 0;
   while (ip < n) {
@@ -94,7 +107,9 @@ export function snappyUncompress(block: Uint8Array, maxBytes = DEFAULT_MAX_DECOM
         len += 1;
         if (len > n - ip) corrupt('literal runs past the end of the input', ip, 'length', len);
         if (len > declared - op) corrupt('literal runs past the declared length', ip, 'length', len);
-        if (len < 32) {
+        if (len <= 64 && ip + len <= inWordEnd && op + len <= outWordEnd) {
+          for (let i = 0; i < len; i += 8) outView.setFloat64(op + i, inView.getFloat64(ip + i, true), true);
+        } else if (len < 32) {
           for (let i = 0; i < len; i++) out[op + i] = block[ip + i] as number;
         } else {
           out.set(block.subarray(ip, ip + len), op);
@@ -122,7 +137,14 @@ export function snappyUncompress(block: Uint8Array, maxBytes = DEFAULT_MAX_DECOM
     }
     if (offset === 0 || offset > op) corrupt('copy reaches back before the start of the output', ip, 'offset', offset);
     if (len > declared - op) corrupt('copy runs past the declared length', ip, 'length', len);
-    if (offset >= len && len >= 16) {
+    if (offset >= 8 && op + len <= outWordEnd) {
+      // Forward, 8 bytes at a time: with offset >= 8 every word read was
+      // written before it is read, so an overlapping copy (offset < len)
+      // still repeats its pattern as snappy means it to.
+      const end = op + len;
+      for (let from = op - offset; op < end; op += 8, from += 8) outView.setFloat64(op, outView.getFloat64(from, true), true);
+      op = end;
+    } else if (offset >= len && len >= 16) {
       out.copyWithin(op, op - offset, op - offset + len);
       op += len;
     } else {

@@ -16,6 +16,7 @@ import {
 } from '../../wire/index.js';
 import { DEFAULT_SITE, generateSite } from '../sim/site.js';
 import { measure, type BenchResult } from './measure.js';
+import { benchWireDecode } from './wire-decode.bench.js';
 
 const BATCH = 2000;
 
@@ -120,5 +121,7 @@ export function benchRemoteWrite(): BenchResult[] {
       return snappyCompress(encodeWriteRequestReference({ timeseries: b.map((s) => ({ labels: s.labels, samples: [{ value: s.value, timestamp: ts }] })) })).length;
     }, note, 500),
     measure('remote-write: reference decode (snappyjs + protobufjs)', BATCH, () => decodeWriteRequestReference(snappyjsUncompress(compressedBodies[bi++ % compressedBodies.length] as Buffer)).timeseries.length, note, 500),
+    // The receive hot path per series on the push bench's bodies, in CPU time.
+    ...benchWireDecode(3),
   ];
 }
