@@ -1,7 +1,7 @@
 // `npm run bench:micro`: the hot functions of relabel/ and wire/, in ns per
 // series or per sample, on realistic ~15-label edge series. Prints a Markdown
 // table for bench/README.md and writes bench/results/micro.json.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { benchCollector } from './collector.bench.js';
 import { benchExposition } from './exposition.bench.js';
@@ -30,4 +30,16 @@ const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(to
 const rows = results.map((r) => `| ${r.name} | ${r.nsPerOp >= 100 ? r.nsPerOp.toFixed(0) : r.nsPerOp.toFixed(1)} | ${r.note} |`);
 console.log(`Machine: ${machine}\n\n| benchmark | ns/op | workload |\n|---|---:|---|\n${rows.join('\n')}`);
 await mkdir('bench/results', { recursive: true });
-await writeFile('bench/results/micro.json', JSON.stringify({ machine, date: new Date().toISOString(), results }, null, 2) + '\n');
+// A run of some suites replaces their rows and keeps the others' (each row has its own date).
+const date = new Date().toISOString();
+let kept: (BenchResult & { date?: string })[] = [];
+if (only.length > 0) {
+  try {
+    const before = JSON.parse(await readFile('bench/results/micro.json', 'utf8')) as { results?: (BenchResult & { date?: string })[] };
+    const fresh = new Set(results.map((r) => r.name));
+    kept = (before.results ?? []).filter((r) => !fresh.has(r.name));
+  } catch {
+    // No earlier results: this run's are all there is.
+  }
+}
+await writeFile('bench/results/micro.json', JSON.stringify({ machine, date, results: [...kept, ...results.map((r) => ({ ...r, date }))] }, null, 2) + '\n');
