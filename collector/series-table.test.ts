@@ -128,3 +128,41 @@ test('an entry taken back is gone, and its slot is used again', () => {
   assert.equal(site.size, 0);
   assert.equal(site.add(4, 5, 6, 0, 0, reader, null, 0, 0), e);
 });
+
+test('shapes and constants of forgotten series are let go: rule-made values per series do not grow the table forever', () => {
+  const site = new SiteSeries();
+  const fields = new SeriesFields();
+  let peak = 0;
+  for (let generation = 0; generation < 40; generation++) {
+    for (let i = 0; i < 500; i++) {
+      const n = generation * 500 + i;
+      const labels = ['__name__', 'm', 'pod', `p-${n}`];
+      const reader = readerAt(labels);
+      const body = reader.buffer;
+      const start = reader.labelsStart();
+      const len = reader.labelsEnd() - start;
+      const h1 = hashLabels(body, new DataView(body.buffer, body.byteOffset, body.byteLength), start, start + len);
+      // The output carries a value no input field has (as a rule copying the pod's name would make).
+      const out = encodeLabels([...labels, 'workload', `w-${n}`]);
+      const spans: number[] = [];
+      for (let p = 0; p < out.length;) {
+        const end = p + 2 + (out[p + 1] as number);
+        spans.push(p, end);
+        p = end;
+      }
+      const e = site.add(h1, hashHigh(), len, KEPT | FORWARD, generation, reader, { labels: out, fields: spans }, n, n);
+      site.fieldsOf(e, reader, fields);
+      const joined = Buffer.concat(Array.from({ length: fields.count }, (_, k) => {
+        const src = fields.src[k] === 0 ? body : site.constants();
+        return Buffer.from(src.subarray(fields.at[k] as number, (fields.at[k] as number) + (fields.len[k] as number)));
+      }));
+      assert.ok(joined.equals(out), `series ${n}`);
+    }
+    // Each generation of pods goes idle once the next has come.
+    site.forget((_f, seen) => seen < generation);
+    peak = Math.max(peak, site.recipeBytes());
+  }
+  assert.equal(site.size, 500);
+  // 20,000 series made a constant and a shape each; only the last 500 (and the one before) are live.
+  assert.ok(peak < 400_000, `recipes peaked at ${peak} bytes`);
+});

@@ -149,6 +149,7 @@ export class SiteSeries {
   private consts = new Int32Array(0);
   private constCount = 0;
   private readonly constAt = new Map<string, number>();
+  private recipesAfterCompaction = 0;
 
   /** The entry with this input hash and length, or -1. */
   find(h1: number, h2: number, len: number): number {
@@ -265,7 +266,60 @@ export class SiteSeries {
     }
     this.oldestSeen = oldest;
     if (this.idsGarbage > 4096 && this.idsGarbage * 2 > this.idsUsed) this.compactIds();
+    // Shapes and constants are shared and never freed one by one; when rules make values per
+    // series (a label copied from the pod's name), they would grow with every pod that ever came.
+    if (gone.length > 0 && this.shapesUsed + this.constUsed > 2 * this.recipesAfterCompaction + 65_536) this.compactRecipes();
     return gone;
+  }
+
+  /** Bytes of shapes and constants still in use, for tests. */
+  recipeBytes(): number {
+    return this.shapesUsed * 4 + this.constUsed + this.constCount * 12;
+  }
+
+  /** Rebuilds shapes and constants from the live entries: what forgotten series alone used goes. */
+  private compactRecipes(): void {
+    const meta = this.meta;
+    const oldShapes = this.shapes;
+    const oldConsts = this.consts;
+    const oldBytes = this.constBytes;
+    this.shapes = new Int32Array(0);
+    this.shapesUsed = 0;
+    this.shapeAt.clear();
+    this.constBytes = new Uint8Array(256);
+    this.constUsed = 0;
+    this.consts = new Int32Array(0);
+    this.constCount = 0;
+    this.constAt.clear();
+    const shapeMoved = new Map<number, number>();
+    const constMoved = new Map<number, number>();
+    for (let e = 0; e < this.entries; e++) {
+      const m = e * STRIDE;
+      const flags = meta[m + FLAGS] as number;
+      if (flags < 0 || (flags & KEPT) === 0) continue;
+      const at = meta[m + SHAPE] as number;
+      let moved = shapeMoved.get(at);
+      if (moved === undefined) {
+        const codes: number[] = [];
+        for (let k = 0; k < (meta[m + COUNT] as number); k++) {
+          const code = oldShapes[at + k] as number;
+          if (code >= 0) codes.push(code);
+          else {
+            let c = constMoved.get(~code);
+            if (c === undefined) {
+              const from = oldConsts[3 * ~code] as number;
+              c = this.constant(oldBytes, from, from + (oldConsts[3 * ~code + 1] as number), oldConsts[3 * ~code + 2] as number);
+              constMoved.set(~code, c);
+            }
+            codes.push(~c);
+          }
+        }
+        moved = this.shape(codes);
+        shapeMoved.set(at, moved);
+      }
+      meta[m + SHAPE] = moved;
+    }
+    this.recipesAfterCompaction = this.shapesUsed + this.constUsed;
   }
 
   /** Takes back an entry added by the request in progress (which failed). */
@@ -359,8 +413,8 @@ export class SiteSeries {
     return at;
   }
 
-  /** The number of the constant field bytes[start, end), added when new. */
-  private constant(bytes: Uint8Array, start: number, end: number): number {
+  /** The number of the constant field bytes[start, end), added when new (with `id`, else interned). */
+  private constant(bytes: Uint8Array, start: number, end: number, id = -2): number {
     const key = Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
     let c = this.constAt.get(key);
     if (c === undefined) {
@@ -377,7 +431,7 @@ export class SiteSeries {
       if (3 * this.constCount > this.consts.length) this.consts = grown(this.consts, 3 * this.constCount);
       this.consts[3 * c] = this.constUsed;
       this.consts[3 * c + 1] = len;
-      this.consts[3 * c + 2] = internLabelField(this.constBytes, this.constUsed, this.constUsed + len);
+      this.consts[3 * c + 2] = id === -2 ? internLabelField(this.constBytes, this.constUsed, this.constUsed + len) : id;
       this.constUsed += len;
       this.constAt.set(key, c);
     }
