@@ -70,7 +70,7 @@ function buildLive(loaded: LoadedConfig): Live {
 
 /** Settings a reload cannot apply to a running collector. */
 function restartOnly(c: CollectorConfig): Record<string, unknown> {
-  return { listen: c.listen, tls: c.tls, queue: c.queue, remote_write: c.remote_write, push_workers: c.push_workers, 'limits.max_body_bytes': c.limits.max_body_bytes, logs: c.logs /* collector/logs/: applied at start only */ };
+  return { listen: c.listen, tls: c.tls, queue: c.queue, remote_write: c.remote_write, push_workers: c.push_workers, push_worker_max_heap_mb: c.push_worker_max_heap_mb, 'limits.max_body_bytes': c.limits.max_body_bytes, logs: c.logs /* collector/logs/: applied at start only */ };
 }
 
 export class Collector {
@@ -132,7 +132,7 @@ export class Collector {
     // One buffer for every request's decompressed body: the pipeline is done with it before the next request.
     const decompressed: SnappyScratch = { bytes: new Uint8Array(1024 * 1024) };
     // Pushes on worker threads when configured; the scrape path stays on this thread.
-    const workers = config.push_workers > 0 ? new PushWorkers(config.push_workers, loaded.source, log, metrics) : null;
+    const workers = config.push_workers > 0 ? new PushWorkers(config.push_workers, loaded.source, log, metrics, config.push_worker_max_heap_mb) : null;
     app.post('/api/v1/write', async (req, reply) => {
       const answer = (status: number, error: string): unknown => {
         metrics.requests.inc({ code: String(status) });

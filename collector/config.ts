@@ -127,6 +127,13 @@ export const collectorConfigSchema = z
      * first is the point: the main thread keeps HTTP, the queues and the senders.
      */
     push_workers: z.number().int().min(0).max(64).default(0),
+    /**
+     * Each push worker's JS heap limit in MB (its old generation, V8's
+     * maxOldGenerationSizeMb); unset, V8's default. A worker over it exits,
+     * its requests in flight are answered 503, and it is started again. The
+     * series tables are typed arrays outside this heap.
+     */
+    push_worker_max_heap_mb: z.number().int().min(64).max(1_048_576).optional(),
     /** Each site's identity, by the bearer token it sends. */
     sites: z.array(siteSchema).default([]),
     /** Control-plane public keys (PEM text, or a file holding it) that signed site tokens verify against. */

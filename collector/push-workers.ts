@@ -53,13 +53,14 @@ class PushWorker {
     private source: { doc: unknown; file: string },
     private readonly log: Logger,
     private readonly metrics: CollectorMetrics,
+    private readonly maxHeapMb: number | undefined,
   ) {
     this.spawn();
     metrics.pushWorkers.inc();
   }
 
   private spawn(): void {
-    const w = new Worker(new URL('./push-worker.js', import.meta.url));
+    const w = new Worker(new URL('./push-worker.js', import.meta.url), this.maxHeapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb } });
     this.worker = w;
     w.on('message', (m: WorkerMessage) => {
       if (m.kind === 'active') {
@@ -113,7 +114,8 @@ class PushWorker {
   push(seq: number, id: Identity, body: Uint8Array): Promise<WorkerOutcome> {
     return new Promise((resolve) => {
       this.pending.set(seq, { resolve });
-      this.worker.postMessage({ kind: 'push', seq, tenant: id.tenant, site: id.site, group: id.group, body } satisfies WorkerRequest);
+      // Transferred, not cloned: the body is a copy made for the worker.
+      this.worker.postMessage({ kind: 'push', seq, tenant: id.tenant, site: id.site, group: id.group, body } satisfies WorkerRequest, [body.buffer as ArrayBuffer]);
     });
   }
 
@@ -131,8 +133,8 @@ export class PushWorkers {
   private readonly workers: PushWorker[];
   private seq = 0;
 
-  constructor(count: number, source: { doc: unknown; file: string }, log: Logger, metrics: CollectorMetrics) {
-    this.workers = Array.from({ length: count }, (_, i) => new PushWorker(i, source, log, metrics));
+  constructor(count: number, source: { doc: unknown; file: string }, log: Logger, metrics: CollectorMetrics, maxHeapMb?: number) {
+    this.workers = Array.from({ length: count }, (_, i) => new PushWorker(i, source, log, metrics, maxHeapMb));
   }
 
   /** Runs a push (its snappy body as received) on the site's worker. */
