@@ -415,11 +415,20 @@ export class SiteSeries {
 
   /** The number of the constant field bytes[start, end), added when new (with `id`, else interned). */
   private constant(bytes: Uint8Array, start: number, end: number, id = -2): number {
-    const key = Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
+    // Most sites have a few constants (external and identity labels), matched by every new
+    // series: compared byte for byte first, without making a string key.
+    const len = end - start;
+    for (let k = 0; k < this.constCount && k < 8; k++) {
+      const at = this.consts[3 * k] as number;
+      if (this.consts[3 * k + 1] !== len) continue;
+      let i = 0;
+      while (i < len && bytes[start + i] === this.constBytes[at + i]) i++;
+      if (i === len) return k;
+    }
+    const key = Buffer.from(bytes.buffer, bytes.byteOffset + start, len).toString('latin1');
     let c = this.constAt.get(key);
     if (c === undefined) {
       c = this.constCount++;
-      const len = end - start;
       if (this.constUsed + len > this.constBytes.length) {
         let n = this.constBytes.length * 2;
         while (n < this.constUsed + len) n *= 2;
