@@ -336,7 +336,8 @@ export function controlE2e(kind: ArtifactStoreKind): void {
     assert.match((r.body as { message: string }).message, /groups\/acme\/stores\.yml: channel: channel nightly is not in fleet\.yml/);
     r = await api('GET', '/api/v1/model', VIEW);
     assert.equal((r.body as { current: { release: string } }).current.release, v2, 'the last good model stays');
-    assert.match(JSON.stringify((r.body as { last_error: unknown }).last_error), /channel nightly/);
+    // Two replicas: the one this read reaches learns the newest error through etcd, a moment later.
+    await until('the newest load error is shown', async () => /channel nightly/.test(JSON.stringify(((await api('GET', '/api/v1/model', VIEW)).body as { last_error: unknown }).last_error)));
 
     // ---- a staged rollout of v2 to the stores group ----
     const stores = agents.filter((a) => a.name.startsWith('acme-s'));

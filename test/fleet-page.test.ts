@@ -357,6 +357,7 @@ test('the site list filters, and a click opens a site\'s detail', { timeout: 30_
   assert.deepEqual(detail.history.map((h) => h.state), ['downloading', 'applying', 'healthy', 'failed']);
   assert.equal(await page.locator('#site-history tbody tr').count(), detail.history.length);
   assert.match(await page.locator('#site-history').innerText(), /failed\s+readiness probe failed on web/);
+  await page.waitForFunction(() => document.activeElement?.id === 'site-title', undefined, { timeout: 5000 }).catch(() => undefined);
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'site-title', 'focus moves to the new view\'s heading');
   await shot('site');
 });
@@ -489,6 +490,8 @@ test('landmarks, labels, contrast and keyboard navigation', { timeout: 30_000 },
   const name = await page.evaluate(() => document.activeElement?.textContent);
   await page.keyboard.press('Enter');
   await page.getByRole('heading', { name: `Site ${name}` }).waitFor();
+  // The page moves focus once the view has rendered, which can come just after the heading shows.
+  await page.waitForFunction(() => document.activeElement?.id === 'site-title', undefined, { timeout: 5000 }).catch(() => undefined);
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'site-title');
 });
 
