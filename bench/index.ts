@@ -4,6 +4,7 @@ export { DEFAULT_SITE, generateSite, type MetricType, type SimFamily, type SimSe
 export { Random } from './sim/random.js';
 export { PLACEHOLDER_SITE, type RenderState, SiteTemplate, type TemplateOptions, siteName } from './sim/template.js';
 export { PushTemplate } from './sim/push-template.js';
+export { pushSiteLabels } from './sim/push-site.js';
 export { DEFAULT_FLEET, type FleetOptions, FleetSimulator, type ServedRecord, siteToken } from './sim/fleet.js';
 export { Sink, type SinkStats } from './sink/sink.js';
 export { CONTENDERS, type ContenderInput, type ContenderName, type LaunchPlan, fleetscopePlan, prometheusAgentPlan, vmagentPlan, vmagentStreamAggregation } from './harness/configs.js';

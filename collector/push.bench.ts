@@ -23,6 +23,7 @@ import { Agent, createServer, request } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pushSiteLabels } from '../bench/index.js';
 import { REMOTE_WRITE_HEADERS, RemoteWriteBatch, encodeLabels } from '../wire/index.js';
 
 const arg = (name: string, dflt: number): number => {
@@ -48,33 +49,11 @@ function freePort(): Promise<number> {
   });
 }
 
-/** A site's series: a realistic Kubernetes label set (~16 labels), distinct per site. */
+/** A site's body: its series (bench/sim/push-site.ts), one sample each, snappy-compressed. */
 function siteBody(site: number, ts: number): Buffer {
   const b = new RemoteWriteBatch(SERIES * 700);
-  const apps = ['coredns', 'kube-proxy', 'node-exporter', 'ingress', 'pos-api', 'inventory', 'card-reader', 'store-ui'];
-  for (let i = 0; i < SERIES; i++) {
-    const app = apps[i % apps.length] as string;
-    const pod = `${app}-${(site * 7919 + (i >> 4)).toString(36)}-${(i % 97).toString(36)}`;
-    const labels = [
-      '__name__', `${app.replace('-', '_')}_metric_${i % 40}_total`,
-      'app', app,
-      'cluster', `ce-${site}`,
-      'code', String(200 + (i % 5)),
-      'container', app,
-      'endpoint', 'http-metrics',
-      'instance', `10.${site >> 8 & 255}.${site & 255}.${i % 120}:9100`,
-      'job', app,
-      'le', String(i % 14),
-      'method', ['GET', 'POST', 'PUT'][i % 3] as string,
-      'namespace', `ns-${i % 10}`,
-      'node', `ce-${site}-node-${i % 3}`,
-      'pod', pod,
-      'service', `${app}-svc`,
-      'uid', `${(site * 31 + i).toString(16).padStart(8, '0')}-4c1f-9a2e-${(i * 2654435761 >>> 0).toString(16).padStart(12, '0')}`,
-      'zone', `ce-${site}-zone-a`,
-    ];
-    b.add(encodeLabels(labels), i * 1.5, ts);
-  }
+  const series = pushSiteLabels(site, SERIES);
+  for (let i = 0; i < SERIES; i++) b.add(encodeLabels(series[i] as string[]), i * 1.5, ts);
   return b.finishCompressed();
 }
 

@@ -1,49 +1,21 @@
 // wire/ receive hot path, per series: snappy decompression and
 // RemoteWriteReader.next() over a whole body, on the bodies the collector's
-// push bench sends (collector/push.bench.ts `siteBody`: 2000 series of 16
-// Kubernetes-like labels, ~700 label bytes each), compressed two ways: by
+// push bench sends (bench/sim/push-site.ts: 2000 series of 16
+// Kubernetes-like labels, ~380 label bytes each), compressed two ways: by
 // snappyjs (what the push bench and a generic sender send) and by
 // RemoteWriteSnappyBatch (what our agent sends). Each number is the median of
 // several runs. Standalone: `node dist/bench/micro/wire-decode.bench.js [runs]`.
 import { uncompress as snappyjsUncompress } from 'snappyjs';
 import { RemoteWriteBatch, RemoteWriteReader, RemoteWriteSnappyBatch, type SnappyScratch, encodeLabels, snappyUncompress } from '../../wire/index.js';
+import { pushSiteLabels } from '../sim/push-site.js';
 import type { BenchResult } from './measure.js';
 
 const SERIES = 2000;
 const SITES = 8;
 
-/** Copied from collector/push.bench.ts, so both benches read the same bodies. */
-function siteLabels(site: number): string[][] {
-  const out: string[][] = [];
-  const apps = ['coredns', 'kube-proxy', 'node-exporter', 'ingress', 'pos-api', 'inventory', 'card-reader', 'store-ui'];
-  for (let i = 0; i < SERIES; i++) {
-    const app = apps[i % apps.length] as string;
-    const pod = `${app}-${(site * 7919 + (i >> 4)).toString(36)}-${(i % 97).toString(36)}`;
-    out.push([
-      '__name__', `${app.replace('-', '_')}_metric_${i % 40}_total`,
-      'app', app,
-      'cluster', `ce-${site}`,
-      'code', String(200 + (i % 5)),
-      'container', app,
-      'endpoint', 'http-metrics',
-      'instance', `10.${site >> 8 & 255}.${site & 255}.${i % 120}:9100`,
-      'job', app,
-      'le', String(i % 14),
-      'method', ['GET', 'POST', 'PUT'][i % 3] as string,
-      'namespace', `ns-${i % 10}`,
-      'node', `ce-${site}-node-${i % 3}`,
-      'pod', pod,
-      'service', `${app}-svc`,
-      'uid', `${(site * 31 + i).toString(16).padStart(8, '0')}-4c1f-9a2e-${(i * 2654435761 >>> 0).toString(16).padStart(12, '0')}`,
-      'zone', `ce-${site}-zone-a`,
-    ]);
-  }
-  return out;
-}
-
 /** The push bench's body (snappyjs-compressed) and the same series as our agent compresses them. */
 export function siteBodies(site: number, ts: number): { snappyjs: Buffer; labelAware: Buffer } {
-  const labels = siteLabels(site).map((l) => encodeLabels(l));
+  const labels = pushSiteLabels(site, SERIES).map((l) => encodeLabels(l));
   const b = new RemoteWriteBatch(SERIES * 700);
   const s = new RemoteWriteSnappyBatch({ initialBytes: SERIES * 700 });
   for (let i = 0; i < SERIES; i++) {
