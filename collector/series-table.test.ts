@@ -1,16 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Random } from '../bench/index.js';
 import { RemoteWriteBatch, RemoteWriteReader, SeriesFields, encodeLabels } from '../wire/index.js';
 import { FORWARD, KEPT, SiteSeries, hashHigh, hashLabels, reasonNumber, reasonOf } from './series-table.js';
 
-// mulberry32 with a fixed seed: every run sees the same inputs.
-let state = 7;
-const rand = (n: number): number => {
-  state = (state + 0x6d2b79f5) | 0;
-  let t = Math.imul(state ^ (state >>> 15), 1 | state);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * n | 0;
-};
+// Seeded: every run sees the same inputs.
+const random = new Random(7);
+const rand = (n: number): number => random.int(n);
 
 function hashOf(bytes: Uint8Array): [number, number] {
   const h1 = hashLabels(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.length);
