@@ -6,15 +6,10 @@ import { RemoteWriteBatch, RemoteWriteReader, STALE_NAN, encodeLabels, type Metr
 import { decodeWriteRequestReference } from './remote-write-reference.js';
 import { RemoteWriteSnappyBatch, SeriesFields, internLabelField } from './remote-write-snappy.js';
 import { snappyUncompress } from './snappy.js';
+import { seeded } from './test-random.js';
 
-// mulberry32 with a fixed seed: every run sees the same inputs.
-let state = 99;
-const rand = (n: number): number => {
-  state = (state + 0x6d2b79f5) | 0;
-  let t = Math.imul(state ^ (state >>> 15), 1 | state);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * n | 0;
-};
+// Seeded: every run sees the same inputs.
+const rand = seeded(99);
 const pick = <T>(xs: readonly T[]): T => xs[rand(xs.length)] as T;
 
 const VALUES = [0, -0, 1, -1.5, 1e300, 5e-324, NaN, Infinity, -Infinity, STALE_NAN, 0.1, 123456789.123];

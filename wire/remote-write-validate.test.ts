@@ -5,15 +5,10 @@ import { STALE_NAN, decodeRemoteWriteBody, decodeWriteRequest, encodeLabels, enc
 import { RemoteWriteSnappyBatch } from './remote-write-snappy.js';
 import { assertValidForSend } from './remote-write-validate.js';
 import { snappyCompress } from './snappy.js';
+import { seeded } from './test-random.js';
 
-// mulberry32 with a fixed seed: every run sees the same inputs.
-let state = 2024;
-const rand = (n: number): number => {
-  state = (state + 0x6d2b79f5) | 0;
-  let t = Math.imul(state ^ (state >>> 15), 1 | state);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * n | 0;
-};
+// Seeded: every run sees the same inputs.
+const rand = seeded(2024);
 
 const one = (labels: string[], samples = [{ value: 1, timestamp: 1 }]): WriteRequest => ({ timeseries: [{ labels, samples }] });
 

@@ -6,15 +6,10 @@ import { WireError } from './errors.js';
 import { RemoteWriteBatch, encodeLabels } from './remote-write.js';
 import { RemoteWriteSnappyBatch } from './remote-write-snappy.js';
 import { type SnappyScratch, snappyCompress, snappyDeclaredLength, snappyUncompress } from './snappy.js';
+import { seeded } from './test-random.js';
 
-// mulberry32 with a fixed seed: every run sees the same inputs.
-let state = 7;
-const rand = (n: number): number => {
-  state = (state + 0x6d2b79f5) | 0;
-  let t = Math.imul(state ^ (state >>> 15), 1 | state);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * n | 0;
-};
+// Seeded: every run sees the same inputs.
+const rand = seeded(7);
 
 /** Bytes with repeats at every distance, so that every element kind turns up. */
 function randomBytes(len: number): Buffer {
