@@ -296,11 +296,68 @@ function bytesEqual(a: Uint8Array, ai: number, b: Uint8Array, bi: number, n: num
   return true;
 }
 
+function grownTo(a: Int32Array, need: number): Int32Array<ArrayBuffer> {
+  let n = a.length * 2;
+  while (n < need) n *= 2;
+  const b = new Int32Array(n);
+  b.set(a);
+  return b;
+}
+
 const varintLength = (v: number): number => (v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5);
 
 // value.StaleNaN, 0x7ff0000000000002, as two little-endian words.
 const STALE_LO = 0x00000002;
 const STALE_HI = 0x7ff00000;
+
+/**
+ * Writes timestamp `times[i]` as a protobuf int64 varint at out[at]; returns
+ * its length, or -1 when it is not a safe whole number of milliseconds.
+ * Taken as an array and an index, never as a number: see writeSeries.
+ */
+export function timestampVarint(times: Float64Array, i: number, out: Uint8Array, at: number): number {
+  const timestamp = times[i] as number;
+  if (!Number.isSafeInteger(timestamp)) return -1;
+  let p = at;
+  if (timestamp >= 0) {
+    let lo = timestamp >>> 0;
+    let hi = (timestamp - lo) / 4294967296;
+    while (hi > 0) {
+      out[p++] = (lo & 0x7f) | 0x80;
+      lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+      hi >>>= 7;
+    }
+    while (lo >= 0x80) {
+      out[p++] = (lo & 0x7f) | 0x80;
+      lo >>>= 7;
+    }
+    out[p++] = lo;
+  } else {
+    // Two's complement over 64 bits: always ten bytes.
+    const hiSigned = Math.floor(timestamp / 4294967296);
+    let lo = (timestamp - hiSigned * 4294967296) >>> 0;
+    let hi = hiSigned >>> 0;
+    for (let k = 0; k < 9; k++) {
+      out[p++] = (lo & 0x7f) | 0x80;
+      lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+      hi >>>= 7;
+    }
+    out[p++] = lo & 0x01;
+  }
+  return p - at;
+}
+
+/** Writes `values[i]` as the eight little-endian bytes of a double at `at`, a stale marker exactly as value.StaleNaN. */
+export function writeValue(view: DataView, at: number, values: Float64Array, i: number): void {
+  const value = values[i] as number;
+  if (value !== value && isStaleNaN(value)) {
+    // The engine may have set the quiet bit; the marker goes out exactly.
+    view.setUint32(at, STALE_LO, true);
+    view.setUint32(at + 4, STALE_HI, true);
+  } else {
+    view.setFloat64(at, value, true);
+  }
+}
 
 const FIELD_BITS = 16;
 const FIELD_MASK = (1 << FIELD_BITS) - 1;
@@ -371,6 +428,10 @@ export class RemoteWriteSnappyBatch {
   private readonly tsBytes = new Uint8Array(10);
   private series = 0;
   private samples = 0;
+  /** Where each sample's field starts in the uncompressed body (sampleOffsets). */
+  private sampleRaw = new Int32Array(1024);
+  /** The timestamp length all samples share; 0: no samples yet; -1: not one, or a series written as a literal. */
+  private tsUniform = 0;
 
   private readonly diffNewValues: boolean;
 
@@ -438,18 +499,26 @@ export class RemoteWriteSnappyBatch {
     let len = fields.bytes;
     for (let i = 0; i < n; i++) len += 12 + this.encodeTimestamp(times, i);
     this.writeFields(fields, len, len - fields.bytes);
-    for (let i = 0; i < n; i++) this.writeSample(values, i, 12 + this.encodeTimestamp(times, i));
+    if (this.samples + n > this.sampleRaw.length) this.sampleRaw = grownTo(this.sampleRaw, this.samples + n);
+    for (let i = 0; i < n; i++) {
+      const tsLen = this.encodeTimestamp(times, i);
+      this.sampleRaw[this.samples + i] = this.raw;
+      if (this.tsUniform !== tsLen) this.tsUniform = this.tsUniform === 0 ? tsLen : -1;
+      this.writeSample(values, i, 12 + tsLen);
+    }
     this.samples += n;
   }
 
   /** A full series, exemplars included: the cold path, written as a literal. */
   addSeries(ts: TimeSeries): void {
+    this.tsUniform = -1; // its samples are not where sampleOffsets() says
     this.literalBytes(encodeWriteRequest({ timeseries: [ts] }));
     this.series++;
     this.samples += ts.samples.length;
   }
 
   addMetadata(m: MetricMetadata): void {
+    this.tsUniform = -1;
     this.literalBytes(encodeWriteRequest({ timeseries: [], metadata: [m] }));
   }
 
@@ -464,6 +533,24 @@ export class RemoteWriteSnappyBatch {
   /** Bytes of the protobuf body the block decompresses to. */
   get uncompressedLength(): number {
     return this.raw;
+  }
+
+  /**
+   * Where each sample written so far starts in the uncompressed body (at its
+   * Sample field's tag), in order: a view valid until the next add or reset.
+   * What RemoteWriteTemplate.of() needs to find them in the block.
+   */
+  sampleOffsets(): Int32Array {
+    return this.sampleRaw.subarray(0, this.samples);
+  }
+
+  /**
+   * The length of every sample's timestamp varint when they all have one
+   * length and every series went through add, addSamples, addFromReader or
+   * addFields; else -1 (or 0: no samples).
+   */
+  get uniformTimestampLength(): number {
+    return this.tsUniform;
   }
 
   /** The snappy block: a view valid until the next add or reset. */
@@ -491,6 +578,7 @@ export class RemoteWriteSnappyBatch {
     this.copyLen = 0;
     this.series = 0;
     this.samples = 0;
+    this.tsUniform = 0;
     if (++this.gen === 0x7fffffff) {
       this.fieldTable.fill(0);
       this.nameTable.fill(0);
@@ -737,59 +825,23 @@ export class RemoteWriteSnappyBatch {
    * length. Samples of one scrape share a timestamp: the last one is kept.
    */
   private encodeTimestamp(times: Float64Array, i: number): number {
-    const timestamp = times[i] as number;
-    if (this.tsLength !== 0 && timestamp === this.tsLast[0]) return this.tsLength;
-    if (!Number.isSafeInteger(timestamp)) {
-      throw new WireError('FS_WIRE_REMOTE_WRITE_INVALID', [this.series, `timestamp ${timestamp} is not a whole number of milliseconds`]);
-    }
-    const out = this.tsBytes;
-    let p = 0;
-    if (timestamp >= 0) {
-      let lo = timestamp >>> 0;
-      let hi = (timestamp - lo) / 4294967296;
-      while (hi > 0) {
-        out[p++] = (lo & 0x7f) | 0x80;
-        lo = ((lo >>> 7) | (hi << 25)) >>> 0;
-        hi >>>= 7;
-      }
-      while (lo >= 0x80) {
-        out[p++] = (lo & 0x7f) | 0x80;
-        lo >>>= 7;
-      }
-      out[p++] = lo;
-    } else {
-      // Two's complement over 64 bits: always ten bytes.
-      const hiSigned = Math.floor(timestamp / 4294967296);
-      let lo = (timestamp - hiSigned * 4294967296) >>> 0;
-      let hi = hiSigned >>> 0;
-      for (let i = 0; i < 9; i++) {
-        out[p++] = (lo & 0x7f) | 0x80;
-        lo = ((lo >>> 7) | (hi << 25)) >>> 0;
-        hi >>>= 7;
-      }
-      out[p++] = lo & 0x01;
-    }
-    this.tsLast[0] = timestamp;
+    if (this.tsLength !== 0 && times[i] === this.tsLast[0]) return this.tsLength;
+    const p = timestampVarint(times, i, this.tsBytes, 0);
+    if (p < 0) throw new WireError('FS_WIRE_REMOTE_WRITE_INVALID', [this.series, `timestamp ${times[i] as number} is not a whole number of milliseconds`]);
+    this.tsLast[0] = times[i] as number;
     this.tsLength = p;
     return p;
   }
 
   /** Writes sample `i` of values as a Sample field whose timestamp encodeTimestamp() has just encoded. */
   private writeSample(values: Float64Array, i: number, sampleLen: number): void {
-    const value = values[i] as number;
     this.literalStart();
     const out = this.out;
     const p = this.op;
     out[p] = 0x12;
     out[p + 1] = sampleLen - 2;
     out[p + 2] = 0x09;
-    if (value !== value && isStaleNaN(value)) {
-      // The engine may have set the quiet bit; the marker goes out exactly.
-      this.view.setUint32(p + 3, STALE_LO, true);
-      this.view.setUint32(p + 7, STALE_HI, true);
-    } else {
-      this.view.setFloat64(p + 3, value, true);
-    }
+    writeValue(this.view, p + 3, values, i);
     out[p + 11] = 0x10;
     const ts = this.tsBytes;
     const n = this.tsLength;

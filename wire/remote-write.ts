@@ -522,6 +522,15 @@ export class RemoteWriteReader {
     return false;
   }
 
+  /** Back to before the first series, to read the request again (its metadata is collected again). */
+  rewind(): void {
+    this.r.pos = 0;
+    this.index = -1;
+    this.nLabels = 0;
+    this.nSamples = 0;
+    this.metadata.length = 0;
+  }
+
   /** Index of the current series in the request. */
   seriesIndex(): number {
     return this.index;

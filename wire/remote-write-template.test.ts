@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { compress as snappyjsCompress, uncompress as snappyjsUncompress } from 'snappyjs';
+import { RemoteWriteBatch, STALE_NAN, encodeLabels } from './remote-write.js';
+import { RemoteWriteSnappyBatch } from './remote-write-snappy.js';
+import { RemoteWriteTemplate } from './remote-write-template.js';
+import { seeded } from './test-random.js';
+
+const rand = seeded(7);
+const VALUES = [0, -0, 1, -1.5, 1e300, 5e-324, NaN, Infinity, -Infinity, STALE_NAN, 0.1, 123456789.123];
+
+/** Series of a site: shared names and values, some unique values, some long ones. */
+function siteSeries(n: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) {
+    const labels = ['__name__', `m_${i % 7}`, 'instance', `10.0.0.${i % 5}:9100`, 'pod', `pod-${i.toString(36)}-${(i * 2654435761 >>> 0).toString(16)}`];
+    if (i % 11 === 0) labels.push('x', 'v'.repeat(300 + i));
+    out.push(encodeLabels(labels));
+  }
+  return out;
+}
+
+/** A batch of `series`, series i carrying samples (values[i][j], times[i][j]). */
+function build(series: Uint8Array[], values: number[][], times: number[][]): RemoteWriteSnappyBatch {
+  const b = new RemoteWriteSnappyBatch();
+  series.forEach((labels, i) => {
+    const v = values[i] as number[];
+    const t = times[i] as number[];
+    if (v.length === 1) b.add(labels, v[0] as number, t[0] as number);
+    else b.addSamples(labels, v.map((value, j) => ({ value, timestamp: t[j] as number })));
+  });
+  return b;
+}
+
+function put(template: RemoteWriteTemplate, values: number[][], times: number[][]): boolean {
+  template.begin();
+  let k = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = Float64Array.from(values[i] as number[]);
+    const t = Float64Array.from(times[i] as number[]);
+    for (let j = 0; j < v.length; j++) if (!template.put(k++, v, t, j)) return false;
+  }
+  return true;
+}
+
+test('a template with new samples put in is byte for byte the block the batch builds for them', () => {
+  const series = siteSeries(300);
+  const counts = series.map((_, i) => (i % 13 === 0 ? 3 : 1));
+  const samples = (base: number): { values: number[][]; times: number[][] } => ({
+    values: counts.map((c) => Array.from({ length: c }, () => VALUES[rand(VALUES.length)] as number)),
+    times: counts.map((c) => Array.from({ length: c }, (_, j) => base + j * 15_000 + (rand(4) === 0 ? rand(1000) : 0))),
+  });
+  const first = samples(1_700_000_000_000);
+  const batch = build(series, first.values, first.times);
+  const template = RemoteWriteTemplate.of(batch.finish(), batch.sampleOffsets(), batch.uniformTimestampLength);
+  assert.ok(template !== null);
+  assert.equal(template.sampleCount, counts.reduce((a, b) => a + b, 0));
+  for (let round = 1; round <= 20; round++) {
+    const next = samples(1_700_000_000_000 + round * 15_000);
+    assert.ok(put(template, next.values, next.times), `round ${round}`);
+    const got: Buffer = template.finish();
+    const want = build(series, next.values, next.times).finish();
+    assert.deepEqual(got, Buffer.from(want), `round ${round}`);
+    // Any decoder reads it: snappyjs, and the body is what RemoteWriteBatch encodes.
+    const plain = new RemoteWriteBatch();
+    series.forEach((labels, i) => plain.addSamples(labels, (next.values[i] as number[]).map((value, j) => ({ value, timestamp: (next.times[i] as number[])[j] as number }))));
+    assert.ok(Buffer.from(snappyjsUncompress(got)).equals(Buffer.from(plain.finish())), `round ${round}: snappyjs reads it`);
+  }
+});
+
+test('a timestamp of another length, or not a whole number, does not fit', () => {
+  const series = siteSeries(20);
+  const ones = series.map(() => [1]);
+  const batch = build(series, ones, series.map(() => [1_700_000_000_000]));
+  const template = RemoteWriteTemplate.of(batch.finish(), batch.sampleOffsets(), batch.uniformTimestampLength);
+  assert.ok(template !== null);
+  assert.equal(template.timestampLength, 6);
+  assert.equal(put(template, ones, series.map((_, i) => [i === 7 ? 5 : 1_700_000_015_000])), false, 'a one-byte varint');
+  assert.equal(put(template, ones, series.map((_, i) => [i === 19 ? -1 : 1_700_000_015_000])), false, 'a negative one is ten bytes');
+  assert.equal(put(template, ones, series.map((_, i) => [i === 3 ? 1_700_000_015_000.5 : 1_700_000_015_000])), false, 'not whole');
+  // And the template still works after a miss.
+  assert.ok(put(template, ones, series.map(() => [1_700_000_030_000])));
+  assert.deepEqual(template.finish(), Buffer.from(build(series, ones, series.map(() => [1_700_000_030_000])).finish()));
+});
+
+test('only blocks whose samples all lie in literals make a template', () => {
+  const series = siteSeries(50);
+  const ones = series.map(() => [42]);
+  const same = series.map(() => [1_700_000_000_000]);
+  const batch = build(series, ones, same);
+  const offsets = batch.sampleOffsets().slice();
+  const block = Buffer.from(batch.finish());
+  // snappyjs finds the repeated samples and copies them: no template.
+  assert.equal(RemoteWriteTemplate.of(Buffer.from(snappyjsCompress(snappyjsUncompress(block))), offsets, 6), null);
+  assert.equal(RemoteWriteTemplate.of(block.subarray(0, block.length - 9), offsets, 6), null, 'a truncated block');
+  assert.equal(RemoteWriteTemplate.of(block, offsets.map((o) => o + 1), 6), null, 'offsets that are not samples');
+  assert.equal(RemoteWriteTemplate.of(block, offsets, 0), null);
+  assert.ok(RemoteWriteTemplate.of(block, offsets, 6) !== null);
+  // A batch with a series written as a literal cannot say where its samples are.
+  const mixed = build(series, ones, same);
+  mixed.addSeries({ labels: ['__name__', 'x'], samples: [{ value: 1, timestamp: 1 }], exemplars: [] });
+  assert.equal(mixed.uniformTimestampLength, -1);
+});
