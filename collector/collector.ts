@@ -162,6 +162,7 @@ export class Collector {
           throw err;
         }
       }
+      if (result.reused === true) metrics.pushBodiesReused.inc();
       // Not durable everywhere: not acknowledged. The site retries; a duplicate sample is harmless downstream.
       const taken = await intake.accept(id, result);
       if (!taken.ok) return answer(503, taken.error.message);

@@ -134,6 +134,14 @@ export const collectorConfigSchema = z
      * series tables are typed arrays outside this heap.
      */
     push_worker_max_heap_mb: z.number().int().min(64).max(1_048_576).optional(),
+    /**
+     * Bytes the push path may keep of each site's last output (its body as
+     * sent on, ~120 bytes a series), all workers together; 0 keeps none.
+     * When a site's next request has the same series in the same order (an
+     * agent's do), its body is that one with the new samples put in, not
+     * built and compressed again. Sites past the bound are built every time.
+     */
+    push_output_cache_bytes: z.number().int().min(0).default(1024 * 1024 * 1024),
     /** Each site's identity, by the bearer token it sends. */
     sites: z.array(siteSchema).default([]),
     /** Control-plane public keys (PEM text, or a file holding it) that signed site tokens verify against. */

@@ -17,6 +17,7 @@ export class CollectorMetrics {
   readonly queuePending = new Gauge({ name: 'fleetscope_collector_queue_pending_records', help: 'Records in the durable queue not yet delivered.', labelNames: ['remote'], registers: [this.registry] });
   readonly queueAge = new Gauge({ name: 'fleetscope_collector_queue_oldest_age_seconds', help: 'How long the oldest undelivered record has waited in the durable queue (0 when it is empty).', labelNames: ['remote'], registers: [this.registry] });
   readonly pushWorkers = new Gauge({ name: 'fleetscope_collector_push_workers', help: 'Push pipeline worker threads running (0: the pipeline runs on the main thread).', registers: [this.registry] });
+  readonly pushBodiesReused = new Counter({ name: 'fleetscope_collector_push_bodies_reused_total', help: 'Pushes whose series came in the same order as the site\'s last push: written on from that body with the new samples put in (push_output_cache_bytes).', registers: [this.registry] });
   readonly pushWorkerRestarts = new Counter({ name: 'fleetscope_collector_push_worker_restarts_total', help: 'Push worker threads that exited and were started again.', registers: [this.registry] });
   readonly queueDropped = new Gauge({ name: 'fleetscope_collector_queue_dropped_records', help: 'Records dropped because the queue was full, since start.', labelNames: ['remote'], registers: [this.registry] });
   readonly scrapes = new Counter({ name: 'fleetscope_collector_scrapes_total', help: 'Scrapes, by job and result (ok, failed).', labelNames: ['job', 'result'], registers: [this.registry] });

@@ -1,10 +1,25 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RemoteWriteBatch, RemoteWriteReader, encodeLabels, decodeWriteRequest, snappyUncompress } from '../wire/index.js';
+import { Random } from '../bench/index.js';
+import { RemoteWriteBatch, RemoteWriteReader, STALE_NAN, encodeLabels, decodeWriteRequest, snappyUncompress } from '../wire/index.js';
 import { validateCollectorConfig } from './config.js';
 import { PushPipeline } from './pipeline.js';
 
 const id = { tenant: 't', site: 's' };
+
+// Every test runs twice: with the sites' output templates off, and on (what the collector runs
+// with), where a request whose series came in the same order is written from the last one's body.
+let templates = 0;
+function both(name: string, fn: () => void): void {
+  for (const bytes of [0, 1 << 20]) {
+    test(`${name} (templates ${bytes === 0 ? 'off' : 'on'})`, () => {
+      templates = bytes;
+      fn();
+    });
+  }
+}
+
+const make = (pipelines: ReturnType<typeof validateCollectorConfig>['pipelines']): PushPipeline => new PushPipeline(pipelines, { re: 'x' }, 60_000, templates);
 
 function request(names: string[], ts = 1000): Buffer {
   const b = new RemoteWriteBatch();
@@ -17,7 +32,7 @@ function pipeline(filter: unknown, limit: number): PushPipeline {
     sites: [{ token: 'pipeline-test-token-000', tenant: 't', site: 's' }],
     tenants: { t: { pipeline: { filter, series_limit_per_site: limit } } },
   }, 'p.yml');
-  return new PushPipeline(pipelines, { re: 'x' }, 60_000);
+  return make(pipelines);
 }
 
 /** What a push result forwards, as [metric name, value] per series. */
@@ -32,14 +47,14 @@ function requestWithValues(series: [string, number][], ts = 1000): Buffer {
   return Buffer.from(b.finish());
 }
 
-test('identity and external labels are set on every kept series', () => {
+both('identity and external labels are set on every kept series', () => {
   const p = pipeline({}, 10);
   const r = p.process(id, new RemoteWriteReader(request(['a_metric'])), 0);
   assert.equal(r.snappy, true);
   assert.deepEqual(decodeWriteRequest(snappyUncompress(r.body)).timeseries[0]?.labels, ['__name__', 'a_metric', 're', 'x', 'site', 's', 'tenant', 't']);
 });
 
-test('a known series is recognised wherever it comes in the request, and never taken for its neighbour', () => {
+both('a known series is recognised wherever it comes in the request, and never taken for its neighbour', () => {
   const p = pipeline({ deny: { names: ['dropped'] } }, 100);
   const first = p.process(id, new RemoteWriteReader(requestWithValues([['aa', 1], ['bb', 2], ['dropped', 3], ['cc', 4]])), 0);
   assert.equal(first.newSeries, 4);
@@ -56,7 +71,7 @@ test('a known series is recognised wherever it comes in the request, and never t
   assert.equal(p.cachedSeries('t', 's'), 5);
 });
 
-test('a request that fails half-way leaves the cache and positions as they were', () => {
+both('a request that fails half-way leaves the cache and positions as they were', () => {
   const p = pipeline({}, 100);
   p.process(id, new RemoteWriteReader(requestWithValues([['aa', 1], ['bb', 2]])), 0);
   const good = requestWithValues([['cc', 3], ['dd', 4]]);
@@ -68,7 +83,7 @@ test('a request that fails half-way leaves the cache and positions as they were'
   assert.deepEqual(forwarded(again), [['aa', 5], ['bb', 6]]);
 });
 
-test('a swept series is evaluated again, even at the position it held', () => {
+both('a swept series is evaluated again, even at the position it held', () => {
   const p = pipeline({}, 100);
   p.process(id, new RemoteWriteReader(requestWithValues([['aa', 1], ['bb', 2]])), 0);
   p.process(id, new RemoteWriteReader(requestWithValues([['bb', 3]])), 50_000);
@@ -81,7 +96,7 @@ test('a swept series is evaluated again, even at the position it held', () => {
   assert.equal(p.activeSeries().get('t/s'), 2);
 });
 
-test('dropped series are remembered only within a bound', () => {
+both('dropped series are remembered only within a bound', () => {
   const p = pipeline({ allow: { names: ['kept'] } }, 2);
   const names = Array.from({ length: 100 }, (_, i) => `dropped_${i}`);
   const r = p.process(id, new RemoteWriteReader(request(names)), 0);
@@ -90,7 +105,7 @@ test('dropped series are remembered only within a bound', () => {
   assert.ok(p.cachedSeries('t', 's') <= 8, `cache holds ${p.cachedSeries('t', 's')} entries for a limit of 2`);
 });
 
-test('idle series are forgotten and stop counting against the limit', () => {
+both('idle series are forgotten and stop counting against the limit', () => {
   const p = pipeline({}, 2);
   assert.equal(p.process(id, new RemoteWriteReader(request(['a', 'b', 'c'])), 0).dropped.get('series_limit'), 1);
   assert.equal(p.sweep(120_000), 2);
@@ -98,12 +113,12 @@ test('idle series are forgotten and stop counting against the limit', () => {
   assert.equal(again.samplesOut, 2);
 });
 
-test('series are known again by their own label bytes when rules change, drop or override labels', () => {
+both('series are known again by their own label bytes when rules change, drop or override labels', () => {
   const { pipelines } = validateCollectorConfig({
     sites: [{ token: 'pipeline-test-token-000', tenant: 't', site: 's' }],
     tenants: { t: { pipeline: { filter: { label_deny: ['pod'] }, series_limit_per_site: 100 } } },
   }, 'p.yml');
-  const p = new PushPipeline(pipelines, { re: 'x' }, 60_000);
+  const p = make(pipelines);
   const req = (v: number): Buffer => {
     const b = new RemoteWriteBatch();
     b.add(encodeLabels(['__name__', 'kept_as_is', 'job', 'j']), v, 1000);
@@ -131,12 +146,12 @@ test('series are known again by their own label bytes when rules change, drop or
   assert.equal(p.process(id, new RemoteWriteReader(Buffer.from(b.finish())), 2).newSeries, 1);
 });
 
-test('a series dropped as a duplicate takes over once the series it duplicated goes idle', () => {
+both('a series dropped as a duplicate takes over once the series it duplicated goes idle', () => {
   const { pipelines } = validateCollectorConfig({
     sites: [{ token: 'pipeline-test-token-000', tenant: 't', site: 's' }],
     tenants: { t: { pipeline: { filter: { label_deny: ['pod'] }, series_limit_per_site: 100 } } },
   }, 'p.yml');
-  const p = new PushPipeline(pipelines, { re: 'x' }, 60_000);
+  const p = make(pipelines);
   const req = (pods: string[], v: number): Buffer => {
     const b = new RemoteWriteBatch();
     for (const pod of pods) b.add(encodeLabels(['__name__', 'm', 'pod', pod]), v, 1000 + v);
@@ -154,7 +169,7 @@ test('a series dropped as a duplicate takes over once the series it duplicated g
   assert.equal(p.activeSeries().get('t/s'), 1);
 });
 
-test('what a known series sends is what the rules make of it: values rewritten, fields written apart, empty values, aggregation', () => {
+both('what a known series sends is what the rules make of it: values rewritten, fields written apart, empty values, aggregation', () => {
   const { pipelines } = validateCollectorConfig({
     sites: [{ token: 'pipeline-test-token-000', tenant: 't', site: 's' }],
     tenants: {
@@ -168,7 +183,7 @@ test('what a known series sends is what the rules make of it: values rewritten, 
       },
     },
   }, 'p.yml');
-  const p = new PushPipeline(pipelines, { re: 'x' }, 60_000);
+  const p = make(pipelines);
   const sample = (v: number): Buffer => {
     const s = Buffer.alloc(17);
     s[0] = 0x12;
@@ -210,4 +225,74 @@ test('what a known series sends is what the rules make of it: values rewritten, 
     assert.ok(r.aggregate);
     assert.deepEqual(decodeWriteRequest(r.aggregate.body).timeseries.map((ts) => [ts.labels.join(','), ts.samples[0]?.value]), [want(v)[3]]);
   }
+});
+
+test('a body written from the site\'s template is the body built anew, whatever the next request changes', () => {
+  const { pipelines } = validateCollectorConfig({
+    sites: [{ token: 'pipeline-test-token-000', tenant: 't', site: 's' }],
+    tenants: {
+      t: {
+        pipeline: {
+          filter: { deny: { names: ['denied'] } },
+          series_limit_per_site: 60,
+          aggregate: [{ match: '^agg_.*', interval: '1m', without: ['pod'], outputs: ['sum'], keep_input: true }],
+        },
+      },
+    },
+  }, 'p.yml');
+  const fresh = new PushPipeline(pipelines, { re: 'x' }, 60_000, 0);
+  const templated = new PushPipeline(pipelines, { re: 'x' }, 60_000, 1 << 20);
+  const random = new Random(11);
+  const VALUES = [0, -0, 1.5, NaN, STALE_NAN, Infinity, -1e300];
+  // The site's series, in the order its agent sends them; some denied, some aggregated.
+  let names = Array.from({ length: 40 }, (_, i) => (i % 9 === 4 ? `denied_${i}` : i % 7 === 3 ? `agg_${i}` : `m_${i}`));
+  let nextName = 40;
+  let reused = 0;
+  for (let round = 0; round < 600; round++) {
+    const ts = 1_700_000_000_000 + round * 15_000;
+    const change = random.int(30);
+    if (change === 0) names.splice(random.int(names.length), 0, `m_${nextName++}`); // a new series
+    else if (change === 1) names.splice(random.int(names.length), 1); // one went away
+    else if (change === 2) names = [...names.slice(1), names[0] as string]; // another order
+    const b = new RemoteWriteBatch();
+    names.forEach((n) => {
+      const labels = encodeLabels(['__name__', n, 'pod', `p-${n.length % 3}`]);
+      // Now and then a series with no sample or two, a timestamp of another length, or one that is not whole.
+      const odd = random.int(1500);
+      if (odd === 0) b.addSamples(labels, []);
+      else if (odd === 1) b.addSamples(labels, [{ value: 1, timestamp: ts - 1 }, { value: 2, timestamp: ts }]);
+      else b.add(labels, VALUES[random.int(VALUES.length)] as number, odd === 2 ? 5 : odd === 3 ? -ts : ts);
+    });
+    const body = Buffer.from(b.finish());
+    const outcome = (p: PushPipeline): unknown => {
+      try {
+        const r = p.process(id, new RemoteWriteReader(body), round * 15_000);
+        if (r.reused === true && p === templated) reused++;
+        return { ...r, reused: undefined, body: r.body.length === 0 ? '' : snappyUncompress(r.body).toString('hex'), aggregate: r.aggregate?.body.toString('hex') };
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    assert.deepEqual(outcome(templated), outcome(fresh), `round ${round}`);
+    // Series that went away are forgotten after a minute (and a site's template with them).
+    if (round % 10 === 9) assert.equal(templated.sweep(round * 15_000), fresh.sweep(round * 15_000));
+  }
+  // Most rounds changed nothing but the samples: they were written from the template.
+  assert.ok(reused > 300, `${reused} of 600 bodies written from the template`);
+  assert.ok(templated.outputTemplateBytes() > 0);
+  assert.equal(fresh.outputTemplateBytes(), 0);
+});
+
+test('output templates stay within their bound', () => {
+  const { pipelines } = validateCollectorConfig({ sites: [{ token: 'pipeline-test-token-000', tenant: 't', site: 's' }], tenants: { t: { pipeline: { series_limit_per_site: 1000 } } } }, 'p.yml');
+  const p = new PushPipeline(pipelines, { re: 'x' }, 60_000, 8192);
+  const names = Array.from({ length: 100 }, (_, i) => `metric_${i}`);
+  let reused = 0;
+  for (let site = 0; site < 20; site++) {
+    for (let round = 0; round < 2; round++) {
+      if (p.process({ tenant: 't', site: `s${site}` }, new RemoteWriteReader(request(names, 1000 + round)), round).reused === true) reused++;
+    }
+  }
+  assert.ok(p.outputTemplateBytes() <= 8192, `${p.outputTemplateBytes()} bytes`);
+  assert.ok(reused > 0 && reused < 20, `${reused} of 20 sites' second requests reused a template`);
 });

@@ -14,9 +14,9 @@
 // own bytes and the site's constant fields: the sender forwards it without
 // compressing again.
 import { DropReason, LabelsBuilder, type Labels, getLabel } from '../relabel/index.js';
-import { RemoteWriteBatch, type RemoteWriteLimits, type RemoteWriteReader, RemoteWriteSnappyBatch, SeriesFields, encodeLabels, labelFieldEnd } from '../wire/index.js';
+import { RemoteWriteBatch, type RemoteWriteLimits, type RemoteWriteReader, RemoteWriteSnappyBatch, RemoteWriteTemplate, SeriesFields, encodeLabels, labelFieldEnd } from '../wire/index.js';
 import type { CollectorConfig, CompiledPipeline, LoadedConfig } from './config.js';
-import { AGGREGATE, FORWARD, KEPT, type Recipe, SiteSeries, hashHigh, hashLabels, reasonNumber, reasonOf, seenSecond } from './series-table.js';
+import { AGGREGATE, FORWARD, KEPT, type Recipe, type SiteOutput, SiteSeries, hashHigh, hashLabels, reasonNumber, reasonOf, seenSecond } from './series-table.js';
 
 export interface Identity {
   readonly tenant: string;
@@ -56,6 +56,8 @@ export interface PushResult {
   readonly dropped: ReadonlyMap<string, number>;
   /** Series newly seen in this request. */
   readonly newSeries: number;
+  /** The body is the site's previous one with this request's samples put in (its series came again in the same order). */
+  readonly reused?: boolean;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -86,11 +88,22 @@ export class PushPipeline {
   private readonly added: number[] = [];
   /** Label fields that are not written together, joined to be hashed; and a series' output labels, joined for aggregation. */
   private joined = new Uint8Array(4096);
+  /** The sample count at each position of the request in progress (what a template of it is checked against). */
+  private nextCounts = new Uint16Array(0);
+  /** Positions of the request in progress whose entries a template pass that missed already found (in nextOrder). */
+  private resolved = 0;
+  /** Bytes of the sites' output templates. */
+  private outputBytes = 0;
 
+  /**
+   * `outputCacheBytes` bounds the sites' output templates (what a request
+   * whose series come again in the same order is written from); 0 keeps none.
+   */
   constructor(
     private readonly pipelines: ReadonlyMap<string, CompiledPipeline>,
     externalLabels: Readonly<Record<string, string>>,
     private readonly idleMs: number,
+    private readonly outputCacheBytes = 0,
   ) {
     this.external = Object.entries(externalLabels);
   }
@@ -106,15 +119,100 @@ export class PushPipeline {
     const added = this.added;
     added.length = 0;
     const activeBefore = site.active;
+    this.resolved = 0;
     try {
+      const output = site.output;
+      if (output !== null) {
+        const r = this.runTemplate(pipeline, site, output, reader, now);
+        if (r !== null) {
+          site.outputMisses = 0;
+          return r;
+        }
+        // Not the same series in the same order: built anew, from the positions found so far.
+        this.dropOutput(site);
+        site.outputMisses++;
+        reader.rewind();
+      }
       return this.run(id, pipeline, site, reader, now);
     } catch (err) {
       for (let i = added.length - 1; i >= 0; i--) site.remove(added[i] as number);
       site.active = activeBefore;
+      this.dropOutput(site);
       throw err;
     } finally {
       added.length = 0;
     }
+  }
+
+  private dropOutput(site: SiteSeries): void {
+    if (site.output === null) return;
+    this.outputBytes -= site.output.bytes;
+    site.output = null;
+  }
+
+  /**
+   * A request written from the site's template: each position must hold the
+   * series it held in the last request, with as many samples, and the
+   * request as many positions. Null (the caller rewinds the reader and
+   * builds the body anew) at the first that does not, or when a timestamp
+   * does not fit the template; the entries found until then stay in
+   * nextOrder, this.resolved of them.
+   */
+  private runTemplate(pipeline: CompiledPipeline, site: SiteSeries, output: SiteOutput, reader: RemoteWriteReader, now: number): PushResult | null {
+    const template = output.template;
+    const counts = output.counts;
+    const orderLength = site.orderLength;
+    if (counts.length !== orderLength) return null;
+    const order = site.order;
+    const agg = this.aggBatch;
+    agg.reset();
+    const body = reader.buffer;
+    const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    const dropped = new Map<string, number>();
+    const seen = seenSecond(now);
+    if (this.nextOrder.length < orderLength) this.nextOrder = new Int32Array(orderLength + 64);
+    const nextOrder = this.nextOrder;
+    const fields = this.fields;
+    template.begin();
+    let position = 0;
+    let samplesIn = 0;
+    let k = 0;
+    while (reader.next()) {
+      if (position >= orderLength) return null;
+      const n = reader.sampleCount();
+      const start = reader.labelsStart();
+      if (start < 0 || n !== counts[position]) return null;
+      const len = reader.labelsEnd() - start;
+      const h1 = hashLabels(body, view, start, start + len);
+      const e = order[position] as number;
+      if (e < 0 || !site.is(e, h1, hashHigh(), len)) return null;
+      nextOrder[position++] = e;
+      this.resolved = position;
+      samplesIn += n;
+      site.touch(e, seen);
+      const flags = site.flags(e);
+      if ((flags & KEPT) === 0) {
+        const reason = reasonOf(flags);
+        dropped.set(reason, (dropped.get(reason) ?? 0) + n);
+        continue;
+      }
+      if (n === 0) continue;
+      if ((flags & FORWARD) !== 0) {
+        const values = reader.sampleValues();
+        const times = reader.sampleTimestamps();
+        for (let i = 0; i < n; i++) if (!template.put(k++, values, times, i)) return null;
+      }
+      if ((flags & AGGREGATE) !== 0) {
+        site.fieldsOf(e, reader, fields);
+        agg.addFromReader(this.joinFields(body, site.constants(), fields), reader);
+      }
+    }
+    if (position !== orderLength || k !== template.sampleCount) return null;
+    // This request's positions are the site's again; the two arrays trade places as in run().
+    site.order = nextOrder.length > 2 * position + 64 ? nextOrder.slice(0, position) : nextOrder;
+    this.nextOrder = order;
+    const aggregate = agg.sampleCount > 0 ? { pipelineKey: pipeline.key, body: Buffer.from(agg.finish()), samples: agg.sampleCount } : undefined;
+    return { body: template.finish(), snappy: true, samplesIn, samplesOut: k, dropped, newSeries: 0, reused: true, ...(aggregate ? { aggregate } : {}) };
   }
 
   private run(id: Identity, pipeline: CompiledPipeline, site: SiteSeries, reader: RemoteWriteReader, now: number): PushResult {
@@ -131,32 +229,42 @@ export class PushPipeline {
     const order = site.order;
     const orderLength = site.orderLength;
     let nextOrder = this.nextOrder;
+    let counts = this.nextCounts;
+    const resolved = this.resolved;
     const fields = this.fields;
     let position = 0;
     let samplesIn = 0;
     let fresh = 0;
+    // Whether the next request can be written from this one's body: not when a series is over
+    // a limit (not remembered) or its label fields are apart (the template pass hashes one span).
+    let templatable = this.outputCacheBytes > 0;
     while (reader.next()) {
       const n = reader.sampleCount();
       samplesIn += n;
-      let h1: number;
-      let len: number;
+      let e: number;
       const start = reader.labelsStart();
-      if (start >= 0) {
-        len = reader.labelsEnd() - start;
-        h1 = hashLabels(body, view, start, start + len);
+      if (position < resolved) {
+        e = nextOrder[position] as number; // a template pass found it
       } else {
-        len = this.joinInput(reader);
-        h1 = hashLabels(this.joined, new DataView(this.joined.buffer, 0, len), 0, len);
-      }
-      const h2 = hashHigh();
-      let e = position < orderLength ? (order[position] as number) : NOT_REMEMBERED;
-      if (e === NOT_REMEMBERED || !site.is(e, h1, h2, len)) {
-        e = site.find(h1, h2, len);
-        if (e < 0) {
-          e = this.remember(id, pipeline, site, reader, h1, h2, len, n, now, dropped);
-          if (e >= 0) fresh++;
-          // The constants may have grown.
-          batch.setSource(1, site.constants());
+        let h1: number;
+        let len: number;
+        if (start >= 0) {
+          len = reader.labelsEnd() - start;
+          h1 = hashLabels(body, view, start, start + len);
+        } else {
+          len = this.joinInput(reader);
+          h1 = hashLabels(this.joined, new DataView(this.joined.buffer, 0, len), 0, len);
+        }
+        const h2 = hashHigh();
+        e = position < orderLength ? (order[position] as number) : NOT_REMEMBERED;
+        if (e === NOT_REMEMBERED || !site.is(e, h1, h2, len)) {
+          e = site.find(h1, h2, len);
+          if (e < 0) {
+            e = this.remember(id, pipeline, site, reader, h1, h2, len, n, now, dropped);
+            if (e >= 0) fresh++;
+            // The constants may have grown.
+            batch.setSource(1, site.constants());
+          }
         }
       }
       if (position >= nextOrder.length) {
@@ -164,6 +272,13 @@ export class PushPipeline {
         bigger.set(nextOrder);
         nextOrder = bigger;
       }
+      if (position >= counts.length) {
+        const bigger = new Uint16Array(Math.max(64, counts.length * 2));
+        bigger.set(counts);
+        counts = bigger;
+      }
+      if (e < 0 || start < 0 || n > 0xffff) templatable = false;
+      counts[position] = n;
       nextOrder[position++] = e;
       if (e < 0) continue; // dropped and not remembered: counted by remember()
       site.touch(e, seen);
@@ -184,9 +299,41 @@ export class PushPipeline {
     // Not one sized for a much larger site: the spare goes from site to site.
     site.order = nextOrder.length > 2 * position + 64 ? nextOrder.slice(0, position) : nextOrder;
     this.nextOrder = order;
+    this.nextCounts = counts;
     const aggregate = agg.sampleCount > 0 ? { pipelineKey: pipeline.key, body: Buffer.from(agg.finish()), samples: agg.sampleCount } : undefined;
     const samplesOut = batch.sampleCount;
-    return { body: samplesOut === 0 ? EMPTY : Buffer.from(batch.finish()), snappy: true, samplesIn, samplesOut, dropped, newSeries: fresh, ...(aggregate ? { aggregate } : {}) };
+    if (samplesOut === 0) return { body: EMPTY, snappy: true, samplesIn, samplesOut, dropped, newSeries: fresh, ...(aggregate ? { aggregate } : {}) };
+    const block = batch.finish();
+    if (templatable && this.wantsTemplate(site)) this.keepTemplate(site, block, counts.slice(0, position));
+    return { body: Buffer.from(block), snappy: true, samplesIn, samplesOut, dropped, newSeries: fresh, ...(aggregate ? { aggregate } : {}) };
+  }
+
+  /**
+   * Whether to keep a template of a site's request: yes, unless its last
+   * three did not fit theirs (a sender that batches its series differently
+   * every time, as Prometheus does); such a site tries again every 32nd
+   * request.
+   */
+  private wantsTemplate(site: SiteSeries): boolean {
+    if (site.outputMisses < 3) return true;
+    site.outputMisses = site.outputMisses >= 31 ? 0 : site.outputMisses + 1;
+    return site.outputMisses === 0;
+  }
+
+  /** Keeps the block just finished as the site's template, within outputCacheBytes. */
+  private keepTemplate(site: SiteSeries, block: Uint8Array, counts: Uint16Array): void {
+    const batch = this.batch;
+    const bytes = block.byteLength + 4 * batch.sampleCount + counts.byteLength;
+    if (this.outputBytes + bytes > this.outputCacheBytes) return;
+    const template = RemoteWriteTemplate.of(block, batch.sampleOffsets(), batch.uniformTimestampLength);
+    if (template === null) return;
+    site.output = { template, counts, bytes };
+    this.outputBytes += bytes;
+  }
+
+  /** Bytes the sites' output templates hold (within the bound given at construction). */
+  outputTemplateBytes(): number {
+    return this.outputBytes;
   }
 
   /**
@@ -309,6 +456,8 @@ export class PushPipeline {
       if (site.oldestSeen >= idleBefore) continue;
       let keptGone = false;
       for (const flags of site.forget((_flags, seen) => seen < idleBefore)) {
+        // Its template may hold a forgotten series (whose entry a new one can take).
+        this.dropOutput(site);
         removed++;
         if ((flags & KEPT) === 0) continue;
         site.active--;
@@ -365,7 +514,9 @@ export class PushPipeline {
  */
 export function pushPipelineOf(loaded: LoadedConfig): PushPipeline {
   const c = loaded.config;
-  return new PushPipeline(loaded.pipelines, c.ha ? { ...c.external_labels, cluster: c.ha.cluster, __replica__: c.ha.replica } : c.external_labels, c.series_idle_timeout);
+  // The bound on output templates is the collector's: each worker keeps its share.
+  const outputCacheBytes = Math.floor(c.push_output_cache_bytes / Math.max(1, c.push_workers));
+  return new PushPipeline(loaded.pipelines, c.ha ? { ...c.external_labels, cluster: c.ha.cluster, __replica__: c.ha.replica } : c.external_labels, c.series_idle_timeout, outputCacheBytes);
 }
 
 /** The request limits a push is read with. */

@@ -41,7 +41,7 @@ function push(s: State, id: Identity, body: Uint8Array): { result: WorkerResult;
   const agg = r.aggregate === undefined ? undefined : { pipelineKey: r.aggregate.pipelineKey, body: owned(r.aggregate.body), samples: r.aggregate.samples };
   const transfer = [out.buffer as ArrayBuffer, ...(agg ? [agg.body.buffer as ArrayBuffer] : [])];
   return {
-    result: { body: out, snappy: r.snappy === true, samplesIn: r.samplesIn, samplesOut: r.samplesOut, dropped: [...r.dropped], newSeries: r.newSeries, ...(agg ? { aggregate: agg } : {}) },
+    result: { body: out, snappy: r.snappy === true, samplesIn: r.samplesIn, samplesOut: r.samplesOut, dropped: [...r.dropped], newSeries: r.newSeries, reused: r.reused === true, ...(agg ? { aggregate: agg } : {}) },
     transfer,
   };
 }

@@ -23,6 +23,7 @@ export interface WorkerResult {
   readonly samplesOut: number;
   readonly dropped: [string, number][];
   readonly newSeries: number;
+  readonly reused: boolean;
   readonly aggregate?: { readonly pipelineKey: string; readonly body: Uint8Array; readonly samples: number };
 }
 
@@ -86,6 +87,7 @@ class PushWorker {
             samplesOut: r.samplesOut,
             dropped: new Map(r.dropped),
             newSeries: r.newSeries,
+            reused: r.reused,
             ...(r.aggregate ? { aggregate: { pipelineKey: r.aggregate.pipelineKey, body: asBuffer(r.aggregate.body), samples: r.aggregate.samples } } : {}),
           },
         });

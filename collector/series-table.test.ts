@@ -16,12 +16,16 @@ function hashOf(bytes: Uint8Array): [number, number] {
 test('label sets that differ in one byte, anywhere, hash apart in both lanes; the hash reads only its span', () => {
   const base = encodeLabels(['__name__', 'container_cpu_usage_seconds_total', 'namespace', 'kube-system', 'pod', 'coredns-5d78c9869d-abcde']);
   const [a1, a2] = hashOf(base);
-  for (let i = 0; i < base.length; i++) {
-    for (const delta of [1, 0x80]) {
-      const other = Buffer.from(base);
-      other[i] = ((other[i] as number) ^ delta) & 0xff;
-      const [b1, b2] = hashOf(other);
-      assert.ok(a1 !== b1 && a2 !== b2, `byte ${i} ^ ${delta}`);
+  // Every length through the sixteen-byte steps, the four-byte words and the last bytes.
+  for (let n = 1; n <= base.length; n++) {
+    const [p1, p2] = hashOf(base.subarray(0, n));
+    for (let i = 0; i < n; i++) {
+      for (const delta of [1, 0x80]) {
+        const other = Buffer.from(base.subarray(0, n));
+        other[i] = ((other[i] as number) ^ delta) & 0xff;
+        const [b1, b2] = hashOf(other);
+        assert.ok(p1 !== b1 && p2 !== b2, `length ${n}: byte ${i} ^ ${delta}`);
+      }
     }
   }
   // The same bytes at another offset, inside other bytes, hash the same.

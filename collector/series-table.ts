@@ -17,7 +17,7 @@
 // the sender, so sites never mix), and two distinct label sets of one site
 // of 2,000 series share a hash with a chance of about 1e-13. A site that
 // forges a collision on purpose only mislabels its own series.
-import { type RemoteWriteReader, type SeriesFields, internLabelField } from '../wire/index.js';
+import { type RemoteWriteReader, type RemoteWriteTemplate, type SeriesFields, internLabelField } from '../wire/index.js';
 
 export const KEPT = 1;
 export const AGGREGATE = 2;
@@ -63,44 +63,65 @@ let high = 0;
 
 /**
  * A 64-bit hash of bytes[start, end) (`view` over the same ArrayBuffer as
- * `bytes`, offsets the same): the first lane is returned, the second is
+ * `bytes`, offsets the same): the first half is returned, the second is
  * left in hashHigh(). The label bytes of every series are hashed on every
- * push, so it takes eight bytes a step, one multiply per lane. Each step is
- * a bijection of the 64-bit state for given input, and of the input for a
- * given state: two label sets of one length that differ within one 8-byte
- * block never collide, and for others a collision takes 64 bits of luck.
- * The finish mixes each lane (murmur3's fmix32, also a bijection).
+ * push, so it takes sixteen bytes a step into four 32-bit lanes that do not
+ * wait on each other (a multiply and a rotate each). Every step is a
+ * bijection of a lane's state for given input, and of the input for a given
+ * state, and so is the fold of the four lanes into two at the end: two label
+ * sets of one length that differ only within one 4-byte word never collide,
+ * and for others a collision takes 64 bits of luck. The finish mixes each
+ * half (murmur3's fmix32, also a bijection).
  */
 export function hashLabels(bytes: Uint8Array, view: DataView, start: number, end: number): number {
-  let h1 = 0x9747b28c ^ (end - start);
-  let h2 = 0x3c6ef372 + (end - start);
+  const n = end - start;
+  let a = 0x9747b28c ^ n;
+  let b = 0x3c6ef372 + n;
+  let c = 0x85ebca6b ^ n;
+  let d = 0x27d4eb2f + n;
   let p = start;
-  for (; p + 8 <= end; p += 8) {
-    h1 = Math.imul(h1 ^ view.getInt32(p, true), 0x9e3779b1);
-    h1 = (h1 << 15) | (h1 >>> 17);
-    h2 = Math.imul(h2 ^ view.getInt32(p + 4, true), 0x85ebca77);
-    h2 = (h2 << 13) | (h2 >>> 19);
-    h1 = (h1 + h2) | 0;
-    h2 ^= h1;
+  for (; p + 16 <= end; p += 16) {
+    a = Math.imul(a ^ view.getInt32(p, true), 0x9e3779b1);
+    a = (a << 15) | (a >>> 17);
+    b = Math.imul(b ^ view.getInt32(p + 4, true), 0x85ebca77);
+    b = (b << 13) | (b >>> 19);
+    c = Math.imul(c ^ view.getInt32(p + 8, true), 0xc2b2ae3d);
+    c = (c << 17) | (c >>> 15);
+    d = Math.imul(d ^ view.getInt32(p + 12, true), 0x27d4eb2f);
+    d = (d << 11) | (d >>> 21);
+  }
+  // The last words and bytes go into the first lane, the lanes turning after each word.
+  for (; p + 4 <= end; p += 4) {
+    let t = Math.imul(a ^ view.getInt32(p, true), 0x9e3779b1);
+    t = (t << 15) | (t >>> 17);
+    a = b;
+    b = c;
+    c = d;
+    d = t;
   }
   for (; p < end; p++) {
-    const b = bytes[p] as number;
-    h1 = Math.imul(h1 ^ b, 0x01000193);
-    h2 = Math.imul(h2 + b, 0x5bd1e995);
-    h2 = (h2 + h1) | 0;
+    a = Math.imul(a ^ (bytes[p] as number), 0x01000193);
+    a = (a << 15) | (a >>> 17);
   }
-  h1 ^= h1 >>> 16;
-  h1 = Math.imul(h1, 0x85ebca6b);
-  h1 ^= h1 >>> 13;
-  h1 = Math.imul(h1, 0xc2b2ae35);
-  h1 ^= h1 >>> 16;
-  h2 ^= h2 >>> 16;
-  h2 = Math.imul(h2, 0x7feb352d);
-  h2 ^= h2 >>> 15;
-  h2 = Math.imul(h2, 0x846ca68b);
-  h2 ^= h2 >>> 16;
-  high = h2;
-  return h1;
+  // (a, b) takes (c, d) in: a bijection of either for the other.
+  a = Math.imul(a ^ c, 0x9e3779b1);
+  a = (a << 15) | (a >>> 17);
+  b = Math.imul(b ^ d, 0x85ebca77);
+  b = (b << 13) | (b >>> 19);
+  a = (a + b) | 0;
+  b ^= a;
+  a ^= a >>> 16;
+  a = Math.imul(a, 0x85ebca6b);
+  a ^= a >>> 13;
+  a = Math.imul(a, 0xc2b2ae35);
+  a ^= a >>> 16;
+  b ^= b >>> 16;
+  b = Math.imul(b, 0x7feb352d);
+  b ^= b >>> 15;
+  b = Math.imul(b, 0x846ca68b);
+  b ^= b >>> 16;
+  high = b;
+  return a;
 }
 
 export const hashHigh = (): number => high;
@@ -121,6 +142,14 @@ export interface Recipe {
   readonly fields: readonly number[];
 }
 
+/** A site's last request as written (pipeline.ts): its body as a template, and the sample count at each position. */
+export interface SiteOutput {
+  readonly template: RemoteWriteTemplate;
+  readonly counts: Uint16Array;
+  /** What it holds, in bytes. */
+  readonly bytes: number;
+}
+
 export class SiteSeries {
   /** Series remembered (kept or dropped). */
   size = 0;
@@ -129,6 +158,10 @@ export class SiteSeries {
   /** The entries of the site's last request, by position (-1: not remembered). */
   order = new Int32Array(0);
   orderLength = 0;
+  /** The output of the last request, when kept (the pipeline keeps it and its bound). */
+  output: SiteOutput | null = null;
+  /** Requests in a row that did not fit the site's output template. */
+  outputMisses = 0;
   /** The oldest SEEN of any entry at the last sweep (or since): sweeps skip the site until it is idle. */
   oldestSeen = Number.MAX_SAFE_INTEGER;
 
