@@ -55,12 +55,15 @@ test('a template with new samples put in is byte for byte the block the batch bu
   const template = RemoteWriteTemplate.of(batch.finish(), batch.sampleOffsets(), batch.uniformTimestampLength);
   assert.ok(template !== null);
   assert.equal(template.sampleCount, counts.reduce((a, b) => a + b, 0));
+  const held = template.byteSize;
   for (let round = 1; round <= 20; round++) {
     const next = samples(1_700_000_000_000 + round * 15_000);
     assert.ok(put(template, next.values, next.times), `round ${round}`);
     const got: Buffer = template.finish();
     const want = build(series, next.values, next.times).finish();
     assert.deepEqual(got, Buffer.from(want), `round ${round}`);
+    // The block given away is not held: a site's template lives as long as the site.
+    assert.equal(template.byteSize, held, `round ${round}`);
     // Any decoder reads it: snappyjs, and the body is what RemoteWriteBatch encodes.
     const plain = new RemoteWriteBatch();
     series.forEach((labels, i) => plain.addSamples(labels, (next.values[i] as number[]).map((value, j) => ({ value, timestamp: (next.times[i] as number[])[j] as number }))));

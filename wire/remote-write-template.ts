@@ -25,9 +25,12 @@ function varintEnd(block: Uint8Array, p: number): number {
   return -1;
 }
 
+const EMPTY = new Uint8Array(0);
+const EMPTY_VIEW = new DataView(EMPTY.buffer);
+
 export class RemoteWriteTemplate {
-  private out = new Uint8Array(0);
-  private view = new DataView(this.out.buffer);
+  private out = EMPTY;
+  private view = EMPTY_VIEW;
   /** The last timestamp put and its varint: samples of one scrape share it. */
   private readonly last = new Float64Array([Number.NaN]);
   private readonly lastBytes = new Uint8Array(10);
@@ -99,9 +102,9 @@ export class RemoteWriteTemplate {
     return this.at.length;
   }
 
-  /** Bytes the template holds. */
+  /** Bytes the template holds (a block begun and not finished included). */
   get byteSize(): number {
-    return this.block.byteLength + this.at.byteLength;
+    return this.block.byteLength + this.at.byteLength + this.out.buffer.byteLength + (this.view.buffer === this.out.buffer ? 0 : this.view.buffer.byteLength);
   }
 
   /** Starts a new block: a copy of the template's, for put() to write the samples into. */
@@ -136,7 +139,9 @@ export class RemoteWriteTemplate {
   /** The block begin() started, with every sample put: to send as it is. */
   finish(): Buffer {
     const out = this.out;
-    this.out = new Uint8Array(0);
+    // Hold nothing of the block given away: a site's template lives as long as the site.
+    this.out = EMPTY;
+    this.view = EMPTY_VIEW;
     return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
   }
 }
