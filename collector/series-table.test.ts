@@ -166,3 +166,43 @@ test('shapes and constants of forgotten series are let go: rule-made values per 
   // 20,000 series made a constant and a shape each; only the last 500 (and the one before) are live.
   assert.ok(peak < 400_000, `recipes peaked at ${peak} bytes`);
 });
+
+test('field ids let go (dropIds) are made again series by series, the same as before', () => {
+  const site = new SiteSeries();
+  const fields = new SeriesFields();
+  const readers: RemoteWriteReader[] = [];
+  const entries: number[] = [];
+  const before: number[][] = [];
+  for (let i = 0; i < 300; i++) {
+    const labels = ['__name__', `m_${i % 7}`, 'pod', `p-${i}`];
+    const reader = readerAt(labels);
+    const body = reader.buffer;
+    const start = reader.labelsStart();
+    const len = reader.labelsEnd() - start;
+    const h1 = hashLabels(body, new DataView(body.buffer, body.byteOffset, body.byteLength), start, start + len);
+    const out = encodeLabels([...labels, 'site', 's']);
+    const spans: number[] = [];
+    for (let p = 0; p < out.length;) {
+      const end = p + 2 + (out[p + 1] as number);
+      spans.push(p, end);
+      p = end;
+    }
+    const e = site.add(h1, hashHigh(), len, KEPT | FORWARD, 0, reader, { labels: out, fields: spans }, i, i);
+    site.fieldsOf(e, reader, fields);
+    readers.push(reader);
+    entries.push(e);
+    before.push(Array.from(fields.ids.subarray(0, fields.count)));
+  }
+  const full = site.byteSize();
+  site.dropIds();
+  assert.ok(site.byteSize() <= full - 300 * 3 * 4, `${site.byteSize()} bytes after, ${full} before`);
+  entries.forEach((e, i) => {
+    // Only the bytes asked for: no ids made.
+    site.fieldsOf(e, readers[i] as RemoteWriteReader, fields, false);
+    assert.ok(Array.from(fields.ids.subarray(0, fields.count)).every((id, k) => id === -1 || fields.src[k] === 1), `series ${i}`);
+  });
+  entries.forEach((e, i) => {
+    site.fieldsOf(e, readers[i] as RemoteWriteReader, fields);
+    assert.deepEqual(Array.from(fields.ids.subarray(0, fields.count)), before[i], `series ${i}`);
+  });
+});

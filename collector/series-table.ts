@@ -29,7 +29,7 @@ const H1 = 0;
 const H2 = 1;
 const LEN = 2;
 const NEXT = 3; // the next entry in its input-hash chain, or the next free entry; -1 ends
-const IDS = 4; // where its output field ids start in `ids`
+const IDS = 4; // where its output field ids start in `ids`; -1 once dropped (dropIds)
 const COUNT = 5; // how many output fields (0 when dropped)
 const SHAPE = 6; // where its shape starts in `shapes`
 const FLAGS = 7; // KEPT | AGGREGATE | FORWARD, and the drop reason's number above FLAG_BITS
@@ -243,32 +243,71 @@ export class SiteSeries {
     if (recipe !== null) this.setRecipe(e, reader, recipe, oh1, oh2);
     this.size++;
     if (seen < this.oldestSeen) this.oldestSeen = seen;
-    if (this.size * 2 > this.heads.length) this.rehash();
+    // Chains of one entry on average: as many buckets as entries, not twice as many (8 bytes a series less).
+    if (this.size > this.heads.length) this.rehash();
     else this.link(e);
     return e;
   }
 
-  /** Fills `out` with entry e's output fields, for a request whose reader is at the series. */
-  fieldsOf(e: number, reader: RemoteWriteReader, out: SeriesFields): void {
+  /**
+   * Fills `out` with entry e's output fields, for a request whose reader is
+   * at the series. Their ids (what the snappy batch finds repeats by) are
+   * interned again and kept when dropIds() let them go; `withIds` false
+   * gives -1 for them instead (for a caller that needs only the bytes).
+   */
+  fieldsOf(e: number, reader: RemoteWriteReader, out: SeriesFields, withIds = true): void {
     const m = e * STRIDE;
     const meta = this.meta;
     const count = meta[m + COUNT] as number;
-    const idsAt = meta[m + IDS] as number;
+    let idsAt = meta[m + IDS] as number;
     const shapeAt = meta[m + SHAPE] as number;
-    const ids = this.ids;
     const shapes = this.shapes;
     const consts = this.consts;
+    if (idsAt < 0 && withIds) idsAt = this.internIds(e, reader);
+    const ids = this.ids;
     out.clear();
     for (let k = 0; k < count; k++) {
       const code = shapes[shapeAt + k] as number;
       if (code >= 0) {
         const start = reader.labelFieldStart(code);
-        out.push(ids[idsAt + k] as number, 0, start, reader.labelFieldEnd(code) - start);
+        out.push(idsAt < 0 ? -1 : (ids[idsAt + k] as number), 0, start, reader.labelFieldEnd(code) - start);
       } else {
         const c = 3 * ~code;
         out.push(consts[c + 2] as number, 1, consts[c] as number, consts[c + 1] as number);
       }
     }
+  }
+
+  /**
+   * Lets go of every series' output field ids: a site whose requests are
+   * written from a template does not need them, and at 19 a series they are
+   * the biggest part of the table. fieldsOf() makes them again, series by
+   * series, when a request is built anew.
+   */
+  dropIds(): void {
+    const meta = this.meta;
+    for (let e = 0; e < this.entries; e++) meta[e * STRIDE + IDS] = -1;
+    this.ids = new Int32Array(0);
+    this.idsUsed = 0;
+    this.idsGarbage = 0;
+  }
+
+  /** Interns entry e's input-sourced output fields from the request at the series (constants keep theirs); where they start in `ids`. */
+  private internIds(e: number, reader: RemoteWriteReader): number {
+    const m = e * STRIDE;
+    const meta = this.meta;
+    const count = meta[m + COUNT] as number;
+    const shapeAt = meta[m + SHAPE] as number;
+    if (this.idsUsed + count > this.ids.length) this.ids = grown(this.ids, this.idsUsed + count + (this.idsUsed >> 1));
+    const at = this.idsUsed;
+    const body = reader.buffer;
+    for (let k = 0; k < count; k++) {
+      const code = this.shapes[shapeAt + k] as number;
+      this.ids[at + k] = code >= 0 ? internLabelField(body, reader.labelFieldStart(code), reader.labelFieldEnd(code)) : (this.consts[3 * ~code + 2] as number);
+    }
+    this.idsUsed += count;
+    meta[m + IDS] = at;
+    return at;
   }
 
   /** The constant fields' bytes: source 1 of the batch. Valid until a series is added. */
@@ -289,7 +328,7 @@ export class SiteSeries {
       if (leaves(flags, seen)) {
         gone.push(flags);
         this.unlink(e);
-        this.idsGarbage += meta[m + COUNT] as number;
+        if ((meta[m + IDS] as number) >= 0) this.idsGarbage += meta[m + COUNT] as number;
         meta[m + FLAGS] = -1;
         meta[m + H1] = meta[m + H2] = meta[m + LEN] = 0;
         meta[m + NEXT] = this.free;
@@ -359,7 +398,7 @@ export class SiteSeries {
   remove(e: number): void {
     const m = e * STRIDE;
     this.unlink(e);
-    this.idsGarbage += this.meta[m + COUNT] as number;
+    if ((this.meta[m + IDS] as number) >= 0) this.idsGarbage += this.meta[m + COUNT] as number;
     this.meta[m + FLAGS] = -1;
     this.meta[m + H1] = this.meta[m + H2] = this.meta[m + LEN] = 0;
     this.meta[m + NEXT] = this.free;
@@ -533,9 +572,9 @@ export class SiteSeries {
     let used = 0;
     for (let e = 0; e < this.entries; e++) {
       const m = e * STRIDE;
-      if ((meta[m + FLAGS] as number) < 0) continue;
-      const count = meta[m + COUNT] as number;
       const at = meta[m + IDS] as number;
+      if ((meta[m + FLAGS] as number) < 0 || at < 0) continue;
+      const count = meta[m + COUNT] as number;
       ids.set(this.ids.subarray(at, at + count), used);
       meta[m + IDS] = used;
       used += count;

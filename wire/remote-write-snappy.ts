@@ -359,6 +359,33 @@ export function writeValue(view: DataView, at: number, values: Float64Array, i: 
   }
 }
 
+/**
+ * Writes snappy copy elements for `len` bytes from `offset` back into out at
+ * `op`, each of at most 64 bytes, in their shortest forms; returns the new end.
+ */
+export function writeCopy(out: Uint8Array, op: number, offset: number, len: number): number {
+  // Elements copy at most 64 bytes; keep the last one at 4 or more.
+  while (len > 0) {
+    const n = len >= 68 ? 64 : len > 64 ? 60 : len;
+    len -= n;
+    if (n >= 4 && n < 12 && offset < 2048) {
+      out[op++] = 1 | ((n - 4) << 2) | ((offset >>> 8) << 5);
+      out[op++] = offset & 0xff;
+    } else if (offset < 0x10000) {
+      out[op++] = 2 | ((n - 1) << 2);
+      out[op++] = offset & 0xff;
+      out[op++] = offset >>> 8;
+    } else {
+      out[op++] = 3 | ((n - 1) << 2);
+      out[op++] = offset & 0xff;
+      out[op++] = (offset >>> 8) & 0xff;
+      out[op++] = (offset >>> 16) & 0xff;
+      out[op++] = offset >>> 24;
+    }
+  }
+  return op;
+}
+
 const FIELD_BITS = 16;
 const FIELD_MASK = (1 << FIELD_BITS) - 1;
 const NAME_BITS = 10;
@@ -896,27 +923,7 @@ export class RemoteWriteSnappyBatch {
 
   /** Writes copy elements for `len` bytes from `offset` back; returns the new end. */
   private emitCopy(op: number, offset: number, len: number): number {
-    const out = this.out;
-    // Elements copy at most 64 bytes; keep the last one at 4 or more.
-    while (len > 0) {
-      const n = len >= 68 ? 64 : len > 64 ? 60 : len;
-      len -= n;
-      if (n >= 4 && n < 12 && offset < 2048) {
-        out[op++] = 1 | ((n - 4) << 2) | ((offset >>> 8) << 5);
-        out[op++] = offset & 0xff;
-      } else if (offset < 0x10000) {
-        out[op++] = 2 | ((n - 1) << 2);
-        out[op++] = offset & 0xff;
-        out[op++] = offset >>> 8;
-      } else {
-        out[op++] = 3 | ((n - 1) << 2);
-        out[op++] = offset & 0xff;
-        out[op++] = (offset >>> 8) & 0xff;
-        out[op++] = (offset >>> 16) & 0xff;
-        out[op++] = offset >>> 24;
-      }
-    }
-    return op;
+    return writeCopy(this.out, op, offset, len);
   }
 
   private ensure(extra: number): void {

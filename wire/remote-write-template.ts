@@ -12,7 +12,7 @@
 // are in the block once, and later requests copy the block and put their
 // samples there. That is a copy and ~20 bytes per sample, instead of
 // finding the repeats of every label field again.
-import { timestampVarint, writeValue } from './remote-write-snappy.js';
+import { timestampVarint, writeCopy, writeValue } from './remote-write-snappy.js';
 
 // A Sample field as RemoteWriteSnappyBatch writes it: 0x12, its length, 0x09,
 // eight bytes of value, 0x10, the timestamp varint.
@@ -56,39 +56,17 @@ export class RemoteWriteTemplate {
     if (n === 0 || timestampLength <= 0) return null;
     const sampleBytes = TIMESTAMP_AT + timestampLength;
     const at = new Int32Array(n);
-    let p = varintEnd(block, 0);
-    if (p < 0) return null;
-    let raw = 0;
     let k = 0;
-    while (p < block.length && k < n) {
-      const tag = block[p] as number;
-      let len: number;
-      if ((tag & 3) === 0) {
-        len = (tag >>> 2) + 1;
-        p++;
-        if (len > 60) {
-          const extra = len - 60;
-          len = 0;
-          for (let j = 0; j < extra; j++) len += (block[p + j] as number) * 2 ** (8 * j);
-          len++;
-          p += extra;
-        }
-        if (p + len > block.length) return null;
-        for (; k < n && (sampleOffsets[k] as number) < raw + len; k++) {
-          const s = sampleOffsets[k] as number;
-          if (s < raw || s + sampleBytes > raw + len) return null;
-          at[k] = p + (s - raw);
-        }
-        p += len;
-      } else {
-        len = (tag & 3) === 1 ? ((tag >>> 2) & 7) + 4 : (tag >>> 2) + 1;
-        p += (tag & 3) === 1 ? 2 : (tag & 3) === 2 ? 3 : 5;
-        // A sample that starts inside a copy cannot be written over.
-        if (k < n && (sampleOffsets[k] as number) < raw + len) return null;
+    const ok = walk(block, (p, raw, len, literal) => {
+      for (; k < n && (sampleOffsets[k] as number) < raw + len; k++) {
+        const s = sampleOffsets[k] as number;
+        // A sample that starts inside a copy, or runs out of its literal, cannot be written over.
+        if (!literal || s < raw || s + sampleBytes > raw + len) return false;
+        at[k] = p + (s - raw);
       }
-      raw += len;
-    }
-    if (k < n) return null;
+      return true;
+    });
+    if (!ok || k < n) return null;
     const own = new Uint8Array(block.length);
     own.set(block);
     for (let i = 0; i < n; i++) {
@@ -144,4 +122,126 @@ export class RemoteWriteTemplate {
     this.view = EMPTY_VIEW;
     return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
   }
+}
+
+/**
+ * Calls `element` for each element of a snappy block with where its bytes
+ * are (p: in the block, for a literal), where it starts in the uncompressed
+ * body (raw), its length there and whether it is a literal, until it
+ * returns false. False when the block does not parse or `element` stopped.
+ */
+function walk(block: Uint8Array, element: (p: number, raw: number, len: number, literal: boolean) => boolean): boolean {
+  let p = varintEnd(block, 0);
+  if (p < 0) return false;
+  let raw = 0;
+  while (p < block.length) {
+    const tag = block[p] as number;
+    let len: number;
+    if ((tag & 3) === 0) {
+      len = (tag >>> 2) + 1;
+      p++;
+      if (len > 60) {
+        const extra = len - 60;
+        len = 0;
+        for (let j = 0; j < extra; j++) len += (block[p + j] as number) * 2 ** (8 * j);
+        len++;
+        p += extra;
+      }
+      if (p + len > block.length || !element(p, raw, len, true)) return false;
+      p += len;
+    } else {
+      len = (tag & 3) === 1 ? ((tag >>> 2) & 7) + 4 : (tag >>> 2) + 1;
+      if (!element(p, raw, len, false)) return false;
+      p += (tag & 3) === 1 ? 2 : (tag & 3) === 2 ? 3 : 5;
+    }
+    raw += len;
+  }
+  return p === block.length;
+}
+
+const HASH_BITS = 14;
+const matches = new Int32Array(1 << HASH_BITS);
+
+/** Writes raw[from, to) as one literal element at out[op]; returns the new end. */
+function writeLiteral(out: Uint8Array, op: number, raw: Uint8Array, from: number, to: number): number {
+  const n = to - from;
+  if (n === 0) return op;
+  const m = n - 1;
+  if (m < 60) out[op++] = m << 2;
+  else {
+    const extra = m < 0x100 ? 1 : m < 0x10000 ? 2 : m < 0x1000000 ? 3 : 4;
+    out[op++] = (59 + extra) << 2;
+    for (let i = 0, v = m; i < extra; i++, v = Math.floor(v / 256)) out[op++] = v & 0xff;
+  }
+  out.set(raw.subarray(from, to), op);
+  return op + n;
+}
+
+/**
+ * A snappy block of `raw` in which each span [keepStart[k], keepEnd[k])
+ * (ascending, apart) is in a literal and never the source of a copy: a
+ * greedy compressor over a hash of four bytes, as snappy's own (with its
+ * skipping over bytes that do not compress), whose matches stop short of
+ * those spans on both sides. ~0.2 of a remote-write body's size on
+ * Kubernetes-like series, about what snappy makes of them.
+ */
+export function snappyCompressKeeping(raw: Uint8Array, keepStart: Int32Array, keepEnd: Int32Array): Uint8Array {
+  const n = raw.length;
+  // A copy of four bytes can take five: room for the worst case, given back by the slice below.
+  const out = new Uint8Array(2 * n + 64);
+  let op = 0;
+  for (let v = n; ; v >>>= 7) {
+    if (v < 0x80) {
+      out[op++] = v;
+      break;
+    }
+    out[op++] = (v & 0x7f) | 0x80;
+  }
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  matches.fill(-1);
+  const nk = keepStart.length;
+  let ip = 0;
+  let lit = 0;
+  let b = 0;
+  let skip = 32;
+  for (;;) {
+    const limit = b < nk ? (keepStart[b] as number) : n;
+    if (ip + 4 > limit) {
+      if (b >= nk) break;
+      ip = keepEnd[b++] as number; // its bytes go out in the literal
+      skip = 32;
+      continue;
+    }
+    const word = view.getUint32(ip, true);
+    const h = Math.imul(word, 0x1e35a7bd) >>> (32 - HASH_BITS);
+    const from = matches[h] as number;
+    matches[h] = ip;
+    if (from < 0 || view.getUint32(from, true) !== word) {
+      // Bytes that do not compress are skipped over faster and faster, as snappy does.
+      ip += skip++ >>> 5;
+      continue;
+    }
+    skip = 32;
+    // The source stops short of the first kept span after it, too.
+    let lo = 0;
+    let hi = b;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((keepStart[mid] as number) <= from) lo = mid + 1;
+      else hi = mid;
+    }
+    const sourceLimit = lo < nk ? (keepStart[lo] as number) : n;
+    const max = Math.min(limit - ip, sourceLimit - from);
+    let len = 4;
+    while (len + 4 <= max && view.getUint32(from + len, true) === view.getUint32(ip + len, true)) len += 4;
+    while (len < max && raw[from + len] === raw[ip + len]) len++;
+    op = writeLiteral(out, op, raw, lit, ip);
+    op = writeCopy(out, op, ip - from, len);
+    ip += len;
+    lit = ip;
+    // The position before the match's end is a likely source for later ones.
+    if (ip - 1 + 4 <= limit) matches[Math.imul(view.getUint32(ip - 1, true), 0x1e35a7bd) >>> (32 - HASH_BITS)] = ip - 1;
+  }
+  op = writeLiteral(out, op, raw, lit, n);
+  return out.slice(0, op);
 }
