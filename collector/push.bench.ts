@@ -1,7 +1,7 @@
 // The collector's push path at regional scale, side by side with vmagent.
 //
-//   node dist/collector/push.bench.js [--sites 3000] [--series 2000] [--interval 15] [--rounds 4] [--workers 0]
-//     [--only-collector] [--profile DIR] [--node-arg FLAG]... [--collector-stdout FILE]
+//   node dist/collector/push.bench.js [--sites 3000] [--series 2000] [--interval 15] [--rounds 4] [--warmup 2]
+//     [--workers 0] [--only-collector] [--profile DIR] [--node-arg FLAG]... [--collector-stdout FILE]
 //
 // Simulated sites push remote-write (one snappy body of `series` series per
 // site per interval, ~16 labels a series, built once: every round resends
@@ -36,6 +36,9 @@ const INTERVAL_S = arg('interval', 15);
 const ROUNDS = arg('rounds', 4);
 const CONCURRENCY = arg('concurrency', 64);
 const WORKERS = arg('workers', 0);
+// Rounds before the measured ones, on both sides: in the first every series is new; in the
+// second the collector makes each site's template (its series came in the same order again).
+const WARMUP = arg('warmup', 2);
 const BIN = new URL('../../bin/fleetscope.js', import.meta.url).pathname;
 const CLK_TCK = 100;
 
@@ -130,8 +133,14 @@ async function round(url: string, bodies: readonly Buffer[], agent: Agent, auth:
 
 async function measure(name: string, url: string, proc: ChildProcess, bodies: readonly Buffer[], auth: boolean): Promise<Record<string, unknown>> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  // A warm-up round: every series is new once.
-  const warm = await round(url, bodies, agent, auth);
+  // Warm-up rounds (WARMUP), paced like the measured ones.
+  const warm: RoundResult[] = [];
+  for (let r = 0; r < WARMUP; r++) {
+    const started = performance.now();
+    warm.push(await round(url, bodies, agent, auth));
+    const rest = INTERVAL_S * 1000 - (performance.now() - started);
+    if (rest > 0 && r < WARMUP - 1) await new Promise((res) => setTimeout(res, rest));
+  }
   const pid = proc.pid as number;
   const cpu0 = cpuSeconds(pid);
   const self0 = process.cpuUsage();
@@ -164,7 +173,7 @@ async function measure(name: string, url: string, proc: ChildProcess, bodies: re
     round_seconds: rounds.map((r) => Number(r.seconds.toFixed(2))),
     push_latency_p50_ms: Math.max(...rounds.map((r) => r.p50Ms)),
     push_latency_p99_ms: Math.max(...rounds.map((r) => r.p99Ms)),
-    warmup_round_seconds: Number(warm.seconds.toFixed(2)),
+    warmup_round_seconds: warm.map((r) => Number(r.seconds.toFixed(2))),
     load_generator_cpu_seconds: (self.user + self.system) / 1e6,
   };
   console.log(JSON.stringify(result));
@@ -233,9 +242,9 @@ async function main(): Promise<void> {
   const [ours, theirs] = results as [Record<string, number>, Record<string, number>];
   const report = {
     date: new Date().toISOString(),
-    command: `node dist/collector/push.bench.js --sites ${SITES} --series ${SERIES} --interval ${INTERVAL_S} --rounds ${ROUNDS} --workers ${WORKERS}`,
+    command: `node dist/collector/push.bench.js --sites ${SITES} --series ${SERIES} --interval ${INTERVAL_S} --rounds ${ROUNDS} --warmup ${WARMUP} --workers ${WORKERS}`,
     machine: `${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? '?'} × ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? '?'}, Node ${process.version}`,
-    workload: { sites: SITES, series_per_site: SERIES, interval_s: INTERVAL_S, rounds: ROUNDS, concurrency: CONCURRENCY, push_workers: WORKERS },
+    workload: { sites: SITES, series_per_site: SERIES, interval_s: INTERVAL_S, rounds: ROUNDS, warmup_rounds: WARMUP, concurrency: CONCURRENCY, push_workers: WORKERS },
     results,
     cpu_per_sample_ratio_fleetscope_to_vmagent: (ours.cpu_ns_per_sample as number) / (theirs.cpu_ns_per_sample as number),
     bytes_sunk: sunk,

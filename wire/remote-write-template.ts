@@ -173,8 +173,32 @@ function writeLiteral(out: Uint8Array, op: number, raw: Uint8Array, from: number
     out[op++] = (59 + extra) << 2;
     for (let i = 0, v = m; i < extra; i++, v = Math.floor(v / 256)) out[op++] = v & 0xff;
   }
-  out.set(raw.subarray(from, to), op);
+  if (n < 64) for (let i = 0; i < n; i++) out[op + i] = raw[from + i] as number;
+  else out.set(raw.subarray(from, to), op);
   return op + n;
+}
+
+/**
+ * The index of the first of the ascending `starts` above `at`: looked for
+ * from `hint` (copies mostly come from just before) a few steps each way,
+ * then by halves.
+ */
+function firstAbove(starts: Int32Array, at: number, hint: number): number {
+  const n = starts.length;
+  let i = hint < n ? hint : n;
+  for (let step = 0; step < 8; step++) {
+    if (i > 0 && (starts[i - 1] as number) > at) i--;
+    else if (i < n && (starts[i] as number) <= at) i++;
+    else return i;
+  }
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((starts[mid] as number) <= at) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
@@ -204,6 +228,7 @@ export function snappyCompressKeeping(raw: Uint8Array, keepStart: Int32Array, ke
   let lit = 0;
   let b = 0;
   let skip = 32;
+  let hint = 0;
   for (;;) {
     const limit = b < nk ? (keepStart[b] as number) : n;
     if (ip + 4 > limit) {
@@ -223,14 +248,8 @@ export function snappyCompressKeeping(raw: Uint8Array, keepStart: Int32Array, ke
     }
     skip = 32;
     // The source stops short of the first kept span after it, too.
-    let lo = 0;
-    let hi = b;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((keepStart[mid] as number) <= from) lo = mid + 1;
-      else hi = mid;
-    }
-    const sourceLimit = lo < nk ? (keepStart[lo] as number) : n;
+    hint = firstAbove(keepStart, from, hint);
+    const sourceLimit = hint < nk ? (keepStart[hint] as number) : n;
     const max = Math.min(limit - ip, sourceLimit - from);
     let len = 4;
     while (len + 4 <= max && view.getUint32(from + len, true) === view.getUint32(ip + len, true)) len += 4;
