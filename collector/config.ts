@@ -135,11 +135,11 @@ export const collectorConfigSchema = z
      */
     push_worker_max_heap_mb: z.number().int().min(64).max(1_048_576).optional(),
     /**
-     * Bytes the push path may keep of each site's last output (its body as
-     * sent on, ~120 bytes a series), all workers together; 0 keeps none.
-     * When a site's next request has the same series in the same order (an
-     * agent's do), its body is that one with the new samples put in, not
-     * built and compressed again. Sites past the bound are built every time.
+     * Bytes the push path may keep of sites' last output (a template of the
+     * body as sent on, ~80 bytes a series), all workers together; 0 keeps
+     * none. When a site's next request has the same series in the same order
+     * (an agent's do), its body is the template with the new samples put in,
+     * not built and compressed again. Sites past the bound are built every time.
      */
     push_output_cache_bytes: z.number().int().min(0).default(1024 * 1024 * 1024),
     /** Each site's identity, by the bearer token it sends. */
