@@ -12,7 +12,10 @@
 // looked up by its hash only when that differs. The kept series are written
 // straight into a snappy block (RemoteWriteSnappyBatch) from the request's
 // own bytes and the site's constant fields: the sender forwards it without
-// compressing again.
+// compressing again. A request that repeats the last one position by
+// position leaves a template of its body (wire/remote-write-template.ts);
+// while the site's requests keep coming so, each is that body with its own
+// samples put in, and nothing is searched for repeats or compressed again.
 import { DropReason, LabelsBuilder, type Labels, getLabel } from '../relabel/index.js';
 import { RemoteWriteBatch, type RemoteWriteLimits, type RemoteWriteReader, RemoteWriteSnappyBatch, RemoteWriteTemplate, SeriesFields, type SnappyScratch, encodeLabels, labelFieldEnd, snappyCompressKeeping, snappyUncompress } from '../wire/index.js';
 import type { CollectorConfig, CompiledPipeline, LoadedConfig } from './config.js';
@@ -344,7 +347,7 @@ export class PushPipeline {
     const starts = batch.sampleOffsets();
     const ends = new Int32Array(starts.length);
     for (let i = 0; i < starts.length; i++) ends[i] = (starts[i] as number) + 12 + tsLength;
-    const compact = snappyCompressKeeping(snappyUncompress(block, block.length * 64, this.rawScratch), starts, ends);
+    const compact = snappyCompressKeeping(snappyUncompress(block, batch.uncompressedLength, this.rawScratch), starts, ends);
     const bytes = compact.byteLength + 4 * starts.length + counts.byteLength;
     if (this.outputBytes + bytes > this.outputCacheBytes) return null;
     const template = RemoteWriteTemplate.of(compact, starts, tsLength);

@@ -12,7 +12,7 @@
 // output field is. The output bytes are then the input's own bytes, in the
 // request being forwarded, plus the site's constants: nothing per series.
 //
-// A series is known by its hash: two lanes over the label bytes, 64 bits.
+// A series is known by its hash: four lanes over the label bytes, folded into 64 bits.
 // The table is per site (the identity labels every output carries come from
 // the sender, so sites never mix), and two distinct label sets of one site
 // of 2,000 series share a hash with a chance of about 1e-13. A site that
