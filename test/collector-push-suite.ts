@@ -161,6 +161,10 @@ export function definePushSuite(workers: number): void {
       assert.equal(res.status, 204, 'pushes are acknowledged while the receiver is down');
       sent.push(ts);
     }
+    // The same series every time: from the third push on, each body is the site's template with
+    // its sample put in (push_output_cache_bytes), and Prometheus must read every value below.
+    const reused = Number(/fleetscope_collector_push_bodies_reused_total ([0-9.e+]+)/.exec(await (await fetch(`${collector.url}/metrics`)).text())?.[1] ?? NaN);
+    assert.ok(reused >= 18, `${reused} pushes written from a template`);
     // The sender tries (after its batch deadline), fails and retries while the receiver is down.
     await eventually('a retried send', async () => (/fleetscope_collector_send_retries_total\{remote="[^"]+",reason="network"\} [1-9]/.test(await (await fetch(`${collector.url}/metrics`)).text()) ? true : undefined), 10_000);
     // The queue's age says how long the undelivered data has waited, and keeps growing through the outage.
