@@ -345,6 +345,8 @@ export class PushPipeline {
     const tsLength = batch.uniformTimestampLength;
     if (tsLength <= 0) return null;
     const starts = batch.sampleOffsets();
+    // Past the bound, not even the compressing (a template's block is about two thirds of the batch's).
+    if (this.outputBytes + block.byteLength / 2 + 4 * starts.length + counts.byteLength > this.outputCacheBytes) return null;
     const ends = new Int32Array(starts.length);
     for (let i = 0; i < starts.length; i++) ends[i] = (starts[i] as number) + 12 + tsLength;
     const compact = snappyCompressKeeping(snappyUncompress(block, batch.uncompressedLength, this.rawScratch), starts, ends);
