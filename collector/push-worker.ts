@@ -22,8 +22,14 @@ interface State {
 let state: State | null = null;
 const scratch: SnappyScratch = { bytes: new Uint8Array(1024 * 1024) };
 
-/** An owned copy (its own ArrayBuffer) that can be transferred to the main thread. */
+/**
+ * The bytes in an ArrayBuffer of their own, to transfer to the main thread:
+ * `b` itself when it spans the whole of one (the pipeline's bodies, made for
+ * this request and held by nothing else), else a copy. Never a pooled or a
+ * shared buffer, nor an empty one (the pipeline's EMPTY is shared).
+ */
 function owned(b: Buffer): Uint8Array {
+  if (b.length > 0 && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !(b.buffer instanceof SharedArrayBuffer)) return b;
   const out = new Uint8Array(b.length);
   out.set(b);
   return out;
