@@ -194,14 +194,8 @@ export class PushPipeline {
       nextOrder[position++] = e;
       this.resolved = position;
       samplesIn += n;
-      site.touch(e, seen);
-      const flags = site.flags(e);
-      if ((flags & KEPT) === 0) {
-        const reason = reasonOf(flags);
-        dropped.set(reason, (dropped.get(reason) ?? 0) + n);
-        continue;
-      }
-      if (n === 0) continue;
+      const flags = this.seenKept(site, e, seen, n, dropped);
+      if (flags < 0 || n === 0) continue;
       if ((flags & FORWARD) !== 0) {
         const values = reader.sampleValues();
         const times = reader.sampleTimestamps();
@@ -289,14 +283,8 @@ export class PushPipeline {
       counts[position] = n;
       nextOrder[position++] = e;
       if (e < 0) continue; // dropped and not remembered: counted by remember()
-      site.touch(e, seen);
-      const flags = site.flags(e);
-      if ((flags & KEPT) === 0) {
-        const reason = reasonOf(flags);
-        dropped.set(reason, (dropped.get(reason) ?? 0) + n);
-        continue;
-      }
-      if (n === 0) continue;
+      const flags = this.seenKept(site, e, seen, n, dropped);
+      if (flags < 0 || n === 0) continue;
       if ((flags & (FORWARD | AGGREGATE)) !== 0) site.fieldsOf(e, reader, fields);
       if ((flags & FORWARD) !== 0) batch.addFields(fields, reader);
       if ((flags & AGGREGATE) !== 0) agg.addFromReader(this.joinFields(body, site.constants(), fields), reader);
@@ -316,6 +304,19 @@ export class PushPipeline {
     const block = batch.finish();
     const kept = templatable && this.wantsTemplate(site) ? this.keepTemplate(site, block, counts.slice(0, position)) : null;
     return { body: kept ?? Buffer.from(block), snappy: true, samplesIn, samplesOut, dropped, newSeries: fresh, ...(aggregate ? { aggregate } : {}) };
+  }
+
+  /**
+   * Marks entry e seen now; returns its flags when the series is kept, else
+   * counts its `n` samples as dropped, by its reason, and returns -1.
+   */
+  private seenKept(site: SiteSeries, e: number, seen: number, n: number, dropped: Map<string, number>): number {
+    site.touch(e, seen);
+    const flags = site.flags(e);
+    if ((flags & KEPT) !== 0) return flags;
+    const reason = reasonOf(flags);
+    dropped.set(reason, (dropped.get(reason) ?? 0) + n);
+    return -1;
   }
 
   /**
