@@ -19,6 +19,10 @@ function both(name: string, fn: () => void): void {
   }
 }
 
+/** The compiled pipelines of tenant t (site s) with this pipeline config. */
+const pipelinesOf = (pipeline: unknown): ReturnType<typeof validateCollectorConfig>['pipelines'] =>
+  validateCollectorConfig({ sites: [{ token: 'pipeline-test-token-000', tenant: 't', site: 's' }], tenants: { t: { pipeline } } }, 'p.yml').pipelines;
+
 const make = (pipelines: ReturnType<typeof validateCollectorConfig>['pipelines']): PushPipeline => new PushPipeline(pipelines, { re: 'x' }, 60_000, templates);
 
 function request(names: string[], ts = 1000): Buffer {
@@ -28,10 +32,7 @@ function request(names: string[], ts = 1000): Buffer {
 }
 
 function pipeline(filter: unknown, limit: number): PushPipeline {
-  const { pipelines } = validateCollectorConfig({
-    sites: [{ token: 'pipeline-test-token-000', tenant: 't', site: 's' }],
-    tenants: { t: { pipeline: { filter, series_limit_per_site: limit } } },
-  }, 'p.yml');
+  const pipelines = pipelinesOf({ filter, series_limit_per_site: limit });
   return make(pipelines);
 }
 
@@ -114,10 +115,7 @@ both('idle series are forgotten and stop counting against the limit', () => {
 });
 
 both('series are known again by their own label bytes when rules change, drop or override labels', () => {
-  const { pipelines } = validateCollectorConfig({
-    sites: [{ token: 'pipeline-test-token-000', tenant: 't', site: 's' }],
-    tenants: { t: { pipeline: { filter: { label_deny: ['pod'] }, series_limit_per_site: 100 } } },
-  }, 'p.yml');
+  const pipelines = pipelinesOf({ filter: { label_deny: ['pod'] }, series_limit_per_site: 100 });
   const p = make(pipelines);
   const req = (v: number): Buffer => {
     const b = new RemoteWriteBatch();
@@ -147,10 +145,7 @@ both('series are known again by their own label bytes when rules change, drop or
 });
 
 both('a series dropped as a duplicate takes over once the series it duplicated goes idle', () => {
-  const { pipelines } = validateCollectorConfig({
-    sites: [{ token: 'pipeline-test-token-000', tenant: 't', site: 's' }],
-    tenants: { t: { pipeline: { filter: { label_deny: ['pod'] }, series_limit_per_site: 100 } } },
-  }, 'p.yml');
+  const pipelines = pipelinesOf({ filter: { label_deny: ['pod'] }, series_limit_per_site: 100 });
   const p = make(pipelines);
   const req = (pods: string[], v: number): Buffer => {
     const b = new RemoteWriteBatch();
@@ -170,19 +165,12 @@ both('a series dropped as a duplicate takes over once the series it duplicated g
 });
 
 both('what a known series sends is what the rules make of it: values rewritten, fields written apart, empty values, aggregation', () => {
-  const { pipelines } = validateCollectorConfig({
-    sites: [{ token: 'pipeline-test-token-000', tenant: 't', site: 's' }],
-    tenants: {
-      t: {
-        pipeline: {
-          series_limit_per_site: 100,
-          // A value made per series (not in the input): the output's field is one of the site's constants.
-          relabel_configs: [{ source_labels: ['pod'], regex: '(.*)-[0-9]+', target_label: 'workload', replacement: 'w-$1', action: 'replace' }],
-          aggregate: [{ match: '^agg_.*', interval: '1m', without: ['pod'], outputs: ['sum'], keep_input: true }],
-        },
-      },
-    },
-  }, 'p.yml');
+  const pipelines = pipelinesOf({
+    series_limit_per_site: 100,
+    // A value made per series (not in the input): the output's field is one of the site's constants.
+    relabel_configs: [{ source_labels: ['pod'], regex: '(.*)-[0-9]+', target_label: 'workload', replacement: 'w-$1', action: 'replace' }],
+    aggregate: [{ match: '^agg_.*', interval: '1m', without: ['pod'], outputs: ['sum'], keep_input: true }],
+  });
   const p = make(pipelines);
   const sample = (v: number): Buffer => {
     const s = Buffer.alloc(17);
@@ -228,18 +216,11 @@ both('what a known series sends is what the rules make of it: values rewritten, 
 });
 
 test('a body written from the site\'s template is the body built anew, whatever the next request changes', () => {
-  const { pipelines } = validateCollectorConfig({
-    sites: [{ token: 'pipeline-test-token-000', tenant: 't', site: 's' }],
-    tenants: {
-      t: {
-        pipeline: {
-          filter: { deny: { names: ['denied'] } },
-          series_limit_per_site: 60,
-          aggregate: [{ match: '^agg_.*', interval: '1m', without: ['pod'], outputs: ['sum'], keep_input: true }],
-        },
-      },
-    },
-  }, 'p.yml');
+  const pipelines = pipelinesOf({
+    filter: { deny: { names: ['denied'] } },
+    series_limit_per_site: 60,
+    aggregate: [{ match: '^agg_.*', interval: '1m', without: ['pod'], outputs: ['sum'], keep_input: true }],
+  });
   const fresh = new PushPipeline(pipelines, { re: 'x' }, 60_000, 0);
   const templated = new PushPipeline(pipelines, { re: 'x' }, 60_000, 1 << 20);
   const random = new Random(11);
@@ -284,7 +265,7 @@ test('a body written from the site\'s template is the body built anew, whatever 
 });
 
 test('output templates stay within their bound', () => {
-  const { pipelines } = validateCollectorConfig({ sites: [{ token: 'pipeline-test-token-000', tenant: 't', site: 's' }], tenants: { t: { pipeline: { series_limit_per_site: 1000 } } } }, 'p.yml');
+  const pipelines = pipelinesOf({ series_limit_per_site: 1000 });
   const p = new PushPipeline(pipelines, { re: 'x' }, 60_000, 8192);
   const names = Array.from({ length: 100 }, (_, i) => `metric_${i}`);
   let reused = 0;
@@ -298,7 +279,7 @@ test('output templates stay within their bound', () => {
 });
 
 test('a site\'s template is kept from its second request in the same order, compressed again: smaller bodies, the same series', () => {
-  const { pipelines } = validateCollectorConfig({ sites: [{ token: 'pipeline-test-token-000', tenant: 't', site: 's' }], tenants: { t: { pipeline: { series_limit_per_site: 1000 } } } }, 'p.yml');
+  const pipelines = pipelinesOf({ series_limit_per_site: 1000 });
   const templated = new PushPipeline(pipelines, { re: 'x' }, 60_000, 1 << 20);
   const fresh = new PushPipeline(pipelines, { re: 'x' }, 60_000, 0);
   const names = Array.from({ length: 200 }, (_, i) => `http_requests_total_${i % 20}_${(i * 2654435761 >>> 0).toString(36)}`);
