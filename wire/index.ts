@@ -39,7 +39,7 @@ export {
 } from './remote-write.js';
 export { decodeWriteRequestReference, encodeWriteRequestReference } from './remote-write-reference.js';
 export { RemoteWriteSnappyBatch, type RemoteWriteSnappyOptions, SeriesFields, internLabelField, labelFieldEnd } from './remote-write-snappy.js';
-export { RemoteWriteTemplate, snappyCompressKeeping } from './remote-write-template.js';
+export { RemoteWriteRepeat, RemoteWriteTemplate, type RepeatScratch, snappyCompressKeeping } from './remote-write-template.js';
 export { assertValidForSend } from './remote-write-validate.js';
 export { DEFAULT_MAX_DECOMPRESSED_BYTES, type SnappyScratch, snappyCompress, snappyDeclaredLength, snappyUncompress } from './snappy.js';
 export { WireError, type WireErrorCode, wireErrors } from './errors.js';

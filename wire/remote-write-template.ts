@@ -12,6 +12,7 @@
 // are in the block once, and later requests copy the block and put their
 // samples there. That is a copy and ~20 bytes per sample, instead of
 // finding the repeats of every label field again.
+import { createHash } from 'node:crypto';
 import { timestampVarint, writeCopy, writeValue } from './remote-write-snappy.js';
 
 // A Sample field as RemoteWriteSnappyBatch writes it: 0x12, its length, 0x09,
@@ -52,27 +53,10 @@ export class RemoteWriteTemplate {
    * RemoteWriteSnappyBatch never writes, or the block does not parse.
    */
   static of(block: Uint8Array, sampleOffsets: Int32Array, timestampLength: number): RemoteWriteTemplate | null {
-    const n = sampleOffsets.length;
-    if (n === 0 || timestampLength <= 0) return null;
-    const sampleBytes = TIMESTAMP_AT + timestampLength;
-    const at = new Int32Array(n);
-    let k = 0;
-    const ok = walk(block, (p, raw, len, literal) => {
-      for (; k < n && (sampleOffsets[k] as number) < raw + len; k++) {
-        const s = sampleOffsets[k] as number;
-        // A sample that starts inside a copy, or runs out of its literal, cannot be written over.
-        if (!literal || s < raw || s + sampleBytes > raw + len) return false;
-        at[k] = p + (s - raw);
-      }
-      return true;
-    });
-    if (!ok || k < n) return null;
+    const at = locateSamples(block, sampleOffsets, timestampLength, false);
+    if (at === null) return null;
     const own = new Uint8Array(block.length);
     own.set(block);
-    for (let i = 0; i < n; i++) {
-      const s = at[i] as number;
-      if (own[s] !== 0x12 || own[s + 1] !== sampleBytes - 2 || own[s + 2] !== 0x09 || own[s + 11] !== 0x10) return null;
-    }
     return new RemoteWriteTemplate(own, at, timestampLength);
   }
 
@@ -114,6 +98,19 @@ export class RemoteWriteTemplate {
     return true;
   }
 
+  /**
+   * Writes sample `k` of the block from a Sample field of the same shape
+   * (RemoteWriteRepeat checked it) at `src[at]`: its value and timestamp
+   * bytes as they are.
+   */
+  putRaw(k: number, src: Uint8Array, at: number): void {
+    const p = this.at[k] as number;
+    const out = this.out;
+    const end = TIMESTAMP_AT + this.timestampLength;
+    for (let j = VALUE_AT; j < VALUE_AT + 8; j++) out[p + j] = src[at + j] as number;
+    for (let j = TIMESTAMP_AT; j < end; j++) out[p + j] = src[at + j] as number;
+  }
+
   /** The block begin() started, with every sample put: to send as it is. */
   finish(): Buffer {
     const out = this.out;
@@ -124,13 +121,135 @@ export class RemoteWriteTemplate {
   }
 }
 
+/** Where RemoteWriteRepeat puts a body with its samples' bytes masked, to digest it. */
+export interface RepeatScratch {
+  bytes: Uint8Array;
+}
+
+/**
+ * A sender's body, recognised the next time before it is decompressed.
+ *
+ * An agent's body (RemoteWriteSnappyBatch, or a template of one) has every
+ * sample inside a literal and no copy reading one: when it sends the same
+ * series in the same order again, the new block is the old one with other
+ * bytes at the samples' values and timestamps. This keeps where those bytes
+ * are and a SHA-256 of the block with them masked. A block of the same
+ * length whose timestamps are varints of the same length, in order within
+ * each series, and whose masked digest is the same, decompresses to the old
+ * body with only those bytes changed: the same series at the same
+ * positions, with as many samples each. Nothing of it is decompressed or
+ * hashed series by series; its samples' bytes are read in place.
+ */
+export class RemoteWriteRepeat {
+  private constructor(
+    private readonly length: number,
+    /** Where in the block each sample's Sample field starts. */
+    readonly at: Int32Array,
+    readonly timestampLength: number,
+    private readonly digest: Buffer,
+  ) {}
+
+  /**
+   * The repeat of `block` (snappy), whose samples start at `sampleOffsets`
+   * in the body it decompresses to (at their Sample fields, ascending), each
+   * with a timestamp varint of `timestampLength` bytes (at most 7). Null when
+   * a sample is not whole in one literal, has another shape or length, or a
+   * copy reads one.
+   */
+  static of(block: Uint8Array, sampleOffsets: Int32Array, timestampLength: number, scratch: RepeatScratch): RemoteWriteRepeat | null {
+    if (timestampLength < 1 || timestampLength > 7) return null;
+    const at = locateSamples(block, sampleOffsets, timestampLength, true);
+    if (at === null) return null;
+    const masked = scratchOf(scratch, block);
+    const view = new DataView(masked.buffer, masked.byteOffset, masked.byteLength);
+    for (let k = 0; k < at.length; k++) mask(view, at[k] as number, timestampLength);
+    return new RemoteWriteRepeat(block.length, at, timestampLength, digestOf(masked));
+  }
+
+  get sampleCount(): number {
+    return this.at.length;
+  }
+
+  /** Bytes it holds. */
+  get byteSize(): number {
+    return this.at.byteLength + this.digest.byteLength + 64;
+  }
+
+  /**
+   * Whether `block` is the one this was made of with other samples:
+   * `counts` is how many samples each series has (a series' timestamps
+   * must not go back, as RemoteWriteReader requires). Reads nothing but
+   * `block`; its samples are then at `at`, in the same shape.
+   */
+  matches(block: Uint8Array, counts: Uint16Array, scratch: RepeatScratch): boolean {
+    if (block.length !== this.length) return false;
+    const at = this.at;
+    const n = at.length;
+    const tsLength = this.timestampLength;
+    const masked = scratchOf(scratch, block);
+    const view = new DataView(masked.buffer, masked.byteOffset, masked.byteLength);
+    let k = 0;
+    for (let s = 0; s < counts.length; s++) {
+      const c = counts[s] as number;
+      if (k + c > n) return false;
+      let last = -1;
+      for (let i = 0; i < c; i++, k++) {
+        const p = at[k] as number;
+        // The timestamp's tag is masked (with the value's bytes): it is checked here.
+        if (block[p + TIMESTAMP_AT - 1] !== 0x10) return false;
+        const t = p + TIMESTAMP_AT;
+        let ts = 0;
+        let mul = 1;
+        for (let j = 0; j < tsLength - 1; j++, mul *= 128) {
+          const b = block[t + j] as number;
+          if (b < 0x80) return false;
+          ts += (b & 0x7f) * mul;
+        }
+        const b = block[t + tsLength - 1] as number;
+        // A last byte of 0 is a longer varint than its number needs: not what the batch writes.
+        if (b >= 0x80 || (b === 0 && tsLength > 1)) return false;
+        if (c > 1) {
+          ts += b * mul;
+          if (ts < last) return false;
+          last = ts;
+        }
+        mask(view, p, tsLength);
+      }
+    }
+    return k === n && digestOf(masked).equals(this.digest);
+  }
+}
+
+/** A copy of block in scratch (grown when short): a view of its first block.length bytes. */
+function scratchOf(scratch: RepeatScratch, block: Uint8Array): Uint8Array {
+  if (scratch.bytes.length < block.length) scratch.bytes = new Uint8Array(Math.max(block.length, 2 * scratch.bytes.length));
+  const out = scratch.bytes.subarray(0, block.length);
+  out.set(block);
+  return out;
+}
+
+/**
+ * Zeroes the value and timestamp bytes of the Sample field at p (and the
+ * timestamp's tag between them): two 8-byte stores, as a timestamp has at
+ * most 7 bytes.
+ */
+function mask(view: DataView, p: number, tsLength: number): void {
+  view.setFloat64(p + VALUE_AT, 0);
+  view.setFloat64(p + TIMESTAMP_AT + tsLength - 8, 0);
+}
+
+function digestOf(bytes: Uint8Array): Buffer {
+  return createHash('sha256').update(bytes).digest();
+}
+
 /**
  * Calls `element` for each element of a snappy block with where its bytes
  * are (p: in the block, for a literal), where it starts in the uncompressed
- * body (raw), its length there and whether it is a literal, until it
- * returns false. False when the block does not parse or `element` stopped.
+ * body (raw), its length there, whether it is a literal and, for a copy,
+ * how far back its source is, until it returns false. False when the block
+ * does not parse or `element` stopped.
  */
-function walk(block: Uint8Array, element: (p: number, raw: number, len: number, literal: boolean) => boolean): boolean {
+function walk(block: Uint8Array, element: (p: number, raw: number, len: number, literal: boolean, offset: number) => boolean): boolean {
   let p = varintEnd(block, 0);
   if (p < 0) return false;
   let raw = 0;
@@ -147,16 +266,62 @@ function walk(block: Uint8Array, element: (p: number, raw: number, len: number, 
         len++;
         p += extra;
       }
-      if (p + len > block.length || !element(p, raw, len, true)) return false;
+      if (p + len > block.length || !element(p, raw, len, true, 0)) return false;
       p += len;
     } else {
-      len = (tag & 3) === 1 ? ((tag >>> 2) & 7) + 4 : (tag >>> 2) + 1;
-      if (!element(p, raw, len, false)) return false;
-      p += (tag & 3) === 1 ? 2 : (tag & 3) === 2 ? 3 : 5;
+      const kind = tag & 3;
+      const size = kind === 1 ? 2 : kind === 2 ? 3 : 5;
+      if (p + size > block.length) return false;
+      len = kind === 1 ? ((tag >>> 2) & 7) + 4 : (tag >>> 2) + 1;
+      let offset = kind === 1 ? ((tag >>> 5) << 8) | (block[p + 1] as number) : (block[p + 1] as number) | ((block[p + 2] as number) << 8);
+      if (kind === 3) offset = (offset | ((block[p + 3] as number) << 16)) + (block[p + 4] as number) * 0x1000000;
+      if (offset === 0 || offset > raw || !element(p, raw, len, false, offset)) return false;
+      p += size;
     }
     raw += len;
   }
   return p === block.length;
+}
+
+/**
+ * Where in `block` (a snappy block) each Sample field starts, given where
+ * they start in the body it decompresses to (`sampleOffsets`, ascending):
+ * null unless every one is whole inside one literal and has the shape
+ * RemoteWriteSnappyBatch writes (0x12, its length, 0x09, eight bytes of
+ * value, 0x10, a timestamp varint of `timestampLength` bytes). With
+ * `unread`, also null when a copy reads any sample's value or timestamp
+ * bytes (the body would then depend on them elsewhere too).
+ */
+function locateSamples(block: Uint8Array, sampleOffsets: Int32Array, timestampLength: number, unread: boolean): Int32Array | null {
+  const n = sampleOffsets.length;
+  if (n === 0 || timestampLength <= 0) return null;
+  const sampleBytes = TIMESTAMP_AT + timestampLength;
+  const at = new Int32Array(n);
+  let k = 0;
+  let hint = 0;
+  const ok = walk(block, (p, raw, len, literal, offset) => {
+    if (!literal && unread) {
+      // The first sample whose bytes end after the source starts must start after the source ends.
+      const from = raw - offset;
+      hint = firstAbove(sampleOffsets, from - sampleBytes, hint);
+      if (hint < n && (sampleOffsets[hint] as number) + VALUE_AT < from + len) return false;
+    }
+    for (; k < n && (sampleOffsets[k] as number) < raw + len; k++) {
+      const s = sampleOffsets[k] as number;
+      // A sample that starts inside a copy, or runs out of its literal, cannot be written over.
+      if (!literal || s < raw || s + sampleBytes > raw + len) return false;
+      at[k] = p + (s - raw);
+    }
+    return true;
+  });
+  if (!ok || k < n) return null;
+  for (let i = 0; i < n; i++) {
+    const s = at[i] as number;
+    if (block[s] !== 0x12 || block[s + 1] !== sampleBytes - 2 || block[s + 2] !== 0x09 || block[s + 11] !== 0x10) return null;
+    for (let j = 0; j < timestampLength - 1; j++) if ((block[s + TIMESTAMP_AT + j] as number) < 0x80) return null;
+    if ((block[s + sampleBytes - 1] as number) >= 0x80) return null;
+  }
+  return at;
 }
 
 const HASH_BITS = 14;

@@ -480,6 +480,8 @@ export class RemoteWriteReader {
   private labelsSplit = false;
   private values = new Float64Array(16);
   private times = new Float64Array(16);
+  /** Where each sample's Sample field starts (at its tag). */
+  private fieldStarts = new Float64Array(16);
   private nSamples = 0;
   private exemplarSpans: number[] = [];
   private readonly scratch: ProtoReader;
@@ -573,6 +575,11 @@ export class RemoteWriteReader {
   /** The current series' sample timestamps, as sampleValues(). */
   sampleTimestamps(): Float64Array {
     return this.times;
+  }
+
+  /** Where the current series' Sample field `i` starts in buffer (at its tag). */
+  sampleFieldStart(i: number): number {
+    return this.fieldStarts[i] as number;
   }
 
   /** The end of the span labelsStart() starts. */
@@ -704,7 +711,7 @@ export class RemoteWriteReader {
             }
             if (p === fieldEnd) {
               if (this.nSamples >= maxSamples) this.tooManySamples();
-              this.addSample(value, timestamp);
+              this.addSample(value, timestamp, pos);
               pos = fieldEnd;
               continue;
             }
@@ -743,7 +750,7 @@ export class RemoteWriteReader {
       this.labelEnds[this.nLabels++] = t.pos;
     } else if (field === 2 && wire === WIRE_LEN) {
       if (this.nSamples >= this.limits.maxSamplesPerSeries) this.tooManySamples();
-      this.readSample(t);
+      this.readSample(t, tagStart);
     } else if (field === 3 && wire === WIRE_LEN) {
       // From the exemplar's length to the end of its field, as readExemplar reads it.
       const start = t.pos;
@@ -769,7 +776,7 @@ export class RemoteWriteReader {
     throw new WireError('FS_WIRE_REMOTE_WRITE_LIMIT', [`series ${this.index} has more than ${this.limits.maxSamplesPerSeries} samples`]);
   }
 
-  private readSample(t: ProtoReader): void {
+  private readSample(t: ProtoReader, fieldStart: number): void {
     const end = t.lengthDelimitedEnd();
     const s = this.sampleReader.reset(t.pos, end);
     let value = 0;
@@ -782,10 +789,10 @@ export class RemoteWriteReader {
       else s.skipUnknown(field, key & 7, 0b110);
     }
     t.pos = end;
-    this.addSample(value, timestamp);
+    this.addSample(value, timestamp, fieldStart);
   }
 
-  private addSample(value: number, timestamp: number): void {
+  private addSample(value: number, timestamp: number, fieldStart: number): void {
     const n = this.nSamples;
     if (n === this.values.length) {
       const v = new Float64Array(n * 2);
@@ -794,6 +801,9 @@ export class RemoteWriteReader {
       const ts = new Float64Array(n * 2);
       ts.set(this.times);
       this.times = ts;
+      const at = new Float64Array(n * 2);
+      at.set(this.fieldStarts);
+      this.fieldStarts = at;
     }
     if (n > 0 && timestamp < (this.times[n - 1] as number)) {
       throw new WireError('FS_WIRE_REMOTE_WRITE_INVALID', [this.index, 'samples are not in timestamp order']);
@@ -801,6 +811,7 @@ export class RemoteWriteReader {
     // A Float64Array keeps a NaN's payload, so the stale marker survives.
     this.values[n] = value;
     this.times[n] = timestamp;
+    this.fieldStarts[n] = fieldStart;
     this.nSamples = n + 1;
   }
 }
