@@ -154,15 +154,19 @@ export class Collector {
         result = done.result;
       } else {
         try {
-          const raw = snappyUncompress(req.body as Buffer, live.config.limits.max_decompressed_bytes, decompressed);
+          const body = req.body as Buffer;
+          const now = Date.now();
+          // The site's last body with other samples is recognised before anything is decompressed.
+          const repeat = live.pipeline.processRepeat(id, body, now);
           // An empty label value is taken as no label (Prometheus's meaning) rather than refusing the whole request.
-          result = live.pipeline.process(id, new RemoteWriteReader(raw, live.readerLimits, { allowEmptyValues: true }), Date.now());
+          result = repeat ?? live.pipeline.process(id, new RemoteWriteReader(snappyUncompress(body, live.config.limits.max_decompressed_bytes, decompressed), live.readerLimits, { allowEmptyValues: true }), now, body);
         } catch (err) {
           if (err instanceof WireError) return answer(err.status, `${err.code}: ${err.message}`);
           throw err;
         }
       }
       if (result.reused === true) metrics.pushBodiesReused.inc();
+      if (result.repeat === true) metrics.pushRepeats.inc();
       // Not durable everywhere: not acknowledged. The site retries; a duplicate sample is harmless downstream.
       const taken = await intake.accept(id, result);
       if (!taken.ok) return answer(503, taken.error.message);

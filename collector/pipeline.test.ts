@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Random } from '../bench/index.js';
-import { RemoteWriteBatch, RemoteWriteReader, STALE_NAN, encodeLabels, decodeWriteRequest, snappyUncompress } from '../wire/index.js';
+import { RemoteWriteBatch, RemoteWriteReader, RemoteWriteSnappyBatch, STALE_NAN, encodeLabels, decodeWriteRequest, snappyUncompress } from '../wire/index.js';
 import { validateCollectorConfig } from './config.js';
 import { PushPipeline } from './pipeline.js';
 
@@ -215,41 +215,61 @@ both('what a known series sends is what the rules make of it: values rewritten, 
   }
 });
 
-test('a body written from the site\'s template is the body built anew, whatever the next request changes', () => {
+/**
+ * 600 requests of one site, each changed at random from the last (series new, gone, reordered or
+ * renamed; no sample or two; timestamps of other lengths, negative, not whole or going back;
+ * stale markers), through a pipeline with templates and one without: bodies, counts and errors
+ * must be the same. `compressed`: each body comes as the agent compresses it
+ * (RemoteWriteSnappyBatch), and the templated pipeline is given it as the collector does
+ * (processRepeat first, then process with the compressed body); there is no pre-aggregation then
+ * (a request that feeds one leaves no repeat).
+ */
+function differential(compressed: boolean): void {
   const pipelines = pipelinesOf({
     filter: { deny: { names: ['denied'] } },
     series_limit_per_site: 60,
-    aggregate: [{ match: '^agg_.*', interval: '1m', without: ['pod'], outputs: ['sum'], keep_input: true }],
+    ...(compressed ? {} : { aggregate: [{ match: '^agg_.*', interval: '1m', without: ['pod'], outputs: ['sum'], keep_input: true }] }),
   });
   const fresh = new PushPipeline(pipelines, { re: 'x' }, 60_000, 0);
   const templated = new PushPipeline(pipelines, { re: 'x' }, 60_000, 1 << 20);
-  const random = new Random(11);
+  const random = new Random(compressed ? 12 : 11);
   const VALUES = [0, -0, 1.5, NaN, STALE_NAN, Infinity, -1e300];
-  // The site's series, in the order its agent sends them; some denied, some aggregated.
-  let names = Array.from({ length: 40 }, (_, i) => (i % 9 === 4 ? `denied_${i}` : i % 7 === 3 ? `agg_${i}` : `m_${i}`));
+  // The site's series, in the order its agent sends them; some denied, some aggregated, one with two samples.
+  let names = Array.from({ length: 40 }, (_, i) => (i % 9 === 4 ? `denied_${i}` : i % 7 === 3 ? `agg_${i}` : i === 5 ? 'two_samples' : `m_${i}`));
   let nextName = 40;
   let reused = 0;
+  let repeats = 0;
+  let held = 0;
   for (let round = 0; round < 600; round++) {
     const ts = 1_700_000_000_000 + round * 15_000;
     const change = random.int(30);
     if (change === 0) names.splice(random.int(names.length), 0, `m_${nextName++}`); // a new series
     else if (change === 1) names.splice(random.int(names.length), 1); // one went away
     else if (change === 2) names = [...names.slice(1), names[0] as string]; // another order
-    const b = new RemoteWriteBatch();
+    else if (change === 3) {
+      // One renamed to another name of the same length: the body keeps its length.
+      const i = random.int(names.length);
+      const n = names[i] as string;
+      if (n.startsWith('m_')) names[i] = `m_${(Number(n.slice(2)) + 1) % 10 ** (n.length - 2)}`.padEnd(n.length, '0');
+    }
+    const b = compressed ? new RemoteWriteSnappyBatch() : new RemoteWriteBatch();
     names.forEach((n) => {
       const labels = encodeLabels(['__name__', n, 'pod', `p-${n.length % 3}`]);
       // Now and then a series with no sample or two, a timestamp of another length, or one that is not whole.
       const odd = random.int(1500);
-      if (odd === 0) b.addSamples(labels, []);
+      if (n === 'two_samples') b.addSamples(labels, odd < 20 ? [{ value: 1, timestamp: ts }, { value: 2, timestamp: ts - 1 }] : [{ value: 1, timestamp: ts - 1 }, { value: 2, timestamp: ts }]);
+      else if (odd === 0) b.addSamples(labels, []);
       else if (odd === 1) b.addSamples(labels, [{ value: 1, timestamp: ts - 1 }, { value: 2, timestamp: ts }]);
       else b.add(labels, VALUES[random.int(VALUES.length)] as number, odd === 2 ? 5 : odd === 3 ? -ts : ts);
     });
-    const body = Buffer.from(b.finish());
+    const sent = Buffer.from(b.finish());
+    const body = compressed ? snappyUncompress(sent) : sent;
     const outcome = (p: PushPipeline): unknown => {
       try {
-        const r = p.process(id, new RemoteWriteReader(body), round * 15_000);
+        const r = p === templated && compressed ? (p.processRepeat(id, sent, round * 15_000) ?? p.process(id, new RemoteWriteReader(snappyUncompress(sent)), round * 15_000, sent)) : p.process(id, new RemoteWriteReader(body), round * 15_000);
         if (r.reused === true && p === templated) reused++;
-        return { ...r, reused: undefined, body: r.body.length === 0 ? '' : snappyUncompress(r.body).toString('hex'), aggregate: r.aggregate?.body.toString('hex') };
+        if (r.repeat === true && p === templated) repeats++;
+        return { ...r, reused: undefined, repeat: undefined, body: r.body.length === 0 ? '' : snappyUncompress(r.body).toString('hex'), aggregate: r.aggregate?.body.toString('hex') };
       } catch (err) {
         return (err as Error).message;
       }
@@ -257,12 +277,20 @@ test('a body written from the site\'s template is the body built anew, whatever 
     assert.deepEqual(outcome(templated), outcome(fresh), `round ${round}`);
     // Series that went away are forgotten after a minute (and a site's template with them).
     if (round % 10 === 9) assert.equal(templated.sweep(round * 15_000), fresh.sweep(round * 15_000));
+    held = Math.max(held, templated.outputTemplateBytes());
   }
   // Many rounds changed nothing but the samples: after two such, they were written from the template.
   assert.ok(reused > 150, `${reused} of 600 bodies written from the template`);
-  assert.ok(templated.outputTemplateBytes() > 0);
+  // And from the third on, recognised before they were decompressed (never when they feed an aggregation).
+  if (compressed) assert.ok(repeats > 100, `${repeats} of 600 bodies recognised as repeats`);
+  else assert.equal(repeats, 0);
+  assert.ok(held > 0);
   assert.equal(fresh.outputTemplateBytes(), 0);
-});
+}
+
+test('a body written from the site\'s template is the body built anew, whatever the next request changes', () => differential(false));
+
+test('a body recognised as the site\'s last one with new samples is the body built anew, whatever the next request changes', () => differential(true));
 
 test('output templates stay within their bound', () => {
   const pipelines = pipelinesOf({ series_limit_per_site: 1000 });

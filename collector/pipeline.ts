@@ -17,7 +17,7 @@
 // while the site's requests keep coming so, each is that body with its own
 // samples put in, and nothing is searched for repeats or compressed again.
 import { DropReason, LabelsBuilder, type Labels, getLabel } from '../relabel/index.js';
-import { RemoteWriteBatch, type RemoteWriteLimits, type RemoteWriteReader, RemoteWriteSnappyBatch, RemoteWriteTemplate, SeriesFields, type SnappyScratch, encodeLabels, labelFieldEnd, snappyCompressKeeping, snappyUncompress } from '../wire/index.js';
+import { RemoteWriteBatch, type RemoteWriteLimits, type RemoteWriteReader, RemoteWriteRepeat, RemoteWriteSnappyBatch, RemoteWriteTemplate, type RepeatScratch, SeriesFields, type SnappyScratch, encodeLabels, labelFieldEnd, snappyCompressKeeping, snappyUncompress } from '../wire/index.js';
 import type { CollectorConfig, CompiledPipeline, LoadedConfig } from './config.js';
 import { AGGREGATE, FORWARD, KEPT, type Recipe, type SiteOutput, SiteSeries, hashHigh, hashLabels, reasonNumber, reasonOf, seenSecond } from './series-table.js';
 
@@ -61,6 +61,8 @@ export interface PushResult {
   readonly newSeries: number;
   /** The body is the site's previous one with this request's samples put in (its series came again in the same order). */
   readonly reused?: boolean;
+  /** The request was recognised as the site's last one with other samples, before decompressing it (processRepeat). */
+  readonly repeat?: boolean;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -76,6 +78,18 @@ function fieldSpans(labels: Uint8Array): number[] {
     p = end;
   }
   return spans;
+}
+
+const siteKeyOf = (id: Identity): string => `${id.tenant}\u0000${id.site}`;
+
+/**
+ * Misses in a row, counted on for one more chance: a site tries again while
+ * it has missed fewer than three times, then every 32nd time (the count goes
+ * back to 0 then). A try is due when the count returned is below 3.
+ */
+function missesAfterTry(misses: number): number {
+  if (misses < 3) return misses;
+  return misses >= 31 ? 0 : misses + 1;
 }
 
 export class PushPipeline {
@@ -99,6 +113,10 @@ export class PushPipeline {
   private outputBytes = 0;
   /** Where a block becoming a template is decompressed. */
   private readonly rawScratch: SnappyScratch = { bytes: new Uint8Array(0) };
+  /** Where a request's body is masked to be recognised (RemoteWriteRepeat). */
+  private readonly repeatScratch: RepeatScratch = { bytes: new Uint8Array(0) };
+  /** Where each sample of the request in progress starts, for a repeat to be made of it. */
+  private sampleStarts = new Int32Array(0);
 
   /**
    * `outputCacheBytes` bounds the sites' output templates (what a request
@@ -117,8 +135,11 @@ export class PushPipeline {
    * Runs one request through the pipeline. Throws (WireError) on a malformed
    * or invalid request, in which case nothing of it is taken in: the site's
    * cache and counts change only when the whole request is good.
+   * `compressed` is the snappy body the reader's was decompressed from:
+   * given, a request that hits the site's template leaves a repeat of it,
+   * for processRepeat() to recognise the next one by.
    */
-  process(id: Identity, reader: RemoteWriteReader, now: number): PushResult {
+  process(id: Identity, reader: RemoteWriteReader, now: number, compressed?: Uint8Array): PushResult {
     const pipeline = this.pipelineFor(id);
     const site = this.siteFor(id);
     const added = this.added;
@@ -128,7 +149,7 @@ export class PushPipeline {
     try {
       const output = site.output;
       if (output !== null) {
-        const r = this.runTemplate(pipeline, site, output, reader, now);
+        const r = this.runTemplate(pipeline, site, output, reader, now, compressed);
         if (r !== null) {
           site.outputMisses = 0;
           return r;
@@ -163,11 +184,15 @@ export class PushPipeline {
    * does not fit the template; the entries found until then stay in
    * nextOrder, this.resolved of them.
    */
-  private runTemplate(pipeline: CompiledPipeline, site: SiteSeries, output: SiteOutput, reader: RemoteWriteReader, now: number): PushResult | null {
+  private runTemplate(pipeline: CompiledPipeline, site: SiteSeries, output: SiteOutput, reader: RemoteWriteReader, now: number, compressed: Uint8Array | undefined): PushResult | null {
     const template = output.template;
     const counts = output.counts;
     const orderLength = site.orderLength;
     if (counts.length !== orderLength) return null;
+    // Where each sample starts, when a repeat is to be made of this request.
+    let starts = compressed !== undefined && output.repeat === null && this.wantsRepeat(site) ? this.sampleStarts : null;
+    if (starts !== null && starts.length < template.sampleCount) starts = this.sampleStarts = new Int32Array(2 * template.sampleCount);
+    let j = 0;
     const order = site.order;
     const agg = this.aggBatch;
     agg.reset();
@@ -194,6 +219,14 @@ export class PushPipeline {
       nextOrder[position++] = e;
       this.resolved = position;
       samplesIn += n;
+      if (starts !== null) {
+        if (j + n > starts.length) {
+          const bigger = new Int32Array(2 * (j + n));
+          bigger.set(starts);
+          starts = this.sampleStarts = bigger;
+        }
+        for (let i = 0; i < n; i++) starts[j++] = reader.sampleFieldStart(i);
+      }
       const flags = this.seenKept(site, e, seen, n, dropped);
       if (flags < 0 || n === 0) continue;
       if ((flags & FORWARD) !== 0) {
@@ -202,6 +235,7 @@ export class PushPipeline {
         for (let i = 0; i < n; i++) if (!template.put(k++, values, times, i)) return null;
       }
       if ((flags & AGGREGATE) !== 0) {
+        starts = null; // what is aggregated is read from the body: only a reader has it
         site.fieldsOf(e, reader, fields, false);
         agg.addFromReader(this.joinFields(body, site.constants(), fields), reader);
       }
@@ -211,7 +245,69 @@ export class PushPipeline {
     site.order = nextOrder.length > 2 * position + 64 ? nextOrder.slice(0, position) : nextOrder;
     this.nextOrder = order;
     const aggregate = agg.sampleCount > 0 ? { pipelineKey: pipeline.key, body: Buffer.from(agg.finish()), samples: agg.sampleCount } : undefined;
+    if (starts !== null && compressed !== undefined) this.keepRepeat(site, output, compressed, starts.subarray(0, j));
     return { body: template.finish(), snappy: true, samplesIn, samplesOut: k, dropped, newSeries: 0, reused: true, ...(aggregate ? { aggregate } : {}) };
+  }
+
+  /**
+   * A request recognised, before it is decompressed, as the site's last one
+   * with other samples (the repeat its last template hit left): the
+   * template's body with the request's samples put in as they are, and the
+   * series marked seen and counted as a template hit does. Null when the
+   * site has no repeat or the body is not one: then decompress it and call
+   * process(). Its series go to no pre-aggregation (a request that feeds
+   * one leaves no repeat).
+   */
+  processRepeat(id: Identity, compressed: Uint8Array, now: number): PushResult | null {
+    const site = this.sites.get(siteKeyOf(id));
+    const output = site?.output;
+    const repeat = output?.repeat;
+    if (site === undefined || output === null || output === undefined || repeat === null || repeat === undefined) return null;
+    const counts = output.counts;
+    if (!repeat.matches(compressed, counts, this.repeatScratch)) {
+      // Another request, or the same series sent otherwise: read as before (a template hit makes another repeat).
+      this.outputBytes -= repeat.byteSize;
+      output.bytes -= repeat.byteSize;
+      output.repeat = null;
+      site.repeatMisses++;
+      return null;
+    }
+    const template = output.template;
+    const order = site.order;
+    const at = repeat.at;
+    const dropped = new Map<string, number>();
+    const seen = seenSecond(now);
+    template.begin();
+    let j = 0;
+    let k = 0;
+    for (let position = 0; position < counts.length; position++) {
+      const n = counts[position] as number;
+      const flags = this.seenKept(site, order[position] as number, seen, n, dropped);
+      if (flags >= 0 && (flags & FORWARD) !== 0) for (let i = 0; i < n; i++) template.putRaw(k++, compressed, at[j + i] as number);
+      j += n;
+    }
+    if (k !== template.sampleCount) {
+      // Cannot be (the hit that made the repeat put as many): built anew rather than send a sample of the template's.
+      template.finish();
+      this.dropOutput(site);
+      return null;
+    }
+    site.outputMisses = 0;
+    site.repeatMisses = 0;
+    return { body: template.finish(), snappy: true, samplesIn: j, samplesOut: k, dropped, newSeries: 0, reused: true, repeat: true };
+  }
+
+  /** Makes the repeat of a request that hit the site's template, within outputCacheBytes. */
+  private keepRepeat(site: SiteSeries, output: SiteOutput, compressed: Uint8Array, starts: Int32Array): void {
+    const repeat = RemoteWriteRepeat.of(compressed, starts, output.template.timestampLength, this.repeatScratch);
+    if (repeat === null) {
+      site.repeatMisses++; // its sender's compressor puts a sample in a copy, or a sample has another shape
+      return;
+    }
+    if (this.outputBytes + repeat.byteSize > this.outputCacheBytes) return;
+    output.repeat = repeat;
+    output.bytes += repeat.byteSize;
+    this.outputBytes += repeat.byteSize;
   }
 
   private run(id: Identity, pipeline: CompiledPipeline, site: SiteSeries, reader: RemoteWriteReader, now: number): PushResult {
@@ -326,9 +422,14 @@ export class PushPipeline {
    * request.
    */
   private wantsTemplate(site: SiteSeries): boolean {
-    if (site.outputMisses < 3) return true;
-    site.outputMisses = site.outputMisses >= 31 ? 0 : site.outputMisses + 1;
-    return site.outputMisses === 0;
+    site.outputMisses = missesAfterTry(site.outputMisses);
+    return site.outputMisses < 3;
+  }
+
+  /** Whether to make a repeat of a site's request: as for templates, by its repeat misses. */
+  private wantsRepeat(site: SiteSeries): boolean {
+    site.repeatMisses = missesAfterTry(site.repeatMisses);
+    return site.repeatMisses < 3;
   }
 
   /**
@@ -355,7 +456,7 @@ export class PushPipeline {
     if (this.outputBytes + bytes > this.outputCacheBytes) return null;
     const template = RemoteWriteTemplate.of(compact, starts, tsLength);
     if (template === null) return null;
-    site.output = { template, counts, bytes };
+    site.output = { template, counts, repeat: null, bytes };
     this.outputBytes += bytes;
     site.dropIds();
     return Buffer.from(compact.buffer, compact.byteOffset, compact.byteLength);
@@ -435,7 +536,7 @@ export class PushPipeline {
   }
 
   private siteFor(id: Identity): SiteSeries {
-    const siteKey = `${id.tenant}\u0000${id.site}`;
+    const siteKey = siteKeyOf(id);
     let site = this.sites.get(siteKey);
     if (!site) {
       site = new SiteSeries();

@@ -41,13 +41,16 @@ function configure(doc: unknown, file: string): void {
 }
 
 function push(s: State, id: Identity, body: Uint8Array): { result: WorkerResult; transfer: ArrayBuffer[] } {
-  const raw = snappyUncompress(body, s.maxDecompressed, scratch);
-  const r: PushResult = s.pipeline.process(id, new RemoteWriteReader(raw, s.limits, { allowEmptyValues: true }), Date.now());
+  const now = Date.now();
+  // The site's last body with other samples is recognised before anything is decompressed.
+  const r: PushResult =
+    s.pipeline.processRepeat(id, body, now) ??
+    s.pipeline.process(id, new RemoteWriteReader(snappyUncompress(body, s.maxDecompressed, scratch), s.limits, { allowEmptyValues: true }), now, body);
   const out = owned(r.body);
   const agg = r.aggregate === undefined ? undefined : { pipelineKey: r.aggregate.pipelineKey, body: owned(r.aggregate.body), samples: r.aggregate.samples };
   const transfer = [out.buffer as ArrayBuffer, ...(agg ? [agg.body.buffer as ArrayBuffer] : [])];
   return {
-    result: { body: out, snappy: r.snappy === true, samplesIn: r.samplesIn, samplesOut: r.samplesOut, dropped: [...r.dropped], newSeries: r.newSeries, reused: r.reused === true, ...(agg ? { aggregate: agg } : {}) },
+    result: { body: out, snappy: r.snappy === true, samplesIn: r.samplesIn, samplesOut: r.samplesOut, dropped: [...r.dropped], newSeries: r.newSeries, reused: r.reused === true, repeat: r.repeat === true, ...(agg ? { aggregate: agg } : {}) },
     transfer,
   };
 }

@@ -24,6 +24,7 @@ export interface WorkerResult {
   readonly dropped: [string, number][];
   readonly newSeries: number;
   readonly reused: boolean;
+  readonly repeat: boolean;
   readonly aggregate?: { readonly pipelineKey: string; readonly body: Uint8Array; readonly samples: number };
 }
 
@@ -88,6 +89,7 @@ class PushWorker {
             dropped: new Map(r.dropped),
             newSeries: r.newSeries,
             reused: r.reused,
+            repeat: r.repeat,
             ...(r.aggregate ? { aggregate: { pipelineKey: r.aggregate.pipelineKey, body: asBuffer(r.aggregate.body), samples: r.aggregate.samples } } : {}),
           },
         });

@@ -17,7 +17,7 @@
 // the sender, so sites never mix), and two distinct label sets of one site
 // of 2,000 series share a hash with a chance of about 1e-13. A site that
 // forges a collision on purpose only mislabels its own series.
-import { type RemoteWriteReader, type RemoteWriteTemplate, type SeriesFields, internLabelField } from '../wire/index.js';
+import { type RemoteWriteReader, type RemoteWriteRepeat, type RemoteWriteTemplate, type SeriesFields, internLabelField } from '../wire/index.js';
 
 export const KEPT = 1;
 export const AGGREGATE = 2;
@@ -146,8 +146,10 @@ export interface Recipe {
 export interface SiteOutput {
   readonly template: RemoteWriteTemplate;
   readonly counts: Uint16Array;
-  /** What it holds, in bytes. */
-  readonly bytes: number;
+  /** What the site's sender's body is recognised by, once a request has hit the template (and its body allows). */
+  repeat: RemoteWriteRepeat | null;
+  /** What it holds, in bytes (the repeat's included). */
+  bytes: number;
 }
 
 export class SiteSeries {
@@ -162,6 +164,8 @@ export class SiteSeries {
   output: SiteOutput | null = null;
   /** Requests in a row that did not fit the site's output template. */
   outputMisses = 0;
+  /** Requests in a row whose body could not be recognised by a repeat, or was not. */
+  repeatMisses = 0;
   /** The oldest SEEN of any entry at the last sweep (or since): sweeps skip the site until it is idle. */
   oldestSeen = Number.MAX_SAFE_INTEGER;
 

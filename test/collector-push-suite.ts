@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pino } from 'pino';
 import { Collector, validateCollectorConfig } from '../collector/index.js';
-import { REMOTE_WRITE_HEADERS, RemoteWriteBatch, encodeLabels, encodeWriteRequest, snappyCompress } from '../wire/index.js';
+import { REMOTE_WRITE_HEADERS, RemoteWriteBatch, RemoteWriteSnappyBatch, encodeLabels, encodeWriteRequest, snappyCompress } from '../wire/index.js';
 import { startPrometheus, type PrometheusPeer } from './peers/prometheus.js';
 
 /** Defines the push suite, the pipeline on `workers` worker threads (0: the main thread). */
@@ -59,6 +59,13 @@ export function definePushSuite(workers: number): void {
     const b = new RemoteWriteBatch();
     for (const [labels, value, ts] of series) b.add(encodeLabels(labels), value, ts);
     return b.finishCompressed();
+  }
+
+  /** A body as fleetscope's agent compresses it (RemoteWriteSnappyBatch: every sample in a literal). */
+  function agentBody(series: [string[], number, number][]): Buffer {
+    const b = new RemoteWriteSnappyBatch();
+    for (const [labels, value, ts] of series) b.add(encodeLabels(labels), value, ts);
+    return Buffer.from(b.finish());
   }
 
   async function push(token: string | undefined, payload: Uint8Array, headers: Record<string, string> = REMOTE_WRITE_HEADERS): Promise<{ status: number; text: string }> {
@@ -157,14 +164,18 @@ export function definePushSuite(workers: number): void {
     const sent: number[] = [];
     for (let i = 0; i < 20; i++) {
       const ts = t0 + i * 1000;
-      const res = await push(GLOBEX, body([[['__name__', 'outage_series', 'k', 'v'], i, ts]]));
+      const res = await push(GLOBEX, agentBody([[['__name__', 'outage_series', 'k', 'v'], i, ts]]));
       assert.equal(res.status, 204, 'pushes are acknowledged while the receiver is down');
       sent.push(ts);
     }
     // The same series every time: from the third push on, each body is the site's template with
-    // its sample put in (push_output_cache_bytes), and Prometheus must read every value below.
-    const reused = Number(/fleetscope_collector_push_bodies_reused_total ([0-9.e+]+)/.exec(await (await fetch(`${collector.url}/metrics`)).text())?.[1] ?? NaN);
+    // its sample put in (push_output_cache_bytes); from the fourth, the push is recognised as the
+    // last one with another sample before it is decompressed. Prometheus must read every value below.
+    const counters = await (await fetch(`${collector.url}/metrics`)).text();
+    const reused = Number(/fleetscope_collector_push_bodies_reused_total ([0-9.e+]+)/.exec(counters)?.[1] ?? NaN);
     assert.ok(reused >= 18, `${reused} pushes written from a template`);
+    const repeats = Number(/fleetscope_collector_push_repeats_total ([0-9.e+]+)/.exec(counters)?.[1] ?? NaN);
+    assert.ok(repeats >= 17, `${repeats} pushes recognised as repeats`);
     // The sender tries (after its batch deadline), fails and retries while the receiver is down.
     await eventually('a retried send', async () => (/fleetscope_collector_send_retries_total\{remote="[^"]+",reason="network"\} [1-9]/.test(await (await fetch(`${collector.url}/metrics`)).text()) ? true : undefined), 10_000);
     // The queue's age says how long the undelivered data has waited, and keeps growing through the outage.
