@@ -1,11 +1,10 @@
 // The collector's push path at regional scale, side by side with vmagent.
 //
 //   node dist/collector/push.bench.js [--sites 3000] [--series 2000] [--interval 15] [--rounds 4] [--warmup 2]
-//     [--workers 0] [--only-collector] [--profile DIR] [--node-arg FLAG]... [--collector-stdout FILE]
+//     [--workers 0] [--sender agent|snappyjs] [--out FILE] [--only-collector] [--profile DIR] [--node-arg FLAG]... [--collector-stdout FILE]
 //
 // Simulated sites push remote-write (one snappy body of `series` series per
-// site per interval, ~16 labels a series, built once: every round resends
-// the same bytes, so neither side gets an easier or harder workload) to:
+// site per interval, ~16 labels a series; both sides get the same bytes) to:
 //   1. a fleetscope collector, as its own process (`fleetscope collector`,
 //      durable queue with fsync, keep-everything pipeline), and
 //   2. vmagent (`vmagent -remoteWrite.url=… -httpListenAddr=…`),
@@ -13,18 +12,26 @@
 // records the CPU seconds the process used (utime + stime from
 // /proc/<pid>/stat, every thread), its peak resident memory (VmHWM), the
 // push latencies, and whether every round's pushes finished inside the
-// interval ("kept up"). Results go to bench/results/collector-push.json.
+// interval ("kept up"). Results go to bench/results/collector-push.json (or --out FILE).
 // The load generator shares the machine's cores with the process measured:
 // its own CPU is reported too.
+//
+// --sender agent (the default): each body is what fleetscope's agent sends
+// (RemoteWriteSnappyBatch: every sample in a literal), with new values and
+// timestamps every round, as an agent's next scrape has.
+// --sender snappyjs: bodies compressed by snappyjs, as another sender's
+// compressor would (samples may sit in copies), built once: every round
+// resends the same bytes (the collector still reads every series and
+// sample; no path of it depends on bytes being the same as last time).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, createServer, request } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pushSiteLabels } from '../bench/index.js';
-import { REMOTE_WRITE_HEADERS, RemoteWriteBatch, encodeLabels } from '../wire/index.js';
+import { REMOTE_WRITE_HEADERS, RemoteWriteBatch, RemoteWriteSnappyBatch, RemoteWriteTemplate, encodeLabels } from '../wire/index.js';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -39,6 +46,8 @@ const WORKERS = arg('workers', 0);
 // Rounds before the measured ones, on both sides: in the first every series is new; in the
 // second the collector makes each site's template (its series came in the same order again).
 const WARMUP = arg('warmup', 2);
+const SENDER = process.argv.includes('--sender') ? (process.argv[process.argv.indexOf('--sender') + 1] as string) : 'agent';
+if (SENDER !== 'agent' && SENDER !== 'snappyjs') throw new Error(`--sender is agent or snappyjs, not ${SENDER}`);
 const BIN = new URL('../../bin/fleetscope.js', import.meta.url).pathname;
 const CLK_TCK = 100;
 
@@ -52,18 +61,79 @@ function freePort(): Promise<number> {
   });
 }
 
-/** A site's body: its series (bench/sim/push-site.ts), one sample each, snappy-compressed. */
-function siteBody(site: number, ts: number): Buffer {
-  const b = new RemoteWriteBatch(SERIES * 700);
+/** What a site pushes: its series (bench/sim/push-site.ts), one sample each, snappy-compressed. */
+interface SiteSender {
+  /** The body of round `round`. */
+  body(round: number): Buffer;
+  readonly bytes: number;
+}
+
+function siteSender(site: number, ts0: number): SiteSender {
   const series = pushSiteLabels(site, SERIES);
-  for (let i = 0; i < SERIES; i++) b.add(encodeLabels(series[i] as string[]), i * 1.5, ts);
-  return b.finishCompressed();
+  if (SENDER === 'snappyjs') {
+    const b = new RemoteWriteBatch(SERIES * 700);
+    for (let i = 0; i < SERIES; i++) b.add(encodeLabels(series[i] as string[]), i * 1.5, ts0);
+    const body = b.finishCompressed();
+    return { body: () => body, bytes: body.length };
+  }
+  // The agent's batch once; then, as its next scrapes, the same series with new values and a new timestamp.
+  const b = new RemoteWriteSnappyBatch({ initialBytes: SERIES * 200 });
+  for (let i = 0; i < SERIES; i++) b.add(encodeLabels(series[i] as string[]), i * 1.5, ts0);
+  const template = RemoteWriteTemplate.of(b.finish(), b.sampleOffsets(), b.uniformTimestampLength);
+  if (template === null) throw new Error('the agent batch made no template');
+  const values = new Float64Array(SERIES);
+  const times = new Float64Array(SERIES);
+  return {
+    body(round: number): Buffer {
+      times.fill(ts0 + round * INTERVAL_S * 1000);
+      for (let i = 0; i < SERIES; i++) values[i] = i * 1.5 + round;
+      template.begin();
+      for (let i = 0; i < SERIES; i++) if (!template.put(i, values, times, i)) throw new Error('timestamp out of the template');
+      return template.finish();
+    },
+    bytes: template.byteSize,
+  };
 }
 
 function cpuSeconds(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const after = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return (Number(after[11]) + Number(after[12])) / CLK_TCK;
+}
+
+/** CPU seconds (user and system) of a process's main thread (its tid is its pid) and of its other threads together. */
+function cpuByThread(pid: number): Map<string, { user: number; system: number }> {
+  const out = new Map<string, { user: number; system: number }>();
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tasks) {
+    try {
+      const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const after = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      const name = tid === String(pid) ? 'main' : 'other_threads';
+      const t = out.get(name) ?? { user: 0, system: 0 };
+      t.user += Number(after[11]) / CLK_TCK;
+      t.system += Number(after[12]) / CLK_TCK;
+      out.set(name, t);
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/** What each group of threads used between two cpuByThread() readings, in CPU seconds (threads that ended in between are not counted). */
+function threadDelta(before: Map<string, { user: number; system: number }>, after: Map<string, { user: number; system: number }>): Record<string, { user: number; system: number }> {
+  const out: Record<string, { user: number; system: number }> = {};
+  for (const [name, a] of after) {
+    const b = before.get(name) ?? { user: 0, system: 0 };
+    out[name] = { user: Number((a.user - b.user).toFixed(2)), system: Number((a.system - b.system).toFixed(2)) };
+  }
+  return out;
 }
 
 function peakRssBytes(pid: number): number {
@@ -95,12 +165,12 @@ interface RoundResult {
 const token = (i: number): string => `bench-site-token-${String(i).padStart(8, '0')}`;
 
 /** Pushes every site's body once, CONCURRENCY at a time, spread over the interval; `auth` adds each site's token. */
-async function round(url: string, bodies: readonly Buffer[], agent: Agent, auth: boolean): Promise<RoundResult> {
+async function round(url: string, senders: readonly SiteSender[], roundNo: number, agent: Agent, auth: boolean): Promise<RoundResult> {
   const start = performance.now();
   const lat: number[] = [];
   let next = 0;
   let failed = 0;
-  const spacing = (INTERVAL_S * 1000 * 0.9) / bodies.length;
+  const spacing = (INTERVAL_S * 1000 * 0.9) / senders.length;
   const one = (body: Buffer, site: number): Promise<number> => new Promise((resolve) => {
     const t = performance.now();
     const headers: Record<string, string> = { ...REMOTE_WRITE_HEADERS, 'Content-Length': String(body.length) };
@@ -118,41 +188,49 @@ async function round(url: string, bodies: readonly Buffer[], agent: Agent, auth:
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     for (;;) {
       const i = next++;
-      if (i >= bodies.length) return;
+      if (i >= senders.length) return;
       // Sites push on their own schedule: spread the round over the interval rather than all at once.
       const due = start + i * spacing;
       const wait = due - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const status = await one(bodies[i] as Buffer, i);
+      const status = await one((senders[i] as SiteSender).body(roundNo), i);
       if (status !== 204 && status !== 200) failed++;
     }
   }));
   lat.sort((a, b) => a - b);
-  return { seconds: (performance.now() - start) / 1000, ok: bodies.length - failed, failed, p50Ms: lat[Math.floor(lat.length / 2)] ?? 0, p99Ms: lat[Math.floor(lat.length * 0.99)] ?? 0 };
+  return { seconds: (performance.now() - start) / 1000, ok: senders.length - failed, failed, p50Ms: lat[Math.floor(lat.length / 2)] ?? 0, p99Ms: lat[Math.floor(lat.length * 0.99)] ?? 0 };
 }
 
-async function measure(name: string, url: string, proc: ChildProcess, bodies: readonly Buffer[], auth: boolean): Promise<Record<string, unknown>> {
+async function measure(name: string, url: string, proc: ChildProcess, senders: readonly SiteSender[], auth: boolean): Promise<Record<string, unknown>> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   // Warm-up rounds (WARMUP), paced like the measured ones.
   const warm: RoundResult[] = [];
   for (let r = 0; r < WARMUP; r++) {
     const started = performance.now();
-    warm.push(await round(url, bodies, agent, auth));
+    warm.push(await round(url, senders, r, agent, auth));
     const rest = INTERVAL_S * 1000 - (performance.now() - started);
     if (rest > 0 && r < WARMUP - 1) await new Promise((res) => setTimeout(res, rest));
   }
   const pid = proc.pid as number;
   const cpu0 = cpuSeconds(pid);
+  const threads0 = cpuByThread(pid);
   const self0 = process.cpuUsage();
   const wall0 = performance.now();
   const rounds: RoundResult[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const started = performance.now();
-    rounds.push(await round(url, bodies, agent, auth));
+    rounds.push(await round(url, senders, WARMUP + r, agent, auth));
     const rest = INTERVAL_S * 1000 - (performance.now() - started);
     if (rest > 0) await new Promise((res) => setTimeout(res, rest));
   }
   const cpu = cpuSeconds(pid) - cpu0;
+  // The collector's own count of how its pushes went (what templates and repeats took).
+  const counted: Record<string, number> = {};
+  if (name.startsWith('fleetscope')) {
+    const text = await (await fetch(new URL('/metrics', url))).text();
+    for (const m of text.matchAll(/^(fleetscope_collector_push_(?:bodies_reused|repeats)_total) (\S+)$/gm)) counted[m[1] as string] = Number(m[2]);
+  }
+  const threads = threadDelta(threads0, cpuByThread(pid));
   const self = process.cpuUsage(self0);
   agent.destroy();
   const samples = rounds.reduce((n, r) => n + r.ok, 0) * SERIES;
@@ -168,12 +246,15 @@ async function measure(name: string, url: string, proc: ChildProcess, bodies: re
     cpu_seconds: cpu,
     cpu_ns_per_sample: (cpu * 1e9) / Math.max(samples, 1),
     cores_used: cpu / wall,
+    // Where it went: the main thread, and the others (workers, libuv's pool, V8's helpers; Go's threads), user and system.
+    cpu_seconds_by_thread: threads,
     peak_rss_bytes: peakRssBytes(pid),
     kept_up: rounds.every((r) => r.seconds <= INTERVAL_S && r.failed === 0),
     round_seconds: rounds.map((r) => Number(r.seconds.toFixed(2))),
     push_latency_p50_ms: Math.max(...rounds.map((r) => r.p50Ms)),
     push_latency_p99_ms: Math.max(...rounds.map((r) => r.p99Ms)),
     warmup_round_seconds: warm.map((r) => Number(r.seconds.toFixed(2))),
+    ...(Object.keys(counted).length > 0 ? { collector_counts_since_start: counted } : {}),
     load_generator_cpu_seconds: (self.user + self.system) / 1e6,
   };
   console.log(JSON.stringify(result));
@@ -192,8 +273,8 @@ async function main(): Promise<void> {
   const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/api/v1/write`;
   const t0 = performance.now();
   const ts = Date.now();
-  const bodies = Array.from({ length: SITES }, (_, i) => siteBody(i, ts));
-  console.log(`built ${SITES} bodies of ${SERIES} series (${(bodies.reduce((n, b) => n + b.length, 0) / 1e6).toFixed(0)} MB) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const senders = Array.from({ length: SITES }, (_, i) => siteSender(i, ts));
+  console.log(`built ${SITES} ${SENDER} bodies of ${SERIES} series (${(senders.reduce((n, b) => n + b.bytes, 0) / 1e6).toFixed(0)} MB) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const results: Record<string, unknown>[] = [];
   const procs: ChildProcess[] = [];
   try {
@@ -219,7 +300,7 @@ async function main(): Promise<void> {
     collector.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
     procs.push(collector);
     await waitReady(`http://127.0.0.1:${port}/-/ready`, collector, () => out);
-    results.push(await measure('fleetscope collector', `http://127.0.0.1:${port}/api/v1/write`, collector, bodies, true));
+    results.push(await measure('fleetscope collector', `http://127.0.0.1:${port}/api/v1/write`, collector, senders, true));
     collector.kill('SIGTERM');
     await new Promise((r) => collector.once('exit', r));
     if (process.argv.includes('--only-collector')) return;
@@ -231,7 +312,7 @@ async function main(): Promise<void> {
     vmagent.stderr?.on('data', (d: Buffer) => (vout = (vout + d.toString()).slice(-4000)));
     procs.push(vmagent);
     await waitReady(`http://127.0.0.1:${vport}/health`, vmagent, () => vout);
-    results.push(await measure('vmagent', `http://127.0.0.1:${vport}/api/v1/write`, vmagent, bodies, false));
+    results.push(await measure('vmagent', `http://127.0.0.1:${vport}/api/v1/write`, vmagent, senders, false));
     vmagent.kill('SIGTERM');
     await new Promise((r) => vmagent.once('exit', r));
   } finally {
@@ -242,15 +323,18 @@ async function main(): Promise<void> {
   const [ours, theirs] = results as [Record<string, number>, Record<string, number>];
   const report = {
     date: new Date().toISOString(),
-    command: `node dist/collector/push.bench.js --sites ${SITES} --series ${SERIES} --interval ${INTERVAL_S} --rounds ${ROUNDS} --warmup ${WARMUP} --workers ${WORKERS}`,
+    command: `node dist/collector/push.bench.js --sites ${SITES} --series ${SERIES} --interval ${INTERVAL_S} --rounds ${ROUNDS} --warmup ${WARMUP} --workers ${WORKERS} --sender ${SENDER}`,
     machine: `${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? '?'} × ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? '?'}, Node ${process.version}`,
-    workload: { sites: SITES, series_per_site: SERIES, interval_s: INTERVAL_S, rounds: ROUNDS, warmup_rounds: WARMUP, concurrency: CONCURRENCY, push_workers: WORKERS },
+    workload: { sites: SITES, series_per_site: SERIES, sender: SENDER, interval_s: INTERVAL_S, rounds: ROUNDS, warmup_rounds: WARMUP, concurrency: CONCURRENCY, push_workers: WORKERS },
     results,
     cpu_per_sample_ratio_fleetscope_to_vmagent: (ours.cpu_ns_per_sample as number) / (theirs.cpu_ns_per_sample as number),
     bytes_sunk: sunk,
   };
   mkdirSync(new URL('../../bench/results/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('../../bench/results/collector-push.json', import.meta.url), `${JSON.stringify(report, null, 2)}\n`);
+  // --out FILE: where the report goes (default bench/results/collector-push.json).
+  const oi = process.argv.indexOf('--out');
+  const out = oi < 0 ? new URL('../../bench/results/collector-push.json', import.meta.url) : (process.argv[oi + 1] as string);
+  writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
   console.log(JSON.stringify({ ratio: report.cpu_per_sample_ratio_fleetscope_to_vmagent }));
 }
 
