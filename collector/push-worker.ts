@@ -10,6 +10,7 @@
 import { parentPort } from 'node:worker_threads';
 import { RemoteWriteReader, type RemoteWriteLimits, type SnappyScratch, WireError, snappyUncompress } from '../wire/index.js';
 import { validateCollectorConfig } from './config.js';
+import { ownedBytes } from './owned-bytes.js';
 import { type Identity, type PushPipeline, type PushResult, pushPipelineOf, readerLimitsOf } from './pipeline.js';
 import type { WorkerRequest, WorkerResult } from './push-workers.js';
 
@@ -22,19 +23,6 @@ interface State {
 let state: State | null = null;
 const scratch: SnappyScratch = { bytes: new Uint8Array(1024 * 1024) };
 
-/**
- * The bytes in an ArrayBuffer of their own, to transfer to the main thread:
- * `b` itself when it spans the whole of one (the pipeline's bodies, made for
- * this request and held by nothing else), else a copy. Never a pooled or a
- * shared buffer, nor an empty one (the pipeline's EMPTY is shared).
- */
-function owned(b: Buffer): Uint8Array {
-  if (b.length > 0 && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !(b.buffer instanceof SharedArrayBuffer)) return b;
-  const out = new Uint8Array(b.length);
-  out.set(b);
-  return out;
-}
-
 function configure(doc: unknown, file: string): void {
   const loaded = validateCollectorConfig(doc, file);
   state = { pipeline: pushPipelineOf(loaded), limits: readerLimitsOf(loaded.config), maxDecompressed: loaded.config.limits.max_decompressed_bytes };
@@ -46,8 +34,8 @@ function push(s: State, id: Identity, body: Uint8Array): { result: WorkerResult;
   const r: PushResult =
     s.pipeline.processRepeat(id, body, now) ??
     s.pipeline.process(id, new RemoteWriteReader(snappyUncompress(body, s.maxDecompressed, scratch), s.limits, { allowEmptyValues: true }), now, body);
-  const out = owned(r.body);
-  const agg = r.aggregate === undefined ? undefined : { pipelineKey: r.aggregate.pipelineKey, body: owned(r.aggregate.body), samples: r.aggregate.samples };
+  const out = ownedBytes(r.body);
+  const agg = r.aggregate === undefined ? undefined : { pipelineKey: r.aggregate.pipelineKey, body: ownedBytes(r.aggregate.body), samples: r.aggregate.samples };
   const transfer = [out.buffer as ArrayBuffer, ...(agg ? [agg.body.buffer as ArrayBuffer] : [])];
   return {
     result: { body: out, snappy: r.snappy === true, samplesIn: r.samplesIn, samplesOut: r.samplesOut, dropped: [...r.dropped], newSeries: r.newSeries, reused: r.reused === true, repeat: r.repeat === true, ...(agg ? { aggregate: agg } : {}) },

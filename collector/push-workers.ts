@@ -6,6 +6,7 @@
 // and is started again, its caches rebuilt as series come in.
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { ownedBytes } from './owned-bytes.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { Identity, PushResult } from './pipeline.js';
 import { fnv1a32 } from './shard.js';
@@ -118,7 +119,7 @@ class PushWorker {
   push(seq: number, id: Identity, body: Uint8Array): Promise<WorkerOutcome> {
     return new Promise((resolve) => {
       this.pending.set(seq, { resolve });
-      // Transferred, not cloned: the body is a copy made for the worker.
+      // Transferred, not cloned: the body is the worker's alone (process()).
       this.worker.postMessage({ kind: 'push', seq, tenant: id.tenant, site: id.site, group: id.group, body } satisfies WorkerRequest, [body.buffer as ArrayBuffer]);
     });
   }
@@ -141,12 +142,15 @@ export class PushWorkers {
     this.workers = Array.from({ length: count }, (_, i) => new PushWorker(i, source, log, metrics, maxHeapMb));
   }
 
-  /** Runs a push (its snappy body as received) on the site's worker. */
+  /**
+   * Runs a push (its snappy body as received) on the site's worker. The
+   * body goes to the worker transferred when it has its ArrayBuffer to
+   * itself (fastify copies every body of 4 KB or more into one of its own),
+   * and is then detached here: the caller must be done with it. Otherwise
+   * the worker gets a copy.
+   */
   process(id: Identity, body: Buffer): Promise<WorkerOutcome> {
-    // A copy the worker owns: the received body may share its memory with other buffers.
-    const copy = new Uint8Array(body.length);
-    copy.set(body);
-    return (this.workers[workerOf(id, this.workers.length)] as PushWorker).push(++this.seq, id, copy);
+    return (this.workers[workerOf(id, this.workers.length)] as PushWorker).push(++this.seq, id, ownedBytes(body));
   }
 
   /** New rules: every worker validates them again and starts with empty caches, as the main thread does. */
