@@ -7,7 +7,7 @@ import type { TLSSocket } from 'node:tls';
 import { setFlagsFromString } from 'node:v8';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { type Logger, pino } from 'pino';
-import { RemoteWriteReader, type RemoteWriteLimits, type SnappyScratch, WireError, snappyUncompress } from '../wire/index.js';
+import { type RemoteWriteLimits, type SnappyScratch, WireError } from '../wire/index.js';
 import { SiteAuthenticator, certificateNames } from './auth.js';
 import { type CollectorConfig, type LoadedConfig, loadCollectorConfig } from './config.js';
 import { CollectorError } from './errors.js';
@@ -154,12 +154,7 @@ export class Collector {
         result = done.result;
       } else {
         try {
-          const body = req.body as Buffer;
-          const now = Date.now();
-          // The site's last body with other samples is recognised before anything is decompressed.
-          const repeat = live.pipeline.processRepeat(id, body, now);
-          // An empty label value is taken as no label (Prometheus's meaning) rather than refusing the whole request.
-          result = repeat ?? live.pipeline.process(id, new RemoteWriteReader(snappyUncompress(body, live.config.limits.max_decompressed_bytes, decompressed), live.readerLimits, { allowEmptyValues: true }), now, body);
+          result = live.pipeline.processBody(id, req.body as Buffer, Date.now(), live.readerLimits, live.config.limits.max_decompressed_bytes, decompressed);
         } catch (err) {
           if (err instanceof WireError) return answer(err.status, `${err.code}: ${err.message}`);
           throw err;

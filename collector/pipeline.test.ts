@@ -221,7 +221,7 @@ both('what a known series sends is what the rules make of it: values rewritten, 
  * stale markers), through a pipeline with templates and one without: bodies, counts and errors
  * must be the same. `compressed`: each body comes as the agent compresses it
  * (RemoteWriteSnappyBatch), and the templated pipeline is given it as the collector does
- * (processRepeat first, then process with the compressed body); there is no pre-aggregation then
+ * (processBody: a repeat first, else process with the compressed body); there is no pre-aggregation then
  * (a request that feeds one leaves no repeat).
  */
 function differential(compressed: boolean): void {
@@ -266,7 +266,7 @@ function differential(compressed: boolean): void {
     const body = compressed ? snappyUncompress(sent) : sent;
     const outcome = (p: PushPipeline): unknown => {
       try {
-        const r = p === templated && compressed ? (p.processRepeat(id, sent, round * 15_000) ?? p.process(id, new RemoteWriteReader(snappyUncompress(sent)), round * 15_000, sent)) : p.process(id, new RemoteWriteReader(body), round * 15_000);
+        const r = p === templated && compressed ? p.processBody(id, sent, round * 15_000, {}, 64 * 1024 * 1024, { bytes: new Uint8Array(0) }) : p.process(id, new RemoteWriteReader(body), round * 15_000);
         if (r.reused === true && p === templated) reused++;
         if (r.repeat === true && p === templated) repeats++;
         return { ...r, reused: undefined, repeat: undefined, body: r.body.length === 0 ? '' : snappyUncompress(r.body).toString('hex'), aggregate: r.aggregate?.body.toString('hex') };

@@ -17,7 +17,7 @@
 // while the site's requests keep coming so, each is that body with its own
 // samples put in, and nothing is searched for repeats or compressed again.
 import { DropReason, LabelsBuilder, type Labels, getLabel } from '../relabel/index.js';
-import { RemoteWriteBatch, type RemoteWriteLimits, type RemoteWriteReader, RemoteWriteRepeat, RemoteWriteSnappyBatch, RemoteWriteTemplate, type RepeatScratch, SeriesFields, type SnappyScratch, encodeLabels, labelFieldEnd, snappyCompressKeeping, snappyUncompress } from '../wire/index.js';
+import { RemoteWriteBatch, type RemoteWriteLimits, RemoteWriteReader, RemoteWriteRepeat, RemoteWriteSnappyBatch, RemoteWriteTemplate, type RepeatScratch, SeriesFields, type SnappyScratch, encodeLabels, labelFieldEnd, snappyCompressKeeping, snappyUncompress } from '../wire/index.js';
 import type { CollectorConfig, CompiledPipeline, LoadedConfig } from './config.js';
 import { AGGREGATE, FORWARD, KEPT, type Recipe, type SiteOutput, SiteSeries, hashHigh, hashLabels, reasonNumber, reasonOf, seenSecond } from './series-table.js';
 
@@ -61,7 +61,7 @@ export interface PushResult {
   readonly newSeries: number;
   /** The body is the site's previous one with this request's samples put in (its series came again in the same order). */
   readonly reused?: boolean;
-  /** The request was recognised as the site's last one with other samples, before decompressing it (processRepeat). */
+  /** The request was recognised as the site's last one with other samples, before decompressing it (processBody). */
   readonly repeat?: boolean;
 }
 
@@ -137,7 +137,7 @@ export class PushPipeline {
    * cache and counts change only when the whole request is good.
    * `compressed` is the snappy body the reader's was decompressed from:
    * given, a request that hits the site's template leaves a repeat of it,
-   * for processRepeat() to recognise the next one by.
+   * for processBody() to recognise the next one by.
    */
   process(id: Identity, reader: RemoteWriteReader, now: number, compressed?: Uint8Array): PushResult {
     const pipeline = this.pipelineFor(id);
@@ -250,19 +250,30 @@ export class PushPipeline {
   }
 
   /**
+   * A push as it arrives, its snappy body: recognised as the site's last
+   * one with other samples when it is one (processRepeat), else
+   * decompressed (into `scratch`, within `maxDecompressed` bytes) and run
+   * through process() with `limits`. An empty label value is taken as no
+   * label (Prometheus's meaning) rather than refusing the whole request.
+   * Throws as process() does.
+   */
+  processBody(id: Identity, compressed: Uint8Array, now: number, limits: Partial<RemoteWriteLimits>, maxDecompressed: number, scratch: SnappyScratch): PushResult {
+    return this.processRepeat(id, compressed, now) ?? this.process(id, new RemoteWriteReader(snappyUncompress(compressed, maxDecompressed, scratch), limits, { allowEmptyValues: true }), now, compressed);
+  }
+
+  /**
    * A request recognised, before it is decompressed, as the site's last one
    * with other samples (the repeat its last template hit left): the
    * template's body with the request's samples put in as they are, and the
    * series marked seen and counted as a template hit does. Null when the
-   * site has no repeat or the body is not one: then decompress it and call
-   * process(). Its series go to no pre-aggregation (a request that feeds
-   * one leaves no repeat).
+   * site has no repeat or the body is not one. Its series go to no
+   * pre-aggregation (a request that feeds one leaves no repeat).
    */
-  processRepeat(id: Identity, compressed: Uint8Array, now: number): PushResult | null {
+  private processRepeat(id: Identity, compressed: Uint8Array, now: number): PushResult | null {
     const site = this.sites.get(siteKeyOf(id));
-    const output = site?.output;
-    const repeat = output?.repeat;
-    if (site === undefined || output === null || output === undefined || repeat === null || repeat === undefined) return null;
+    const output = site?.output ?? null;
+    const repeat = output?.repeat ?? null;
+    if (site === undefined || output === null || repeat === null) return null;
     const counts = output.counts;
     if (!repeat.matches(compressed, counts, this.repeatScratch)) {
       // Another request, or the same series sent otherwise: read as before (a template hit makes another repeat).

@@ -8,7 +8,7 @@
 // Out: {kind: 'result', seq, result}  or  {kind: 'failed', seq, status, message}
 //      {kind: 'active', series: [site key, count][]}  {kind: 'log', message}
 import { parentPort } from 'node:worker_threads';
-import { RemoteWriteReader, type RemoteWriteLimits, type SnappyScratch, WireError, snappyUncompress } from '../wire/index.js';
+import { type RemoteWriteLimits, type SnappyScratch, WireError } from '../wire/index.js';
 import { validateCollectorConfig } from './config.js';
 import { ownedBytes } from './owned-bytes.js';
 import { type Identity, type PushPipeline, type PushResult, pushPipelineOf, readerLimitsOf } from './pipeline.js';
@@ -29,11 +29,7 @@ function configure(doc: unknown, file: string): void {
 }
 
 function push(s: State, id: Identity, body: Uint8Array): { result: WorkerResult; transfer: ArrayBuffer[] } {
-  const now = Date.now();
-  // The site's last body with other samples is recognised before anything is decompressed.
-  const r: PushResult =
-    s.pipeline.processRepeat(id, body, now) ??
-    s.pipeline.process(id, new RemoteWriteReader(snappyUncompress(body, s.maxDecompressed, scratch), s.limits, { allowEmptyValues: true }), now, body);
+  const r: PushResult = s.pipeline.processBody(id, body, Date.now(), s.limits, s.maxDecompressed, scratch);
   const out = ownedBytes(r.body);
   const agg = r.aggregate === undefined ? undefined : { pipelineKey: r.aggregate.pipelineKey, body: ownedBytes(r.aggregate.body), samples: r.aggregate.samples };
   const transfer = [out.buffer as ArrayBuffer, ...(agg ? [agg.body.buffer as ArrayBuffer] : [])];
