@@ -9,6 +9,7 @@ export class ControlMetrics {
   readonly reports = new Counter({ name: 'fleetscope_control_status_reports_total', help: 'Status reports received, by reported state.', labelNames: ['state'], registers: [this.registry] });
   readonly authFailures = new Counter({ name: 'fleetscope_control_auth_failures_total', help: 'Requests refused for authentication or authorisation, by reason.', labelNames: ['reason'], registers: [this.registry] });
   readonly eventStreams = new Gauge({ name: 'fleetscope_control_event_streams', help: 'Open server-sent-event streams.', registers: [this.registry] });
+  readonly longPolls = new Gauge({ name: 'fleetscope_control_long_polls', help: 'Desired-version long-polls (?wait=) waiting for a change.', registers: [this.registry] });
 
   constructor(cp: ControlPlane) {
     collectDefaultMetrics({ register: this.registry, prefix: 'fleetscope_control_' });

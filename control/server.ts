@@ -83,6 +83,24 @@ export async function buildServer(cp: ControlPlane, opts: ServerOptions = {}): P
   }
   const metrics = new ControlMetrics(cp);
   let streams = 0;
+  // Event streams and long-polls hold their connection open; closing the
+  // server ends them first (a long-poll answers 304, a stream ends), so a
+  // replica stops at once and its agents poll another one.
+  const holding = new Set<AbortController>();
+  const hold = (req: FastifyRequest): AbortController => {
+    const ac = new AbortController();
+    holding.add(ac);
+    const onClose = (): void => ac.abort();
+    req.raw.once('close', onClose);
+    ac.signal.addEventListener('abort', () => {
+      holding.delete(ac);
+      req.raw.off('close', onClose);
+    }, { once: true });
+    return ac;
+  };
+  app.addHook('preClose', async () => {
+    for (const ac of [...holding]) ac.abort();
+  });
 
   app.setErrorHandler((err, _req, reply) => {
     if (err instanceof ControlError) return send(reply, err);
@@ -178,15 +196,18 @@ export async function buildServer(cp: ControlPlane, opts: ServerOptions = {}): P
     const inm = req.headers['if-none-match'];
     let view = cp.desiredView(site);
     if (wait > 0 && inm === ControlPlane.etag(view)) {
-      const ac = new AbortController();
-      const onClose = (): void => ac.abort();
-      req.raw.once('close', onClose);
-      const deadline = Date.now() + wait * 1000;
-      while (inm === ControlPlane.etag(view) && Date.now() < deadline && !ac.signal.aborted) {
-        await cp.waitForChange(site, deadline - Date.now(), ac.signal);
-        view = cp.desiredView(site);
+      const ac = hold(req);
+      metrics.longPolls.inc();
+      try {
+        const deadline = Date.now() + wait * 1000;
+        while (inm === ControlPlane.etag(view) && Date.now() < deadline && !ac.signal.aborted) {
+          await cp.waitForChange(site, deadline - Date.now(), ac.signal);
+          view = cp.desiredView(site);
+        }
+      } finally {
+        metrics.longPolls.dec();
+        ac.abort();
       }
-      req.raw.off('close', onClose);
     }
     const etag = ControlPlane.etag(view);
     void reply.header('ETag', etag).header('Cache-Control', 'no-cache');
@@ -222,8 +243,7 @@ export async function buildServer(cp: ControlPlane, opts: ServerOptions = {}): P
     reserveStream();
     if (isSite) cp.markSeen(site);
     sse(reply);
-    const ac = new AbortController();
-    req.raw.once('close', () => ac.abort());
+    const ac = hold(req);
     let last = '';
     const push = (): void => {
       const view = cp.desiredView(site);
@@ -244,6 +264,7 @@ export async function buildServer(cp: ControlPlane, opts: ServerOptions = {}): P
           if (before === last) reply.raw.write(': keepalive\n\n');
         }
       } finally {
+        ac.abort();
         releaseStream();
         reply.raw.end();
       }
@@ -342,11 +363,13 @@ export async function buildServer(cp: ControlPlane, opts: ServerOptions = {}): P
     sse(reply);
     const stop = cp.onEvent((ev) => reply.raw.write(`event: ${ev.type}\ndata: ${JSON.stringify(ev.data)}\n\n`));
     const keepalive = setInterval(() => reply.raw.write(': keepalive\n\n'), 25_000);
-    req.raw.once('close', () => {
+    const ac = hold(req);
+    ac.signal.addEventListener('abort', () => {
       stop();
       clearInterval(keepalive);
       releaseStream();
-    });
+      reply.raw.end();
+    }, { once: true });
     reply.raw.write(': connected\n\n');
   });
 

@@ -21,5 +21,8 @@ if (files.length === 0) {
   console.error('run-tests: no test files found under dist/ (did the build run?)');
   process.exit(1);
 }
-const child = spawn(process.execPath, ['--test', ...files], { stdio: 'inherit' });
+// A test or hook without a timeout of its own fails after 10 minutes rather
+// than holding the whole run until CI's limit (the longest test takes about
+// two), so a hang is reported by name and the other files still run.
+const child = spawn(process.execPath, ['--test', '--test-timeout=600000', ...files], { stdio: 'inherit' });
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -108,6 +108,8 @@ export function controlE2e(kind: ArtifactStoreKind): void {
   });
 
   after(async () => {
+    pumping = false;
+    await pumpDone?.catch(() => undefined);
     for (const a of apps) await a.close();
     for (const p of planes) await p.close();
     await etcd?.stop();
@@ -167,6 +169,8 @@ export function controlE2e(kind: ArtifactStoreKind): void {
 
   const agents: Agent[] = [];
   let pumping = false;
+  /** The simulated agents' poll loop while it runs; `after` stops it, so a failed test cannot leave it polling servers that are closing. */
+  let pumpDone: Promise<void> | undefined;
   async function pump(): Promise<void> {
     pumping = true;
     while (pumping) {
@@ -305,7 +309,7 @@ export function controlE2e(kind: ArtifactStoreKind): void {
     }
 
     // ---- agents apply v1 ----
-    const pumpDone = pump();
+    pumpDone = pump();
     await until('13 healthy', async () => ((await api('GET', '/api/v1/fleet/status', VIEW)).body as { by_state: { healthy: number } }).by_state.healthy === 13);
 
     // ---- a one-group change re-renders only that group ----
@@ -402,7 +406,11 @@ export function controlE2e(kind: ArtifactStoreKind): void {
     assert.equal(woke.status, 200, 'the long-poll returns on the change');
     assert.equal((woke.body as { version: string }).version, v3);
     const ro2 = (r.body as { id: string }).id;
-    await until('paused', async () => ((await api('GET', `/api/v1/rollouts/${ro2}`, VIEW)).body as { state: string }).state === 'paused');
+    // The rollout pauses on the canary's `failed`; its `rolled-back` report follows a moment later.
+    await until('paused, with the canary rolled back', async () => {
+      const b = (await api('GET', `/api/v1/rollouts/${ro2}`, VIEW)).body as { state: string; counts: Record<string, number> };
+      return b.state === 'paused' && b.counts['rolled-back'] === 1;
+    });
     r = await api('GET', `/api/v1/rollouts/${ro2}`, VIEW);
     assert.match((r.body as { reason: string }).reason, /1 of 1 released sites failed/);
     assert.deepEqual((r.body as { counts: Record<string, number> }).counts, { pending: 3, downloading: 0, applying: 0, healthy: 0, failed: 0, 'rolled-back': 1, offline: 0 }, 'nothing beyond the canary');
