@@ -4,8 +4,9 @@
 //
 // Layout: <dir>/<20-digit segment number>.seg files, each a run of records
 // [u32 payload length][u32 CRC-32 of payload][payload], little-endian; and
-// <dir>/cursor, the position up to which the consumer has committed.
-// append() resolves only after the record is written and fsync'd; concurrent
+// <dir>/cursor.bin, the position up to which the consumer has committed
+// (cursor-file.ts; a queue's older JSON <dir>/cursor is still read).
+// append() resolves only after the record is on disk (O_DSYNC); concurrent
 // appends share one write and one fsync (group commit). After a crash the
 // tail of the last segment may be torn: recovery keeps every record whose
 // length and checksum are intact and truncates the rest, which by
@@ -18,9 +19,11 @@
 // reading back from disk what it wrote a moment ago. The disk is still the
 // record of truth: memory only ever holds records already on disk, and a
 // consumer that falls behind (or a restart) reads from the segments.
-import { type FileHandle, mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { CursorFile } from './cursor-file.js';
 import { CollectorError } from './errors.js';
 
 const HEADER = 8;
@@ -82,6 +85,7 @@ export class DurableQueue {
   private readonly fsync: boolean;
   private segments: Segment[] = [];
   private writer: FileHandle | null = null;
+  private cursorFile: CursorFile | null = null;
   private cursor: QueuePosition = { segment: 0, offset: 0, index: 0 };
   private pendingWrites: { header: Buffer; payload: Uint8Array; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private readonly memoryBytes: number;
@@ -190,15 +194,7 @@ export class DurableQueue {
   /** Marks everything before `pos` delivered: persists the cursor and deletes finished segments. */
   async commit(pos: QueuePosition): Promise<void> {
     const to = this.clamp(pos);
-    const tmp = join(this.dir, 'cursor.tmp');
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(JSON.stringify(to));
-      if (this.fsync) await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, join(this.dir, 'cursor'));
+    await (this.cursorFile as CursorFile).write(to);
     this.cursor = to;
     this.forgetBefore(this.normalize(to));
     const done = this.segments.filter((s) => s.id < to.segment);
@@ -212,6 +208,8 @@ export class DurableQueue {
     this.closed = true;
     await this.writer?.close();
     this.writer = null;
+    await this.cursorFile?.close();
+    this.cursorFile = null;
   }
 
   /** The same point, moved past the end of a finished segment to the start of the next one. */
@@ -321,8 +319,10 @@ export class DurableQueue {
         size += len;
         i++;
       }
-      await (this.writer as FileHandle).writev(chunk, current.size);
-      if (this.fsync) await (this.writer as FileHandle).datasync();
+      // With fsync the segment is open O_DSYNC: the write returns once its data is on disk, as
+      // write + fdatasync would, in one trip through libuv's pool instead of two.
+      const { bytesWritten } = await (this.writer as FileHandle).writev(chunk, current.size);
+      if (bytesWritten !== size) throw new Error(`short write to ${segmentName(current.id)}: ${bytesWritten} of ${size} bytes`);
       let offset = current.size;
       let index = current.records;
       for (let k = first; k < i; k++) {
@@ -344,7 +344,7 @@ export class DurableQueue {
     await this.writer?.close();
     const last = this.segments[this.segments.length - 1];
     const seg: Segment = { id: last ? last.id + 1 : this.cursor.segment, size: 0, records: 0 };
-    this.writer = await open(join(this.dir, segmentName(seg.id)), 'w');
+    this.writer = await open(join(this.dir, segmentName(seg.id)), constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (this.fsync ? constants.O_DSYNC : 0), 0o666);
     if (this.fsync) await this.syncDir();
     this.segments.push(seg);
     return seg;
@@ -387,12 +387,9 @@ export class DurableQueue {
 
   private async recover(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    try {
-      const saved = JSON.parse(await readFile(join(this.dir, 'cursor'), 'utf8')) as QueuePosition;
-      if ([saved.segment, saved.offset, saved.index].every(Number.isSafeInteger)) this.cursor = saved;
-    } catch {
-      // No cursor yet: a new queue, or one that never committed.
-    }
+    this.cursorFile = await CursorFile.open(this.dir);
+    // None: a new queue, or one that never committed.
+    if (this.cursorFile.position !== null) this.cursor = this.cursorFile.position;
     const ids = (await readdir(this.dir)).map((f) => SEGMENT_FILE.exec(f)?.[1]).filter((x): x is string => x !== undefined).map(Number).sort((a, b) => a - b);
     for (const id of ids) {
       const path = join(this.dir, segmentName(id));
