@@ -22,32 +22,32 @@ const fresh = async (): Promise<string> => {
 
 test('the last position written is read back, from either slot', async () => {
   const dir = await fresh();
-  let c = await CursorFile.open(dir);
+  let c = await CursorFile.open(dir, true);
   assert.equal(c.position, null, 'a new queue has no cursor');
   for (let i = 1; i <= 5; i++) await c.write({ segment: i, offset: i * 100, index: i * 3 });
   await c.close();
-  c = await CursorFile.open(dir);
+  c = await CursorFile.open(dir, true);
   assert.deepEqual(c.position, { segment: 5, offset: 500, index: 15 });
   await c.write({ segment: 6, offset: 0, index: 0 });
   await c.close();
-  c = await CursorFile.open(dir);
+  c = await CursorFile.open(dir, true);
   assert.deepEqual(c.position, { segment: 6, offset: 0, index: 0 }, 'the other slot, one generation on');
   await c.close();
 });
 
 test('writes issued together land in order', async () => {
   const dir = await fresh();
-  const c = await CursorFile.open(dir);
+  const c = await CursorFile.open(dir, true);
   await Promise.all(Array.from({ length: 50 }, (_, i) => c.write({ segment: 1, offset: i, index: i })));
   await c.close();
-  const again = await CursorFile.open(dir);
+  const again = await CursorFile.open(dir, true);
   assert.deepEqual(again.position, { segment: 1, offset: 49, index: 49 });
   await again.close();
 });
 
 test('a torn or corrupt slot gives the previous position, never a later one or garbage', async () => {
   const dir = await fresh();
-  const c = await CursorFile.open(dir);
+  const c = await CursorFile.open(dir, true);
   await c.write({ segment: 3, offset: 10, index: 1 }); // generation 1, slot 1
   await c.write({ segment: 3, offset: 20, index: 2 }); // generation 2, slot 0
   await c.close();
@@ -58,13 +58,13 @@ test('a torn or corrupt slot gives the previous position, never a later one or g
     const bad = Buffer.from(good);
     bad[i] = (bad[i] as number) ^ 0x40;
     await writeFile(file, bad);
-    const r = await CursorFile.open(dir);
+    const r = await CursorFile.open(dir, true);
     assert.deepEqual(r.position, { segment: 3, offset: 10, index: 1 }, `byte ${i} changed`);
     await r.close();
   }
   // A write torn short (the file ends inside the newest slot) reads the same way.
   await writeFile(file, Buffer.concat([good.subarray(0, 20), Buffer.alloc(44), good.subarray(64)]));
-  const t = await CursorFile.open(dir);
+  const t = await CursorFile.open(dir, true);
   assert.deepEqual(t.position, { segment: 3, offset: 10, index: 1 });
   await t.close();
   assert.equal(decodeCursorSlot(Buffer.alloc(40)), undefined, 'zeros are not a cursor');

@@ -2,11 +2,14 @@
 // two slots of [u32 magic][u32 CRC-32 of the rest][f64 generation][f64 segment][f64 offset][f64 index],
 // at bytes 0 and 64, written in turn by one positional write each. Reading
 // takes the intact slot of the highest generation, so a write torn by a
-// crash leaves the previous position. No fsync and no rename: a cursor that
-// is older than it should be (after a power loss) makes the consumer send
-// some records again, and never skips one; the records themselves are what
-// the queue syncs. This replaced open + write + fsync + close + rename of a
-// JSON file on every commit, five trips through libuv's pool.
+// crash leaves the previous position. When the queue syncs, the file is open
+// O_DSYNC: a commit is on disk when its write returns, in one trip through
+// libuv's pool. This replaced open + write + fsync + close + rename of a
+// JSON file on every commit, five trips. (A cursor left behind would make
+// the consumer send delivered records again after a power loss, and a
+// receiver such as Prometheus refuses a whole batch that holds samples
+// older than a series' newest, new ones included.)
+import { constants } from 'node:fs';
 import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -47,13 +50,9 @@ export class CursorFile {
     readonly position: CursorPosition | null,
   ) {}
 
-  /** Opens (or creates) `dir`/cursor.bin and reads the last intact position (or the old JSON cursor's). */
-  static async open(dir: string): Promise<CursorFile> {
-    const fh = await open(join(dir, CURSOR_FILE), 'a+').then(async (a) => {
-      // 'a+' creates it without truncating; positional writes need a handle opened without O_APPEND.
-      await a.close();
-      return open(join(dir, CURSOR_FILE), 'r+');
-    });
+  /** Opens (or creates) `dir`/cursor.bin and reads the last intact position (or the old JSON cursor's); `sync`: every write is on disk when it returns. */
+  static async open(dir: string, sync: boolean): Promise<CursorFile> {
+    const fh = await open(join(dir, CURSOR_FILE), constants.O_RDWR | constants.O_CREAT | (sync ? constants.O_DSYNC : 0), 0o666);
     try {
       const buf = Buffer.alloc(2 * SLOT);
       const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
@@ -67,7 +66,7 @@ export class CursorFile {
     }
   }
 
-  /** Writes `pos` into the slot after the last one written; resolves once the write is done (not synced). */
+  /** Writes `pos` into the slot after the last one written; resolves once the write is done (on disk, with `sync`). */
   write(pos: CursorPosition): Promise<void> {
     const run = async (): Promise<void> => {
       const g = this.generation + 1;

@@ -191,3 +191,30 @@ test('the in-memory tail holds no more than its bound: records it lets go of are
   assert.equal((q as unknown as { memory: (unknown | undefined)[] }).memory.filter((r) => r !== undefined).length, 0, 'nothing held once committed');
   await q.close();
 });
+
+test('with fsync, the segment and the cursor are open O_DSYNC: an append and a commit are on disk when they resolve', { skip: process.platform !== 'linux' && 'reads /proc/self/fdinfo' }, async () => {
+  const { readdir: rd, readFile: rf, readlink } = await import('node:fs/promises');
+  const { constants } = await import('node:fs');
+  const flagsOf = async (dir: string): Promise<Map<string, number>> => {
+    const out = new Map<string, number>();
+    for (const fd of await rd('/proc/self/fd')) {
+      const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+      if (!target.startsWith(dir)) continue;
+      const m = /^flags:\s+([0-7]+)$/m.exec(await rf(`/proc/self/fdinfo/${fd}`, 'utf8').catch(() => ''));
+      if (m) out.set(target.slice(dir.length + 1), parseInt(m[1] as string, 8));
+    }
+    return out;
+  };
+  for (const fsync of [true, false]) {
+    const dir = fresh();
+    const q = await DurableQueue.open({ dir, fsync });
+    await q.append(rec(1));
+    const { next } = await q.read(10);
+    await q.commit(next);
+    const flags = await flagsOf(dir);
+    const seg = [...flags.keys()].find((k) => k.endsWith('.seg'));
+    assert.ok(seg !== undefined && flags.has('cursor.bin'), `both files open: ${[...flags.keys()].join(', ')}`);
+    for (const [file, f] of flags) assert.equal((f & constants.O_DSYNC) !== 0, fsync, `${file} with fsync ${fsync}`);
+    await q.close();
+  }
+});

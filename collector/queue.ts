@@ -387,7 +387,7 @@ export class DurableQueue {
 
   private async recover(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    this.cursorFile = await CursorFile.open(this.dir);
+    this.cursorFile = await CursorFile.open(this.dir, this.fsync);
     // None: a new queue, or one that never committed.
     if (this.cursorFile.position !== null) this.cursor = this.cursorFile.position;
     const ids = (await readdir(this.dir)).map((f) => SEGMENT_FILE.exec(f)?.[1]).filter((x): x is string => x !== undefined).map(Number).sort((a, b) => a - b);
