@@ -14,6 +14,7 @@ import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 
+/** A point in a queue: a segment, a byte offset and a record index in it (queue.ts calls it QueuePosition). */
 export interface CursorPosition {
   readonly segment: number;
   readonly offset: number;

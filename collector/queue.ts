@@ -23,7 +23,7 @@ import { constants } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { CursorFile } from './cursor-file.js';
+import { CursorFile, type CursorPosition } from './cursor-file.js';
 import { CollectorError } from './errors.js';
 
 const HEADER = 8;
@@ -42,12 +42,8 @@ export interface QueueOptions {
   readonly memoryBytes?: number;
 }
 
-/** A point in the queue: a segment, a byte offset and a record index in it. */
-export interface QueuePosition {
-  readonly segment: number;
-  readonly offset: number;
-  readonly index: number;
-}
+/** A point in the queue: a segment, a byte offset and a record index in it (what cursor.bin holds). */
+export type QueuePosition = CursorPosition;
 
 export interface QueueStats {
   /** Bytes on disk across segments. */

@@ -23,6 +23,6 @@ if (files.length === 0) {
 }
 // A test or hook without a timeout of its own fails after 10 minutes rather
 // than holding the whole run until CI's limit (the longest test takes about
-// two), so a hang is reported by name and the other files still run.
+// 30 s), so a hang is reported by name and the other files still run.
 const child = spawn(process.execPath, ['--test', '--test-timeout=600000', ...files], { stdio: 'inherit' });
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -28,10 +28,10 @@ test('closing the server ends long-polls and event streams', { timeout: 60_000 }
     const addr = app.server.address();
     const base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
     const auth = { authorization: `Bearer ${VIEW}` };
-    const load = await fetch(`${base}/api/v1/model/load`, { method: 'POST', headers: { authorization: 'Bearer operator-token-0123456789', 'content-type': 'application/json' }, body: '{}' });
+    const op = { authorization: 'Bearer operator-token-0123456789', 'content-type': 'application/json' };
+    const load = await fetch(`${base}/api/v1/model/load`, { method: 'POST', headers: op, body: '{}' });
     assert.equal(load.status, 200);
     const site = 'acme-s0';
-    const op = { authorization: 'Bearer operator-token-0123456789', 'content-type': 'application/json' };
     const { csrPem } = await createCsr(site);
     const reg = await fetch(`${base}/api/v1/register`, { method: 'POST', headers: { authorization: `Bearer ${createRegistrationToken(tokenPrivateKey(keys.privateKeyPem), 'acme', { ttlMs: 60_000 })}`, 'content-type': 'application/json' }, body: JSON.stringify({ csr: csrPem, facts: { machine_id: 'm-1' } }) });
     assert.equal(reg.status, 202);
