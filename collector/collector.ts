@@ -2,6 +2,8 @@
 // the push pipeline, one durable queue and sender per remote-write target,
 // and /metrics, /-/healthy, /-/ready. A push is acknowledged (204) only once
 // what survived the pipeline is durable in every target's queue.
+import { type IncomingMessage, type Server, type ServerResponse, createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { setFlagsFromString } from 'node:v8';
@@ -15,6 +17,7 @@ import { CollectorMetrics } from './metrics.js';
 import { registerFaroRoutes, toFaroOptions } from './faro/index.js';
 import { LogsService } from './logs/index.js';
 import { type PushPipeline, type PushResult, pushPipelineOf, readerLimitsOf } from './pipeline.js';
+import { answer, isPush, readBody } from './push-http.js';
 import { PushWorkers } from './push-workers.js';
 import { DurableQueue } from './queue.js';
 import { Aggregator } from './aggregator.js';
@@ -110,7 +113,23 @@ export class Collector {
     // With client_ca_file, a client certificate is asked for but not required: token-only sites still connect;
     // a certificate counts only when it verified (socket.authorized).
     const https = loaded.tls === undefined ? null : { cert: loaded.tls.cert, key: loaded.tls.key, ...(loaded.tls.ca ? { ca: loaded.tls.ca, requestCert: true, rejectUnauthorized: false } : {}) };
-    const app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: limits.max_body_bytes, ...(https ? { https } : {}) }) as unknown as FastifyInstance;
+    // Pushes go to onPush (push-http.ts) before fastify sees them; fastify serves the rest.
+    // (Fastify makes no server of its own then; it reads `https` only to name its address https://.)
+    const serverFactory = (handler: (req: IncomingMessage, res: ServerResponse) => void, o: { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number }): Server => {
+      const route = (req: IncomingMessage, res: ServerResponse): void => (isPush(req) ? onPush(req, res) : handler(req, res));
+      const server = https ? createHttpsServer(https, route) : createHttpServer(route);
+      // What fastify sets on a server it makes itself.
+      if (o.keepAliveTimeout !== undefined) server.keepAliveTimeout = o.keepAliveTimeout;
+      if (o.requestTimeout !== undefined) server.requestTimeout = o.requestTimeout;
+      if (o.connectionTimeout !== undefined) server.setTimeout(o.connectionTimeout);
+      return server;
+    };
+    const app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: limits.max_body_bytes, serverFactory, ...(https ? { https } : {}) }) as unknown as FastifyInstance;
+    const closing = { now: false };
+    app.addHook('preClose', (done) => {
+      closing.now = true;
+      done();
+    });
     const state = { ready: false };
     const metrics = new CollectorMetrics();
     const senders = config.remote_write.map((t, i) => new RemoteWriteSender(t, queues[i] as DurableQueue, metrics, log));
@@ -133,30 +152,31 @@ export class Collector {
     const decompressed: SnappyScratch = { bytes: new Uint8Array(1024 * 1024) };
     // Pushes on worker threads when configured; the scrape path stays on this thread.
     const workers = config.push_workers > 0 ? new PushWorkers(config.push_workers, loaded.source, log, metrics, config.push_worker_max_heap_mb) : null;
-    app.post('/api/v1/write', async (req, reply) => {
-      const answer = (status: number, error: string): unknown => {
-        metrics.requests.inc({ code: String(status) });
-        return reply.code(status).send({ error });
-      };
+    // The push: its headers first (identity, encoding, declared size), then its body; 204 once durable.
+    const push = async (req: IncomingMessage): Promise<{ status: number; error?: string; close?: boolean }> => {
+      if (closing.now) return { status: 503, error: new CollectorError('FS_COLLECTOR_STOPPING', []).message };
       const live = holder.live;
-      const socket = req.raw.socket as TLSSocket;
+      const socket = req.socket as TLSSocket;
       const cert = socket.encrypted && socket.authorized ? certificateNames(socket.getPeerCertificate()) : undefined;
       const who = live.auth.identify(req.headers.authorization, Date.now(), cert);
-      if (!who.ok) return answer(who.status, new CollectorError(who.status === 401 ? 'FS_COLLECTOR_UNAUTHORIZED' : 'FS_COLLECTOR_UNKNOWN_TENANT', [who.reason]).message);
+      if (!who.ok) return { status: who.status, error: new CollectorError(who.status === 401 ? 'FS_COLLECTOR_UNAUTHORIZED' : 'FS_COLLECTOR_UNKNOWN_TENANT', [who.reason]).message };
       const id = who.identity;
       if (req.headers['content-encoding'] !== 'snappy') {
-        return answer(415, new CollectorError('FS_COLLECTOR_UNSUPPORTED_ENCODING', ['remote-write bodies must be snappy-compressed (Content-Encoding: snappy)']).message);
+        return { status: 415, error: new CollectorError('FS_COLLECTOR_UNSUPPORTED_ENCODING', ['remote-write bodies must be snappy-compressed (Content-Encoding: snappy)']).message };
       }
+      const body = await readBody(req, limits.max_body_bytes);
+      if (body === null) return { status: 0 };
+      if (!Buffer.isBuffer(body)) return body;
       let result: PushResult;
       if (workers !== null) {
-        const done = await workers.process(id, req.body as Buffer);
-        if (!done.ok) return answer(done.status, done.message);
+        const done = await workers.process(id, body);
+        if (!done.ok) return { status: done.status, error: done.message };
         result = done.result;
       } else {
         try {
-          result = live.pipeline.processBody(id, req.body as Buffer, Date.now(), live.readerLimits, live.config.limits.max_decompressed_bytes, decompressed);
+          result = live.pipeline.processBody(id, body, Date.now(), live.readerLimits, live.config.limits.max_decompressed_bytes, decompressed);
         } catch (err) {
-          if (err instanceof WireError) return answer(err.status, `${err.code}: ${err.message}`);
+          if (err instanceof WireError) return { status: err.status, error: `${err.code}: ${err.message}` };
           throw err;
         }
       }
@@ -164,10 +184,23 @@ export class Collector {
       if (result.repeat === true) metrics.pushRepeats.inc();
       // Not durable everywhere: not acknowledged. The site retries; a duplicate sample is harmless downstream.
       const taken = await intake.accept(id, result);
-      if (!taken.ok) return answer(503, taken.error.message);
-      metrics.requests.inc({ code: '204' });
-      return reply.code(204).send();
-    });
+      if (!taken.ok) return { status: 503, error: taken.error.message };
+      return { status: 204 };
+    };
+    const onPush = (req: IncomingMessage, res: ServerResponse): void => {
+      push(req).then(
+        (r) => {
+          if (r.status === 0) return; // the sender went away mid-body: no one to answer
+          metrics.requests.inc({ code: String(r.status) });
+          answer(res, r.status, r.error, closing.now || r.close === true);
+        },
+        (err: unknown) => {
+          log.error({ err }, 'push failed');
+          metrics.requests.inc({ code: '500' });
+          answer(res, 500, (err as Error).message, closing.now);
+        },
+      );
+    };
     app.get('/metrics', async (_req, reply) => reply.header('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics()));
     app.get('/-/healthy', async () => 'OK\n');
     // Routes are registered before the collector exists; the reload route reaches it through this.

@@ -7,6 +7,8 @@ export const collectorErrors = {
   FS_COLLECTOR_UNAUTHORIZED: { status: 401, message: '%s' },
   FS_COLLECTOR_UNKNOWN_TENANT: { status: 403, message: '%s' },
   FS_COLLECTOR_UNSUPPORTED_ENCODING: { status: 415, message: '%s' },
+  FS_COLLECTOR_BODY_TOO_LARGE: { status: 413, message: 'request body of %s bytes is over limits.max_body_bytes (%s)' },
+  FS_COLLECTOR_STOPPING: { status: 503, message: 'the collector is stopping; retry' },
   FS_COLLECTOR_QUEUE_RECORD_TOO_LARGE: { status: 413, message: 'queue record of %s bytes is over the segment size of %s bytes' },
   FS_COLLECTOR_QUEUE_CLOSED: { status: 503, message: 'queue %s is closed' },
   FS_COLLECTOR_QUEUE_IO: { status: 500, message: 'queue %s: %s' },
