@@ -1,15 +1,19 @@
 // The collector's push path at regional scale, side by side with vmagent.
 //
 //   node dist/collector/push.bench.js [--sites 3000] [--series 2000] [--interval 15] [--rounds 4] [--warmup 2]
-//     [--workers 0] [--sender agent|snappyjs] [--out FILE] [--only-collector] [--profile DIR] [--node-arg FLAG]... [--collector-stdout FILE]
+//     [--workers 0] [--sender agent|snappyjs] [--out FILE] [--only-collector | --against TREE] [--theirs-first] [--profile DIR] [--node-arg FLAG]... [--collector-stdout FILE]
 //
 // Simulated sites push remote-write (one snappy body of `series` series per
 // site per interval, ~16 labels a series; both sides get the same bytes) to:
 //   1. a fleetscope collector, as its own process (`fleetscope collector`,
 //      durable queue with fsync, keep-everything pipeline), and
 //   2. vmagent (`vmagent -remoteWrite.url=… -httpListenAddr=…`),
-// each forwarding to a null remote-write sink in this process. For each it
-// records the CPU seconds the process used (utime + stime from
+// each forwarding to a null remote-write sink in this process. Both run
+// side by side: each gets its warm-up rounds, then the measured rounds
+// alternate (ours, theirs, theirs, ours, ...), so that a slower or faster
+// stretch of this shared machine falls on both alike; the report has the
+// ratio of all rounds and of each pair. For each it
+// records the CPU seconds the process used in its own rounds (utime + stime from
 // /proc/<pid>/stat, every thread), its peak resident memory (VmHWM), the
 // push latencies, and whether every round's pushes finished inside the
 // interval ("kept up"). Results go to bench/results/collector-push.json (or --out FILE).
@@ -201,65 +205,111 @@ async function round(url: string, senders: readonly SiteSender[], roundNo: numbe
   return { seconds: (performance.now() - start) / 1000, ok: senders.length - failed, failed, p50Ms: lat[Math.floor(lat.length / 2)] ?? 0, p99Ms: lat[Math.floor(lat.length * 0.99)] ?? 0 };
 }
 
-async function measure(name: string, url: string, proc: ChildProcess, senders: readonly SiteSender[], auth: boolean): Promise<Record<string, unknown>> {
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  // Warm-up rounds (WARMUP), paced like the measured ones.
-  const warm: RoundResult[] = [];
-  for (let r = 0; r < WARMUP; r++) {
-    const started = performance.now();
-    warm.push(await round(url, senders, r, agent, auth));
-    const rest = INTERVAL_S * 1000 - (performance.now() - started);
-    if (rest > 0 && r < WARMUP - 1) await new Promise((res) => setTimeout(res, rest));
-  }
-  const pid = proc.pid as number;
+/** One side of the comparison: a process being pushed to, and what its measured rounds cost. */
+interface Side {
+  readonly name: string;
+  readonly url: string;
+  readonly proc: ChildProcess;
+  readonly auth: boolean;
+  readonly agent: Agent;
+  readonly warm: RoundResult[];
+  readonly rounds: RoundResult[];
+  /** CPU seconds of each measured round, from its first push to the next round of either side. */
+  readonly roundCpu: number[];
+  readonly threads: Record<string, { user: number; system: number }>;
+  /** CPU seconds it used while the other side's rounds were measured: its own work spilling over, and idling. */
+  idleCpu: number;
+  wall: number;
+  selfCpu: number;
+}
+
+function side(name: string, url: string, proc: ChildProcess, auth: boolean): Side {
+  return { name, url, proc, auth, agent: new Agent({ keepAlive: true, maxSockets: CONCURRENCY }), warm: [], rounds: [], roundCpu: [], threads: {}, idleCpu: 0, wall: 0, selfCpu: 0 };
+}
+
+/** Rounds pushed and then the rest of the interval waited, so that sites push every INTERVAL_S. */
+async function paced(s: Side, senders: readonly SiteSender[], roundNo: number): Promise<RoundResult> {
+  const started = performance.now();
+  const r = await round(s.url, senders, roundNo, s.agent, s.auth);
+  const rest = INTERVAL_S * 1000 - (performance.now() - started);
+  if (rest > 0) await new Promise((res) => setTimeout(res, rest));
+  return r;
+}
+
+async function warmUp(s: Side, senders: readonly SiteSender[]): Promise<void> {
+  for (let r = 0; r < WARMUP; r++) s.warm.push(await paced(s, senders, r));
+}
+
+/**
+ * Measured round `r` of a side: what its process used from the round's first push to the end
+ * of its interval; what the other sides used meanwhile is their idle CPU.
+ */
+async function measuredRound(s: Side, others: readonly Side[], senders: readonly SiteSender[], r: number): Promise<void> {
+  const pid = s.proc.pid as number;
+  const idle0 = others.map((o) => cpuSeconds(o.proc.pid as number));
   const cpu0 = cpuSeconds(pid);
   const threads0 = cpuByThread(pid);
   const self0 = process.cpuUsage();
   const wall0 = performance.now();
-  const rounds: RoundResult[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const started = performance.now();
-    rounds.push(await round(url, senders, WARMUP + r, agent, auth));
-    const rest = INTERVAL_S * 1000 - (performance.now() - started);
-    if (rest > 0) await new Promise((res) => setTimeout(res, rest));
+  s.rounds.push(await paced(s, senders, WARMUP + r));
+  s.wall += (performance.now() - wall0) / 1000;
+  s.roundCpu.push(cpuSeconds(pid) - cpu0);
+  others.forEach((o, i) => (o.idleCpu += cpuSeconds(o.proc.pid as number) - (idle0[i] as number)));
+  const self = process.cpuUsage(self0);
+  s.selfCpu += (self.user + self.system) / 1e6;
+  for (const [k, v] of Object.entries(threadDelta(threads0, cpuByThread(pid)))) {
+    const t = (s.threads[k] ??= { user: 0, system: 0 });
+    t.user = Number((t.user + v.user).toFixed(2));
+    t.system = Number((t.system + v.system).toFixed(2));
   }
-  const cpu = cpuSeconds(pid) - cpu0;
+}
+
+async function resultOf(s: Side): Promise<Record<string, unknown>> {
   // The collector's own count of how its pushes went (what templates and repeats took).
   const counted: Record<string, number> = {};
-  if (name.startsWith('fleetscope')) {
-    const text = await (await fetch(new URL('/metrics', url))).text();
+  if (s.name.startsWith('fleetscope')) {
+    const text = await (await fetch(new URL('/metrics', s.url))).text();
     for (const m of text.matchAll(/^(fleetscope_collector_push_(?:bodies_reused|repeats)_total) (\S+)$/gm)) counted[m[1] as string] = Number(m[2]);
   }
-  const threads = threadDelta(threads0, cpuByThread(pid));
-  const self = process.cpuUsage(self0);
-  agent.destroy();
+  s.agent.destroy();
+  const { rounds, warm } = s;
   const samples = rounds.reduce((n, r) => n + r.ok, 0) * SERIES;
+  const cpu = s.roundCpu.reduce((a, b) => a + b, 0);
   // Rounds that overran the interval stretch the wall time: the accepted rate is over what it really took.
-  const wall = (performance.now() - wall0) / 1000;
   const result = {
-    name,
+    name: s.name,
     samples_accepted: samples,
     failed_pushes: rounds.reduce((n, r) => n + r.failed, 0),
     offered_samples_per_s: (SITES * SERIES) / INTERVAL_S,
-    accepted_samples_per_s: samples / wall,
-    wall_seconds: wall,
+    accepted_samples_per_s: samples / s.wall,
+    wall_seconds: s.wall,
     cpu_seconds: cpu,
     cpu_ns_per_sample: (cpu * 1e9) / Math.max(samples, 1),
-    cores_used: cpu / wall,
+    round_cpu_ns_per_sample: rounds.map((r, i) => Math.round(((s.roundCpu[i] as number) * 1e9) / Math.max(r.ok * SERIES, 1))),
+    cores_used: cpu / s.wall,
+    // Not in cpu_seconds: what it used during the other side's rounds (work of its own rounds that ran late, and idling).
+    idle_cpu_seconds: Number(s.idleCpu.toFixed(2)),
+    cpu_ns_per_sample_with_idle: ((cpu + s.idleCpu) * 1e9) / Math.max(samples, 1),
     // Where it went: the main thread, and the others (workers, libuv's pool, V8's helpers; Go's threads), user and system.
-    cpu_seconds_by_thread: threads,
-    peak_rss_bytes: peakRssBytes(pid),
+    cpu_seconds_by_thread: s.threads,
+    peak_rss_bytes: peakRssBytes(s.proc.pid as number),
     kept_up: rounds.every((r) => r.seconds <= INTERVAL_S && r.failed === 0),
     round_seconds: rounds.map((r) => Number(r.seconds.toFixed(2))),
     push_latency_p50_ms: Math.max(...rounds.map((r) => r.p50Ms)),
     push_latency_p99_ms: Math.max(...rounds.map((r) => r.p99Ms)),
     warmup_round_seconds: warm.map((r) => Number(r.seconds.toFixed(2))),
     ...(Object.keys(counted).length > 0 ? { collector_counts_since_start: counted } : {}),
-    load_generator_cpu_seconds: (self.user + self.system) / 1e6,
+    load_generator_cpu_seconds: s.selfCpu,
   };
   console.log(JSON.stringify(result));
   return result;
 }
+
+const median = (xs: readonly number[]): number => {
+  const v = [...xs].sort((a, b) => a - b);
+  const m = v.length >> 1;
+  return v.length % 2 === 1 ? (v[m] as number) : ((v[m - 1] as number) + (v[m] as number)) / 2;
+};
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'fleetscope-push-bench-'));
@@ -279,16 +329,6 @@ async function main(): Promise<void> {
   const procs: ChildProcess[] = [];
   try {
     // 1. fleetscope collector: every site with its own token.
-    const port = await freePort();
-    const config = join(dir, 'collector.yml');
-    await writeFile(config, [
-      `queue: {dir: ${JSON.stringify(join(dir, 'queue'))}, max_bytes: 8589934592}`,
-      `sites: [${Array.from({ length: SITES }, (_, i) => `{token: ${token(i)}, tenant: bench, site: ce-${i}}`).join(', ')}]`,
-      `tenants: {bench: {pipeline: {series_limit_per_site: ${SERIES + 1}}}}`,
-      `remote_write: [{url: "${sinkUrl}", max_shards: 8, max_records_per_send: 32}]`,
-      `push_workers: ${WORKERS}`,
-    ].join('\n'));
-    let out = '';
     // --profile DIR: a V8 CPU profile of the collector, to see where its time goes.
     const pi = process.argv.indexOf('--profile');
     const prof = pi < 0 ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.argv[pi + 1]}`];
@@ -296,38 +336,77 @@ async function main(): Promise<void> {
     const nodeArgs = process.argv.flatMap((a, i) => (a === '--node-arg' ? [process.argv[i + 1] as string] : []));
     const si = process.argv.indexOf('--collector-stdout');
     const stdout = si < 0 ? 'ignore' : openSync(process.argv[si + 1] as string, 'w');
-    const collector = spawn(process.execPath, [...prof, ...nodeArgs, BIN, 'collector', '--config', config, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', stdout, 'pipe'] });
-    collector.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
-    procs.push(collector);
-    await waitReady(`http://127.0.0.1:${port}/-/ready`, collector, () => out);
-    results.push(await measure('fleetscope collector', `http://127.0.0.1:${port}/api/v1/write`, collector, senders, true));
-    collector.kill('SIGTERM');
-    await new Promise((r) => collector.once('exit', r));
-    if (process.argv.includes('--only-collector')) return;
-
-    // 2. vmagent, on the same bodies.
-    const vport = await freePort();
-    let vout = '';
-    const vmagent = spawn('vmagent', [`-remoteWrite.url=${sinkUrl}`, `-httpListenAddr=127.0.0.1:${vport}`, `-remoteWrite.tmpDataPath=${join(dir, 'vmagent')}`, '-loggerLevel=ERROR'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    vmagent.stderr?.on('data', (d: Buffer) => (vout = (vout + d.toString()).slice(-4000)));
-    procs.push(vmagent);
-    await waitReady(`http://127.0.0.1:${vport}/health`, vmagent, () => vout);
-    results.push(await measure('vmagent', `http://127.0.0.1:${vport}/api/v1/write`, vmagent, senders, false));
-    vmagent.kill('SIGTERM');
-    await new Promise((r) => vmagent.once('exit', r));
+    const startCollector = async (name: string, bin: string, sub: string, flags: string[]): Promise<Side> => {
+      const port = await freePort();
+      const config = join(dir, `${sub}.yml`);
+      await writeFile(config, [
+        `queue: {dir: ${JSON.stringify(join(dir, sub))}, max_bytes: 8589934592}`,
+        `sites: [${Array.from({ length: SITES }, (_, i) => `{token: ${token(i)}, tenant: bench, site: ce-${i}}`).join(', ')}]`,
+        `tenants: {bench: {pipeline: {series_limit_per_site: ${SERIES + 1}}}}`,
+        `remote_write: [{url: "${sinkUrl}", max_shards: 8, max_records_per_send: 32}]`,
+        `push_workers: ${WORKERS}`,
+      ].join('\n'));
+      let out = '';
+      const proc = spawn(process.execPath, [...flags, bin, 'collector', '--config', config, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', sub === 'queue' ? stdout : 'ignore', 'pipe'] });
+      proc.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
+      procs.push(proc);
+      await waitReady(`http://127.0.0.1:${port}/-/ready`, proc, () => out);
+      return side(name, `http://127.0.0.1:${port}/api/v1/write`, proc, true);
+    };
+    const startVmagent = async (): Promise<Side> => {
+      const vport = await freePort();
+      let vout = '';
+      const vmagent = spawn('vmagent', [`-remoteWrite.url=${sinkUrl}`, `-httpListenAddr=127.0.0.1:${vport}`, `-remoteWrite.tmpDataPath=${join(dir, 'vmagent')}`, '-loggerLevel=ERROR'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      vmagent.stderr?.on('data', (d: Buffer) => (vout = (vout + d.toString()).slice(-4000)));
+      procs.push(vmagent);
+      await waitReady(`http://127.0.0.1:${vport}/health`, vmagent, () => vout);
+      return side('vmagent', `http://127.0.0.1:${vport}/api/v1/write`, vmagent, false);
+    };
+    // 2. vmagent, on the same bodies, running alongside: the measured rounds alternate between the two.
+    // --against TREE: another fleetscope checkout (built) in vmagent's place, e.g. the commit before a change.
+    const ai = process.argv.indexOf('--against');
+    const theirs = process.argv.includes('--only-collector')
+      ? null
+      : ai >= 0
+        ? () => startCollector(`fleetscope collector at ${process.argv[ai + 1] as string}`, join(process.argv[ai + 1] as string, 'bin', 'fleetscope.js'), 'against', [])
+        : startVmagent;
+    // --theirs-first: the other side's process is started (and warmed up) first. On this
+    // machine the process started first costs ~10% more than an identical one started after it
+    // (collector/README, "Speed"): runs with both orders cancel that.
+    const theirsFirst = theirs !== null && process.argv.includes('--theirs-first');
+    const other = theirsFirst ? await theirs() : null;
+    const ours = await startCollector('fleetscope collector', BIN, 'queue', [...prof, ...nodeArgs]);
+    const sides = theirs === null ? [ours] : [ours, other ?? (await theirs())];
+    const started = theirsFirst ? [...sides].reverse() : sides;
+    for (const s of started) await warmUp(s, senders);
+    // Interleaved, each side first in turn: the machine's drift (other tenants of the host) falls on both alike.
+    for (let r = 0; r < ROUNDS; r++) for (const s of r % 2 === 0 ? started : [...started].reverse()) await measuredRound(s, started.filter((o) => o !== s), senders, r);
+    for (const s of sides) results.push(await resultOf(s));
+    for (const p of procs) p.kill('SIGTERM');
+    await Promise.all(procs.map((p) => (p.exitCode === null ? new Promise((r) => p.once('exit', r)) : undefined)));
+    if (sides.length === 1) return;
   } finally {
     for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     await new Promise<void>((r) => sink.close(() => r()));
     await rm(dir, { recursive: true, force: true });
   }
   const [ours, theirs] = results as [Record<string, number>, Record<string, number>];
+  const perRound = (ours.round_cpu_ns_per_sample as unknown as number[]).map((n, i) => n / ((theirs.round_cpu_ns_per_sample as unknown as number[])[i] as number));
   const report = {
     date: new Date().toISOString(),
     command: `node dist/collector/push.bench.js --sites ${SITES} --series ${SERIES} --interval ${INTERVAL_S} --rounds ${ROUNDS} --warmup ${WARMUP} --workers ${WORKERS} --sender ${SENDER}`,
     machine: `${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? '?'} × ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? '?'}, Node ${process.version}`,
     workload: { sites: SITES, series_per_site: SERIES, sender: SENDER, interval_s: INTERVAL_S, rounds: ROUNDS, warmup_rounds: WARMUP, concurrency: CONCURRENCY, push_workers: WORKERS },
     results,
-    cpu_per_sample_ratio_fleetscope_to_vmagent: (ours.cpu_ns_per_sample as number) / (theirs.cpu_ns_per_sample as number),
+    // Ours over theirs: vmagent's, or with --against the other tree's collector's.
+    compared_with: theirs.name,
+    started_first: process.argv.includes('--theirs-first') ? theirs.name : ours.name,
+    cpu_per_sample_ratio: (ours.cpu_ns_per_sample as number) / (theirs.cpu_ns_per_sample as number),
+    // Round r of one side against round r of the other (run one after the other): how steady the ratio is.
+    round_ratios: perRound.map((x) => Number(x.toFixed(3))),
+    round_ratio_median: Number(median(perRound).toFixed(3)),
+    // The same with each side's idle CPU counted as its own: an upper bound for either.
+    cpu_per_sample_ratio_with_idle: (ours.cpu_ns_per_sample_with_idle as number) / (theirs.cpu_ns_per_sample_with_idle as number),
     bytes_sunk: sunk,
   };
   mkdirSync(new URL('../../bench/results/', import.meta.url), { recursive: true });
@@ -335,7 +414,7 @@ async function main(): Promise<void> {
   const oi = process.argv.indexOf('--out');
   const out = oi < 0 ? new URL('../../bench/results/collector-push.json', import.meta.url) : (process.argv[oi + 1] as string);
   writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(JSON.stringify({ ratio: report.cpu_per_sample_ratio_fleetscope_to_vmagent }));
+  console.log(JSON.stringify({ ratio: report.cpu_per_sample_ratio, round_ratios: report.round_ratios, round_ratio_median: report.round_ratio_median, ratio_with_idle: report.cpu_per_sample_ratio_with_idle }));
 }
 
 await main();
